@@ -1,0 +1,38 @@
+// Owns the typed view of the Worker's settings: every var and secret parsed once, with its default.
+import { z } from "zod";
+
+const intVar = (fallback: number) => z.coerce.number().int().positive().catch(fallback);
+const stringVar = (fallback: string) => z.string().catch(fallback);
+
+const configSchema = z.object({
+  AI_SERVER_URL: stringVar("http://agent.internal"),
+  AI_PROTOCOL: z.enum(["grpc-web", "connect"]).catch("grpc-web"),
+  AI_TIMEOUT_MS: intVar(30_000),
+  MAX_CHAT_HISTORY_CONTEXT: intVar(10),
+  MAX_FRAME_BYTES: intVar(1_048_576),
+  SESSION_NAME_MAX_CHARS: intVar(40),
+  CORS_ORIGINS: stringVar("*"),
+  ADMIN_TOKEN: z.string().optional(),
+  SUMMARY_OPENAI_BASE_URL: stringVar(""),
+  SUMMARY_OPENAI_API_KEY: z.string().optional(),
+  SUMMARY_MODEL: stringVar("gpt-3.5-turbo-0125"),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+const cache = new WeakMap<object, Config>();
+
+/** Parses the environment once per env object; a malformed value falls back to its default. */
+export function readConfig(env: Env): Config {
+  let config = cache.get(env);
+  if (!config) {
+    config = configSchema.parse({ ...env });
+    cache.set(env, config);
+  }
+  return config;
+}
+
+export function allowedOrigins(config: Config): "*" | string[] {
+  const list = config.CORS_ORIGINS.split(",").map((o) => o.trim()).filter(Boolean);
+  return list.length === 0 || list.includes("*") ? "*" : list;
+}

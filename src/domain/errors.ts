@@ -1,0 +1,85 @@
+// Owns the error vocabulary of the wire: the original's texts and codes (spec section 4) and ours from 100 up.
+export const ErrorCode = {
+  JsonParsing: 0,
+  UnknownMessage: 1,
+  JsonMarshal: 2,
+  UserDoesNotExist: 3,
+  UnableToCreateSession: 4,
+  UnableToLoadSession: 5,
+  UnableToReceiveResponse: 6,
+  NoModelAccess: 7,
+  UnableToTokenize: 8,
+  UnableToLoadChats: 9,
+  UnableToDeleteSession: 10,
+  UnableToListModels: 11,
+  UnableToCreateEmbedding: 12,
+  UnableToSearchEmbedding: 13,
+  InternalServerError: 14,
+  InsufficientBalance: 15,
+  UnableToGetBalance: 16,
+  InvalidField: 100,
+  SessionNotFound: 101,
+  UnknownModel: 102,
+  FileNotFound: 103,
+  FrameTooLarge: 104,
+} as const;
+
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+const defaultTexts: Record<ErrorCode, string> = {
+  0: "JSON Parsing Error",
+  1: "Unknown Message",
+  2: "JSON Marshal Error",
+  3: "User Does Not Exists",
+  4: "Unable to Create Session",
+  5: "Unable to Load Session",
+  6: "Unable to Receive Response To Query",
+  7: "User Does Not Have Model Access",
+  8: "Unable to Tokenize Data",
+  9: "Unable to Load Chats",
+  10: "Unable to Delete Session",
+  11: "Unable to Generate AI Model List",
+  12: "Unable to Create Embedding",
+  13: "Unable to Search For Embedding",
+  14: "Internal Server Error",
+  15: "Insufficient balance",
+  16: "Unable to get balance details",
+  100: "Invalid field",
+  101: "Session not found",
+  102: "Unknown model",
+  103: "File not found in this session",
+  104: "Frame too large",
+};
+
+/** An expected failure that the client sees as an error frame. */
+export class ChatError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string = defaultTexts[code],
+  ) {
+    super(message);
+    this.name = "ChatError";
+  }
+}
+
+/** A ChatError as plain data, so it can cross a Durable Object RPC boundary intact. */
+export interface FailureData {
+  code: ErrorCode;
+  message: string;
+}
+
+export type Outcome<T> = { ok: true; value: T } | { ok: false; failure: FailureData };
+
+export function failureOf(error: unknown, fallback: ErrorCode): FailureData {
+  if (error instanceof ChatError) return { code: error.code, message: error.message };
+  return { code: fallback, message: defaultTexts[fallback] };
+}
+
+export function unwrap<T>(outcome: Outcome<T>): T {
+  if (outcome.ok) return outcome.value;
+  throw new ChatError(outcome.failure.code, outcome.failure.message);
+}
+
+export function errorText(code: ErrorCode): string {
+  return defaultTexts[code];
+}

@@ -1,0 +1,7 @@
+// Secrets are not in wrangler.toml, so `wrangler types` cannot see them: declared here (see .dev.vars.example).
+declare namespace Cloudflare {
+  interface Env {
+    ADMIN_TOKEN?: string;
+    SUMMARY_OPENAI_API_KEY?: string;
+  }
+}

@@ -1,0 +1,83 @@
+// Owns the D1 (SQLite) tables; drizzle-kit generates migrations/ from this file.
+import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
+
+export const historyRoles = ["user", "assistant", "file"] as const;
+export const ledgerKinds = ["turn", "summary", "credit", "adjustment"] as const;
+
+/** Timestamps are epoch milliseconds; money is integer micro-dollars (1 dollar = 1,000,000). */
+export const users = sqliteTable("users", {
+  id: text("id").primaryKey(),
+  username: text("username").notNull(),
+  balanceMicros: integer("balance_micros").notNull().default(0),
+  createdAt: integer("created_at").notNull(),
+});
+
+export const models = sqliteTable("models", {
+  id: integer("id").primaryKey(),
+  name: text("name").notNull().unique(),
+  provider: text("provider").notNull(),
+  contextLength: integer("context_length").notNull(),
+  inputMicrosPer1k: integer("input_micros_per_1k").notNull(),
+  outputMicrosPer1k: integer("output_micros_per_1k").notNull(),
+});
+
+export const userModels = sqliteTable(
+  "user_models",
+  {
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    modelId: integer("model_id")
+      .notNull()
+      .references(() => models.id),
+  },
+  (t) => [primaryKey({ columns: [t.userId, t.modelId] })],
+);
+
+export const sessions = sqliteTable(
+  "sessions",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    modelId: integer("model_id")
+      .notNull()
+      .references(() => models.id),
+    name: text("name").notNull(),
+    prompt: text("prompt").notNull().default(""),
+    summary: text("summary").notNull().default(""),
+    createdAt: integer("created_at").notNull(),
+    lastActiveAt: integer("last_active_at").notNull(),
+  },
+  (t) => [index("sessions_user_active_idx").on(t.userId, t.lastActiveAt)],
+);
+
+/** One row per history entry; `seq` is monotonic within a session and orders the history. */
+export const messages = sqliteTable(
+  "messages",
+  {
+    sessionId: text("session_id")
+      .notNull()
+      .references(() => sessions.id, { onDelete: "cascade" }),
+    seq: integer("seq").notNull(),
+    role: text("role", { enum: historyRoles }).notNull(),
+    content: text("content").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.sessionId, t.seq] })],
+);
+
+/** Every change of a balance, signed (charges are negative). Kept when sessions are deleted. */
+export const costLedger = sqliteTable(
+  "cost_ledger",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    userId: text("user_id").notNull(),
+    sessionId: text("session_id"),
+    kind: text("kind", { enum: ledgerKinds }).notNull(),
+    deltaMicros: integer("delta_micros").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [index("cost_ledger_user_idx").on(t.userId, t.createdAt)],
+);
