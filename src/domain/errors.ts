@@ -56,8 +56,9 @@ export class ChatError extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string = defaultTexts[code],
+    cause?: unknown,
   ) {
-    super(message);
+    super(message, cause === undefined ? undefined : { cause });
     this.name = "ChatError";
   }
 }

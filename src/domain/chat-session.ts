@@ -1,0 +1,220 @@
+// Owns one chat session (a Durable Object per session): its live context and the strict order of its turns.
+import { DurableObject } from "cloudflare:workers";
+import { timestampNow } from "@bufbuild/protobuf/wkt";
+import { createAgentClient, type AgentClient } from "../agent/agent-client";
+import { readConfig, type Config } from "../config";
+import type { ChatStore, HistoryEntry, ModelRecord, ModelRef, SessionRecord } from "../storage/chat-store";
+import { openStore } from "../storage/open-store";
+import { ChatError, ErrorCode, failureOf, type Outcome } from "./errors";
+import { chargeFromReportedCost, microsToDollars } from "./money";
+import { sessionNameFrom } from "./session-name";
+import { summarizeTurn } from "./summaries";
+
+export interface TurnRequest {
+  userId: string;
+  sessionId: string;
+  isNew: boolean;
+  /** null: keep the session's model. */
+  model: ModelRef | null;
+  message: string;
+  /** Empty: keep the session's prompt. */
+  sessionPrompt: string;
+}
+
+export interface TurnReply {
+  sessionId: string;
+  sessionName: string;
+  message: string;
+}
+
+interface LiveContext {
+  session: SessionRecord;
+  /** The newest MAX_CHAT_HISTORY_CONTEXT entries, oldest first. */
+  recent: HistoryEntry[];
+  nextSeq: number;
+}
+
+interface AnsweredTurn {
+  reply: TurnReply;
+  /** Runs after the reply is sent and before the next turn starts. */
+  afterReply: () => Promise<void>;
+}
+
+export class ChatSession extends DurableObject<Env> {
+  private live: LiveContext | null = null;
+  private queueTail: Promise<void> = Promise.resolve();
+  private agentClient: AgentClient | null = null;
+
+  /** Answers one chat message. Turns of this session run one at a time, in arrival order. */
+  turn(request: TurnRequest): Promise<Outcome<TurnReply>> {
+    return new Promise((resolve) => {
+      this.enqueue(async () => {
+        let answered: AnsweredTurn;
+        try {
+          answered = await this.answer(request);
+        } catch (error) {
+          resolve({ ok: false, failure: logged(failureOf(error, ErrorCode.InternalServerError), error) });
+          return;
+        }
+        resolve({ ok: true, value: answered.reply });
+        await answered.afterReply();
+      });
+    });
+  }
+
+  /** Deletes the session and everything stored with it, after any turn in progress. */
+  remove(userId: string, sessionId: string): Promise<Outcome<null>> {
+    return new Promise((resolve) => {
+      this.enqueue(async () => {
+        try {
+          const store = openStore(this.env);
+          const session = this.live?.session ?? (await store.findSession(sessionId));
+          if (!session || session.userId !== userId) throw new ChatError(ErrorCode.SessionNotFound);
+          await store.deleteSession(sessionId);
+          this.live = null;
+          resolve({ ok: true, value: null });
+        } catch (error) {
+          resolve({ ok: false, failure: logged(failureOf(error, ErrorCode.UnableToDeleteSession), error) });
+        }
+      });
+    });
+  }
+
+  private enqueue(work: () => Promise<void>): void {
+    const run = this.queueTail.then(work);
+    this.queueTail = run.catch((error: unknown) => console.error("session queue task failed", error));
+    this.ctx.waitUntil(this.queueTail);
+  }
+
+  private async answer(request: TurnRequest): Promise<AnsweredTurn> {
+    const config = readConfig(this.env);
+    const store = openStore(this.env);
+    const live = request.isNew ? null : await this.loadLive(store, request.sessionId, config);
+    if (live && live.session.userId !== request.userId) throw new ChatError(ErrorCode.SessionNotFound);
+
+    const modelRef = request.model ?? (live ? { id: live.session.modelId } : null);
+    if (!modelRef) {
+      throw new ChatError(ErrorCode.InvalidField, 'Invalid field "data.model_name": a new session needs model_name or model_id');
+    }
+    const auth = await store.authorizeTurn(request.userId, modelRef);
+    if (!auth) throw new ChatError(ErrorCode.UserDoesNotExist);
+    if (!auth.model) throw new ChatError(ErrorCode.UnknownModel, `Unknown model: ${"id" in modelRef ? modelRef.id : modelRef.name}`);
+    if (!auth.granted) throw new ChatError(ErrorCode.NoModelAccess);
+    if (auth.balanceMicros <= 0) throw new ChatError(ErrorCode.InsufficientBalance);
+    const model = auth.model;
+
+    const prompt = request.sessionPrompt || live?.session.prompt || "";
+    const summary = live?.session.summary ?? "";
+    const history = live?.recent ?? [];
+    const replyText = await this.askAgent(config, {
+      userId: request.userId,
+      sessionId: request.sessionId,
+      chatMessage: request.message,
+      modelName: model.name,
+      modelProvider: model.provider,
+      sessionPrompt: prompt,
+      fileName: [],
+      chatSummary: summary,
+      chatHistory: JSON.stringify(history),
+      balance: microsToDollars(auth.balanceMicros),
+      timestamp: timestampNow(),
+    });
+
+    const now = Date.now();
+    const session: SessionRecord = live
+      ? { ...live.session, modelId: model.id, prompt, lastActiveAt: now }
+      : {
+          id: request.sessionId,
+          userId: request.userId,
+          modelId: model.id,
+          name: sessionNameFrom(request.message, config.SESSION_NAME_MAX_CHARS),
+          prompt,
+          summary: "",
+          createdAt: now,
+          lastActiveAt: now,
+        };
+    const entries: HistoryEntry[] = [
+      { role: "user", content: request.message },
+      { role: "assistant", content: replyText.text },
+    ];
+    const firstSeq = live?.nextSeq ?? 0;
+    try {
+      await store.commitTurn({ session, isNew: !live, entries, firstSeq, chargeMicros: replyText.chargeMicros, at: now });
+    } catch (error) {
+      throw new ChatError(live ? ErrorCode.InternalServerError : ErrorCode.UnableToCreateSession, undefined, error);
+    }
+    const updated: LiveContext = {
+      session,
+      recent: [...history, ...entries].slice(-config.MAX_CHAT_HISTORY_CONTEXT),
+      nextSeq: firstSeq + entries.length,
+    };
+    this.live = updated;
+
+    return {
+      reply: { sessionId: session.id, sessionName: session.name, message: replyText.text },
+      afterReply: () => this.refreshSummary(updated, model, request.message, replyText.text),
+    };
+  }
+
+  private async askAgent(
+    config: Config,
+    request: Parameters<AgentClient["process"]>[0],
+  ): Promise<{ text: string; chargeMicros: number }> {
+    this.agentClient ??= createAgentClient(agentEndpoint(this.env, config));
+    try {
+      const response = await this.agentClient.process(request, { timeoutMs: config.AI_TIMEOUT_MS });
+      return { text: response.responseText, chargeMicros: chargeFromReportedCost(response.cost) };
+    } catch (error) {
+      throw new ChatError(ErrorCode.UnableToReceiveResponse, undefined, error);
+    }
+  }
+
+  private async refreshSummary(live: LiveContext, model: ModelRecord, userMessage: string, assistantMessage: string) {
+    const config = readConfig(this.env);
+    const store = openStore(this.env);
+    const { session } = live;
+    try {
+      const result = await summarizeTurn(
+        { userId: session.userId, sessionId: session.id, model, previousSummary: session.summary, userMessage, assistantMessage },
+        this.agentClient ?? createAgentClient(agentEndpoint(this.env, config)),
+        config,
+        store,
+      );
+      if (!result) return;
+      await store.commitSummary({
+        sessionId: session.id,
+        userId: session.userId,
+        summary: result.summary,
+        chargeMicros: result.chargeMicros,
+        at: Date.now(),
+      });
+      session.summary = result.summary;
+    } catch (error) {
+      console.error(`summary of session ${session.id} not updated`, error);
+    }
+  }
+
+  private async loadLive(store: ChatStore, sessionId: string, config: Config): Promise<LiveContext> {
+    if (this.live) return this.live;
+    let stored;
+    try {
+      stored = await store.loadSessionContext(sessionId, config.MAX_CHAT_HISTORY_CONTEXT);
+    } catch (error) {
+      throw new ChatError(ErrorCode.UnableToLoadSession, undefined, error);
+    }
+    if (!stored) throw new ChatError(ErrorCode.SessionNotFound);
+    this.live = { session: stored.session, recent: stored.recentHistory, nextSeq: stored.nextSeq };
+    return this.live;
+  }
+}
+
+function agentEndpoint(env: Env, config: Config) {
+  // The AGENT binding is optional: wrangler.toml may drop it to reach an agent over the network.
+  const { AGENT } = env as { AGENT?: Fetcher };
+  return { baseUrl: config.AI_SERVER_URL, protocol: config.AI_PROTOCOL, binding: AGENT };
+}
+
+function logged<T extends { code: number }>(failure: T, error: unknown): T {
+  if (!(error instanceof ChatError) || error.cause !== undefined) console.error(`turn failed with code ${failure.code}`, error);
+  return failure;
+}

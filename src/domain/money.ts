@@ -1,0 +1,24 @@
+// Owns money conversions: storage keeps integer micro-dollars, the wire and the agent speak dollars.
+const MICROS_PER_DOLLAR = 1_000_000;
+
+export function dollarsToMicros(dollars: number): number {
+  return Math.round(dollars * MICROS_PER_DOLLAR);
+}
+
+export function microsToDollars(micros: number): number {
+  return micros / MICROS_PER_DOLLAR;
+}
+
+/** An agent-reported cost as a charge: never negative, never NaN. */
+export function chargeFromReportedCost(dollars: number): number {
+  return Number.isFinite(dollars) && dollars > 0 ? dollarsToMicros(dollars) : 0;
+}
+
+/** Cost of a call from token counts and a model's prices (micro-dollars per 1K tokens). */
+export function tokenCostMicros(
+  prices: { inputMicrosPer1k: number; outputMicrosPer1k: number },
+  inputTokens: number,
+  outputTokens: number,
+): number {
+  return Math.round((inputTokens * prices.inputMicrosPer1k + outputTokens * prices.outputMicrosPer1k) / 1000);
+}

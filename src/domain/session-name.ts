@@ -1,0 +1,19 @@
+// Owns naming a new session from its first message.
+const segmenter = new Intl.Segmenter(undefined, { granularity: "grapheme" });
+const FALLBACK_NAME = "New Chat";
+
+/**
+ * The first message, whitespace collapsed, cut to at most `maxChars` user-perceived characters:
+ * at the last word boundary when there is one, else between two characters (never inside one).
+ */
+export function sessionNameFrom(message: string, maxChars: number): string {
+  const text = message.replace(/\s+/g, " ").trim();
+  if (!text) return FALLBACK_NAME;
+  const graphemes = Array.from(segmenter.segment(text), (s) => s.segment);
+  if (graphemes.length <= maxChars) return text;
+  const head = graphemes.slice(0, maxChars);
+  const nextIsSpace = graphemes[maxChars] === " ";
+  const lastSpace = head.lastIndexOf(" ");
+  const cut = nextIsSpace ? head : lastSpace > 0 ? head.slice(0, lastSpace) : head;
+  return cut.join("").trim();
+}

@@ -1,0 +1,126 @@
+// Owns the storage contract the domain depends on: record shapes and the ChatStore interface.
+// Engines (D1 today, PostgreSQL next) implement it; domain code never sees SQL.
+import type { historyRoles } from "./schema";
+
+export type HistoryRole = (typeof historyRoles)[number];
+
+export interface HistoryEntry {
+  role: HistoryRole;
+  content: string;
+}
+
+export interface UserRecord {
+  id: string;
+  username: string;
+  balanceMicros: number;
+}
+
+export interface UserWithModels extends UserRecord {
+  modelIds: number[];
+  createdAt: number;
+}
+
+export interface ModelRecord {
+  id: number;
+  name: string;
+  provider: string;
+  contextLength: number;
+  inputMicrosPer1k: number;
+  outputMicrosPer1k: number;
+}
+
+export type ModelRef = { id: number } | { name: string };
+
+/** What a turn needs to know about its user and model, read in one round trip. */
+export interface TurnAuthorization {
+  balanceMicros: number;
+  model: ModelRecord | null;
+  granted: boolean;
+}
+
+export interface SessionRecord {
+  id: string;
+  userId: string;
+  modelId: number;
+  name: string;
+  prompt: string;
+  summary: string;
+  createdAt: number;
+  lastActiveAt: number;
+}
+
+export interface SessionListItem {
+  id: string;
+  name: string;
+}
+
+export interface StoredSessionContext {
+  session: SessionRecord;
+  /** The newest history entries, oldest first. */
+  recentHistory: HistoryEntry[];
+  nextSeq: number;
+}
+
+/** Everything one answered turn writes, committed atomically. */
+export interface TurnCommit {
+  session: SessionRecord;
+  isNew: boolean;
+  entries: HistoryEntry[];
+  firstSeq: number;
+  chargeMicros: number;
+  at: number;
+}
+
+export interface SummaryCommit {
+  sessionId: string;
+  userId: string;
+  summary: string;
+  chargeMicros: number;
+  at: number;
+}
+
+export interface NewUser {
+  id: string;
+  username: string;
+  balanceMicros: number;
+  modelIds: number[];
+}
+
+export interface UserChanges {
+  username?: string;
+  setBalanceMicros?: number;
+  addBalanceMicros?: number;
+  modelIds?: number[];
+}
+
+export interface ChatStore {
+  findUser(userId: string): Promise<UserRecord | null>;
+  /** Models the user may use, sorted by id. */
+  listGrantedModels(userId: string): Promise<ModelRecord[]>;
+  /** null when the user does not exist. */
+  authorizeTurn(userId: string, model: ModelRef): Promise<TurnAuthorization | null>;
+  findModelByName(name: string): Promise<ModelRecord | null>;
+  findModelsById(ids: number[]): Promise<ModelRecord[]>;
+
+  /** Most recently active first. */
+  listSessions(userId: string): Promise<SessionListItem[]>;
+  findSession(sessionId: string): Promise<SessionRecord | null>;
+  loadSessionContext(sessionId: string, historyLimit: number): Promise<StoredSessionContext | null>;
+  readHistory(sessionId: string): Promise<HistoryEntry[]>;
+  commitTurn(commit: TurnCommit): Promise<{ balanceMicros: number }>;
+  commitSummary(commit: SummaryCommit): Promise<void>;
+  deleteSession(sessionId: string): Promise<void>;
+
+  /** Throws UserExistsError when the id is taken. */
+  createUser(user: NewUser, at: number): Promise<UserWithModels>;
+  getUserWithModels(userId: string): Promise<UserWithModels | null>;
+  /** null when the user does not exist. */
+  updateUser(userId: string, changes: UserChanges, at: number): Promise<UserWithModels | null>;
+}
+
+export class UserExistsError extends Error {
+  constructor(readonly userId: string) {
+    super(`User ${userId} already exists`);
+    this.name = "UserExistsError";
+  }
+}

@@ -1,0 +1,103 @@
+// Owns the admin HTTP API (/admin/users): bearer ADMIN_TOKEN, zod-validated bodies, users as JSON.
+import { zValidator } from "@hono/zod-validator";
+import { Hono, type Context, type MiddlewareHandler } from "hono";
+import { bearerAuth } from "hono/bearer-auth";
+import { z } from "zod";
+import { readConfig } from "../../config";
+import { microsToDollars } from "../../domain/money";
+import { changeUser, createUser, UnknownModelsError } from "../../domain/user-admin";
+import { UserExistsError, type UserWithModels } from "../../storage/chat-store";
+import { openStore } from "../../storage/open-store";
+import { validationHook } from "./validation";
+
+const modelIds = z.array(z.number().int().nonnegative()).max(1000);
+const username = z.string().trim().min(1).max(255);
+
+const createUserBody = z.object({
+  user_id: z.string().trim().min(1).max(200).optional(),
+  username,
+  models: modelIds.default([]),
+  balance: z.number().finite().min(0).default(0),
+});
+
+const changeUserBody = z
+  .object({
+    username: username.optional(),
+    balance: z.number().finite().min(0).optional(),
+    add_balance: z.number().finite().optional(),
+    models: modelIds.optional(),
+  })
+  .refine((b) => Object.values(b).some((v) => v !== undefined), "Nothing to change: send username, balance, add_balance or models")
+  .refine((b) => b.balance === undefined || b.add_balance === undefined, "Send either balance or add_balance, not both");
+
+const userIdParam = z.object({ user_id: z.string().min(1).max(200) });
+
+export const adminRoutes = new Hono<{ Bindings: Env }>()
+  .use("*", async (c, next) => {
+    const token = readConfig(c.env).ADMIN_TOKEN;
+    if (!token) return c.json({ message: "The admin API is disabled: set the ADMIN_TOKEN secret", data: null }, 503);
+    const requireToken: MiddlewareHandler<{ Bindings: Env }> = bearerAuth({
+      token,
+      noAuthenticationHeader: { message: { message: "Missing bearer token", data: null } },
+      invalidToken: { message: { message: "Invalid bearer token", data: null } },
+      invalidAuthenticationHeader: { message: { message: "Malformed Authorization header", data: null } },
+    });
+    return requireToken(c, next);
+  })
+  .post("/users", zValidator("json", createUserBody, validationHook), async (c) => {
+    const body = c.req.valid("json");
+    try {
+      const user = await createUser(openStore(c.env), {
+        userId: body.user_id,
+        username: body.username,
+        modelIds: body.models,
+        balanceDollars: body.balance,
+      });
+      return c.json(userJson(user), 201);
+    } catch (error) {
+      return knownFailure(c, error);
+    }
+  })
+  .get("/users/:user_id", zValidator("param", userIdParam, validationHook), async (c) => {
+    const user = await openStore(c.env).getUserWithModels(c.req.valid("param").user_id);
+    return user ? c.json(userJson(user)) : userNotFound(c);
+  })
+  .patch(
+    "/users/:user_id",
+    zValidator("param", userIdParam, validationHook),
+    zValidator("json", changeUserBody, validationHook),
+    async (c) => {
+      const body = c.req.valid("json");
+      try {
+        const user = await changeUser(openStore(c.env), c.req.valid("param").user_id, {
+          username: body.username,
+          balanceDollars: body.balance,
+          addBalanceDollars: body.add_balance,
+          modelIds: body.models,
+        });
+        return user ? c.json(userJson(user)) : userNotFound(c);
+      } catch (error) {
+        return knownFailure(c, error);
+      }
+    },
+  );
+
+function userJson(user: UserWithModels) {
+  return {
+    user_id: user.id,
+    username: user.username,
+    balance: microsToDollars(user.balanceMicros),
+    models: user.modelIds,
+    created_at: new Date(user.createdAt).toISOString(),
+  };
+}
+
+function userNotFound(c: Context) {
+  return c.json({ message: "User not found", data: null }, 404);
+}
+
+function knownFailure(c: Context, error: unknown) {
+  if (error instanceof UnknownModelsError) return c.json({ message: error.message, data: null }, 400);
+  if (error instanceof UserExistsError) return c.json({ message: error.message, data: null }, 409);
+  throw error;
+}

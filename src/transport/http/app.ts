@@ -1,0 +1,51 @@
+// Owns the HTTP surface of the Worker: CORS, health, the WebSocket upgrade hand-off and the admin API.
+import { Hono } from "hono";
+import { cors } from "hono/cors";
+import { allowedOrigins, readConfig } from "../../config";
+import { adminRoutes } from "./admin-routes";
+
+export const app = new Hono<{ Bindings: Env }>();
+
+app.use("*", (c, next) => {
+  const allowed = allowedOrigins(readConfig(c.env));
+  return cors({
+    origin: allowed === "*" ? "*" : (origin) => (allowed.includes(origin) ? origin : null),
+    allowHeaders: ["Content-Type", "Authorization"],
+    allowMethods: ["GET", "POST", "PATCH", "OPTIONS"],
+  })(c, next);
+});
+
+app.get("/healthz", async (c) => {
+  try {
+    await c.env.DB.prepare("select 1").first();
+    return c.json({ status: "ok", storage: "d1" });
+  } catch (error) {
+    console.error("health check failed", error);
+    return c.json({ status: "unavailable", storage: "d1" }, 503);
+  }
+});
+
+/** Sockets live in a Durable Object (hibernating); the Worker only picks which one. */
+app.get("/ws", (c) => {
+  if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") {
+    return c.json({ message: "Expected a WebSocket upgrade", data: null }, 426);
+  }
+  const allowed = allowedOrigins(readConfig(c.env));
+  const origin = c.req.header("Origin");
+  if (allowed !== "*" && origin && !allowed.includes(origin)) {
+    return c.json({ message: `Origin not allowed: ${origin}`, data: null }, 403);
+  }
+  const userId = c.req.query("user_id");
+  const hubs = c.env.CONNECTIONS;
+  const id = userId && userId.length <= 200 ? hubs.idFromName(`user:${userId}`) : hubs.newUniqueId();
+  return hubs.get(id).fetch(c.req.raw);
+});
+
+app.route("/admin", adminRoutes);
+
+app.notFound((c) => c.json({ message: "Not found", data: null }, 404));
+app.onError((error, c) => {
+  console.error(`${c.req.method} ${c.req.path} failed`, error);
+  return c.json({ message: "Internal Server Error", data: null }, 500);
+});
+

@@ -1,0 +1,46 @@
+// Owns the shape of WebSocket frames: the request envelope, per-type data schemas, and reply/error frames.
+import { z } from "zod";
+import { errorText, type ErrorCode } from "../../domain/errors";
+
+export const envelopeSchema = z.object({
+  type: z.number().int(),
+  data: z.record(z.string(), z.unknown()),
+  id: z.string().max(200).optional(),
+});
+
+const userId = z.string().min(1).max(200);
+const sessionId = z.guid();
+/** Optional strings that existing clients send as "" or null when absent. */
+const optionalText = z
+  .string()
+  .nullish()
+  .transform((value) => value || undefined);
+
+export const userRequest = z.object({ user_id: userId });
+export const sessionRequest = z.object({ user_id: userId, session_id: sessionId });
+export const chatMessageRequest = z.object({
+  user_id: userId,
+  session_id: z.union([z.literal("NEW"), sessionId]),
+  model_name: optionalText,
+  model_id: z.number().int().nonnegative().nullish(),
+  message: z.string().min(1, "message must not be empty"),
+  session_prompt: optionalText,
+  file_name: optionalText,
+});
+
+export type ChatMessageRequest = z.infer<typeof chatMessageRequest>;
+
+export type ReplyFrame = { type: number; data: Record<string, unknown>; id?: string };
+export type ErrorFrame = { error: string; code: ErrorCode; type?: number; id?: string };
+
+export function errorFrame(code: ErrorCode, message: string = errorText(code), type?: number, id?: string): ErrorFrame {
+  return { error: message, code, ...(type === undefined ? {} : { type }), ...(id === undefined ? {} : { id }) };
+}
+
+/** "Invalid field "data.user_id": expected string, received undefined" — names the first offending field. */
+export function describeIssue(error: z.ZodError, prefix: string): string {
+  const issue = error.issues[0];
+  if (!issue) return "Invalid frame";
+  const path = [prefix, ...issue.path.map(String)].filter(Boolean).join(".");
+  return `Invalid field "${path || "frame"}": ${issue.message}`;
+}
