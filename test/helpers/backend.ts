@@ -1,0 +1,140 @@
+// Test helpers that talk to the Worker the way clients do: a WebSocket client, the admin API, and D1 reads.
+import { exports } from "cloudflare:workers";
+import { ADMIN_TOKEN, testEnv } from "./env";
+
+export type Frame = Record<string, unknown> & { type?: number; data?: Record<string, unknown>; error?: string; code?: number; id?: string };
+
+export class TestSocket {
+  private readonly received: Frame[] = [];
+  private readonly waiting: ((frame: Frame) => void)[] = [];
+  closed = false;
+
+  constructor(private readonly socket: WebSocket) {
+    socket.addEventListener("message", (event) => {
+      const frame = JSON.parse(String(event.data)) as Frame;
+      const waiter = this.waiting.shift();
+      if (waiter) waiter(frame);
+      else this.received.push(frame);
+    });
+    socket.addEventListener("close", () => {
+      this.closed = true;
+    });
+  }
+
+  send(frame: unknown): void {
+    const raw = typeof frame === "string" || frame instanceof Uint8Array ? frame : JSON.stringify(frame);
+    this.socket.send(raw);
+  }
+
+  /** The next frame this socket receives (fails the test if none comes within 10 s). */
+  next(): Promise<Frame> {
+    const ready = this.received.shift();
+    if (ready) return Promise.resolve(ready);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error("no frame received within 10 s")), 10_000);
+      this.waiting.push((frame) => {
+        clearTimeout(timer);
+        resolve(frame);
+      });
+    });
+  }
+
+  async request(frame: unknown): Promise<Frame> {
+    this.send(frame);
+    return this.next();
+  }
+
+  close(): void {
+    if (!this.closed) this.socket.close(1000, "test done");
+  }
+}
+
+export async function connect(query = ""): Promise<TestSocket> {
+  const response = await exports.default.fetch(`http://backend.test/ws${query}`, { headers: { Upgrade: "websocket" } });
+  const socket = response.webSocket;
+  if (response.status !== 101 || !socket) throw new Error(`upgrade failed: ${response.status}`);
+  socket.accept();
+  return new TestSocket(socket);
+}
+
+export function backendFetch(path: string, init?: RequestInit): Promise<Response> {
+  return exports.default.fetch(`http://backend.test${path}`, init);
+}
+
+export interface CreatedUser {
+  user_id: string;
+  username: string;
+  balance: number;
+  models: number[];
+}
+
+export async function createUser(fields: { models?: number[]; balance?: number; user_id?: string; username?: string } = {}) {
+  const response = await admin("POST", "/admin/users", { username: "Test User", models: [4, 5, 8], balance: 1, ...fields });
+  if (response.status !== 201) throw new Error(`createUser: ${response.status} ${await response.text()}`);
+  return (await response.json()) as CreatedUser;
+}
+
+export function admin(method: string, path: string, body?: unknown, token = ADMIN_TOKEN): Promise<Response> {
+  return backendFetch(path, {
+    method,
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+}
+
+/** Sends a chat message (type 3) and returns the answer frame. */
+export function chat(
+  socket: TestSocket,
+  userId: string,
+  sessionId: string,
+  message: string,
+  extra: Record<string, unknown> = {},
+): Promise<Frame> {
+  return socket.request({
+    type: 3,
+    data: { user_id: userId, session_id: sessionId, model_name: "gpt-4-turbo", message, session_prompt: "", ...extra },
+  });
+}
+
+/** What the scripted agent received, decoded from its reply. */
+export interface AgentView {
+  message: string;
+  history: { role: string; content: string }[];
+  summary: string;
+  prompt: string;
+  files: string[];
+  model: string;
+  provider: string;
+  balance: number;
+}
+
+export function agentView(frame: Frame): AgentView {
+  const data = frame.data;
+  if (!data || typeof data.message !== "string") throw new Error(`not a chat reply: ${JSON.stringify(frame)}`);
+  return JSON.parse(data.message) as AgentView;
+}
+
+export async function query<T>(sql: string, ...params: unknown[]): Promise<T[]> {
+  const { results } = await testEnv.DB.prepare(sql).bind(...params).all<T>();
+  return results;
+}
+
+export async function balanceMicros(userId: string): Promise<number> {
+  const [row] = await query<{ balance_micros: number }>("select balance_micros from users where id = ?", userId);
+  if (!row) throw new Error(`no user ${userId}`);
+  return row.balance_micros;
+}
+
+/** Polls until `check` passes (bounded: 100 tries, 50 ms apart); for work that happens after a reply. */
+export async function eventually<T>(check: () => Promise<T>): Promise<T> {
+  let lastError: unknown;
+  for (let attempt = 0; attempt < 100; attempt++) {
+    try {
+      return await check();
+    } catch (error) {
+      lastError = error;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+  throw lastError;
+}
