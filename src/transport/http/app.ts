@@ -1,6 +1,7 @@
 // Owns the HTTP surface of the Worker: CORS, health, the WebSocket upgrade hand-off and the admin API.
 import { Hono } from "hono";
 import { cors } from "hono/cors";
+import { HTTPException } from "hono/http-exception";
 import { allowedOrigins, readConfig } from "../../config";
 import { adminRoutes } from "./admin-routes";
 
@@ -45,6 +46,7 @@ app.route("/admin", adminRoutes);
 
 app.notFound((c) => c.json({ message: "Not found", data: null }, 404));
 app.onError((error, c) => {
+  if (error instanceof HTTPException) return error.getResponse();
   console.error(`${c.req.method} ${c.req.path} failed`, error);
   return c.json({ message: "Internal Server Error", data: null }, 500);
 });

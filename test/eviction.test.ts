@@ -1,0 +1,29 @@
+// A session whose Durable Object was evicted rebuilds its live context from storage.
+import { abortAllDurableObjects } from "cloudflare:test";
+import { expect, it } from "vitest";
+import { agentView, chat, connect, createUser, eventually, query } from "./helpers/backend";
+import { HISTORY_WINDOW } from "./helpers/env";
+
+it("rebuilds history window, summary, prompt, model and sequence after eviction", async () => {
+  const { user_id } = await createUser({ models: [4, 8] });
+  let ws = await connect();
+  const first = await chat(ws, user_id, "NEW", "turn one", { session_prompt: "Stay formal.", model_name: "llama3.1:8b" });
+  const sessionId = first.data?.session_id as string;
+  for (const message of ["turn two", "turn three"]) await chat(ws, user_id, sessionId, message, { model_name: undefined });
+  await eventually(async () => {
+    const [row] = await query<{ summary: string }>("select summary from sessions where id = ?", sessionId);
+    expect(row?.summary.split(" | ")).toHaveLength(3);
+  });
+
+  await abortAllDurableObjects();
+  ws = await connect();
+  const after = agentView(await chat(ws, user_id, sessionId, "turn four", { model_name: undefined }));
+  expect(after.history).toHaveLength(HISTORY_WINDOW);
+  expect(after.history.filter((h) => h.role === "user").map((h) => h.content)).toEqual(["turn two", "turn three"]);
+  expect(after.summary).toBe("User: turn one | User: turn two | User: turn three");
+  expect(after.prompt).toBe("Stay formal.");
+  expect(after.model).toBe("llama3.1:8b");
+  const seqs = await query<{ seq: number }>("select seq from messages where session_id = ? order by seq", sessionId);
+  expect(seqs.map((r) => r.seq)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+  ws.close();
+});
