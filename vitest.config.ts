@@ -24,6 +24,8 @@ export default defineConfig(async () => {
           bindings: {
             TEST_MIGRATIONS: await readD1Migrations(path.join(root, "migrations")),
             ADMIN_TOKEN: "test-admin-token",
+            FILE_URL_SECRET: "test-file-url-secret",
+            MAX_FILE_SIZE: "1",
             AI_TIMEOUT_MS: "1000",
             MAX_CHAT_HISTORY_CONTEXT: "4",
           },

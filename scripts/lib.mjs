@@ -6,9 +6,11 @@ import path from "node:path";
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 export const bin = (name) => path.join(root, "node_modules", ".bin", name);
 
-/** Without these, wrangler tries to reach Cloudflare and waits on a network that drops packets. */
+/** Without these, wrangler tries to reach Cloudflare and waits on a network that drops packets.
+ *  node_modules/.bin is on PATH so buf finds protoc-gen-es even when a script runs outside npm. */
 export const offlineEnv = {
   ...process.env,
+  PATH: `${path.join(root, "node_modules", ".bin")}${path.delimiter}${process.env.PATH ?? ""}`,
   WRANGLER_SEND_METRICS: "false",
   WRANGLER_SEND_ERROR_REPORTS: "false",
   WRANGLER_HIDE_BANNER: "true",
@@ -32,4 +34,5 @@ export function start(command, args, options = {}) {
 }
 
 export const LOCAL_STATE = ".wrangler/state";
-export const DEV_ADMIN_TOKEN = "dev-admin-token";
+/** Development defaults for secrets (see .dev.vars.example); never used by a deployed Worker. */
+export const DEV_SECRETS = { ADMIN_TOKEN: "dev-admin-token", FILE_URL_SECRET: "dev-file-url-secret" };

@@ -1,7 +1,7 @@
 // npm run user:create -- --username "Test User" --models 4,5,8 --balance 1 [--user-id ID] [--url URL]
 // Creates a user through the admin API of a running backend and prints it (note its user_id).
 import { parseArgs } from "node:util";
-import { DEV_ADMIN_TOKEN } from "./lib.mjs";
+import { DEV_SECRETS } from "./lib.mjs";
 
 const { values } = parseArgs({
   options: {
@@ -10,7 +10,7 @@ const { values } = parseArgs({
     balance: { type: "string", default: "0" },
     "user-id": { type: "string" },
     url: { type: "string", default: process.env.BACKEND_URL ?? "http://127.0.0.1:8787" },
-    token: { type: "string", default: process.env.ADMIN_TOKEN ?? DEV_ADMIN_TOKEN },
+    token: { type: "string", default: process.env.ADMIN_TOKEN ?? DEV_SECRETS.ADMIN_TOKEN },
   },
 });
 if (!values.username) {

@@ -13,6 +13,12 @@ const configSchema = z.object({
   SESSION_NAME_MAX_CHARS: intVar(40),
   CORS_ORIGINS: stringVar("*"),
   ADMIN_TOKEN: z.string().optional(),
+  /** Megabytes. */
+  MAX_FILE_SIZE: z.coerce.number().positive().catch(10),
+  /** Seconds an agent's file URL stays valid. */
+  FILE_URL_TTL: intVar(900),
+  FILE_URL_SECRET: z.string().optional(),
+  PUBLIC_BASE_URL: stringVar(""),
   SUMMARY_OPENAI_BASE_URL: stringVar(""),
   SUMMARY_OPENAI_API_KEY: z.string().optional(),
   SUMMARY_MODEL: stringVar("gpt-3.5-turbo-0125"),
@@ -30,6 +36,10 @@ export function readConfig(env: Env): Config {
     cache.set(env, config);
   }
   return config;
+}
+
+export function maxFileBytes(config: Config): number {
+  return Math.floor(config.MAX_FILE_SIZE * 1024 * 1024);
 }
 
 export function allowedOrigins(config: Config): "*" | string[] {

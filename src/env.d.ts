@@ -3,5 +3,6 @@ declare namespace Cloudflare {
   interface Env {
     ADMIN_TOKEN?: string;
     SUMMARY_OPENAI_API_KEY?: string;
+    FILE_URL_SECRET?: string;
   }
 }

@@ -3,9 +3,10 @@ import { DurableObject } from "cloudflare:workers";
 import { timestampNow } from "@bufbuild/protobuf/wkt";
 import { createAgentClient, type AgentClient } from "../agent/agent-client";
 import { readConfig, type Config } from "../config";
-import type { ChatStore, HistoryEntry, ModelRecord, ModelRef, SessionRecord } from "../storage/chat-store";
+import type { ChatStore, FileRecord, HistoryEntry, ModelRecord, ModelRef, SessionRecord } from "../storage/chat-store";
 import { openStore } from "../storage/open-store";
 import { ChatError, ErrorCode, failureOf, type Outcome } from "./errors";
+import { signedFileUrl } from "./file-urls";
 import { chargeFromReportedCost, microsToDollars } from "./money";
 import { sessionNameFrom } from "./session-name";
 import { summarizeTurn } from "./summaries";
@@ -19,7 +20,14 @@ export interface TurnRequest {
   message: string;
   /** Empty: keep the session's prompt. */
   sessionPrompt: string;
+  /** The stored name of a file of this session attached to this turn. */
+  fileName: string | null;
+  /** Origin for absolute file URLs when PUBLIC_BASE_URL is not set (the one the client connected to). */
+  requestOrigin: string;
 }
+
+/** R2 deletes at most 1,000 keys a call. */
+const R2_DELETE_BATCH = 1000;
 
 export interface TurnReply {
   sessionId: string;
@@ -32,6 +40,7 @@ interface LiveContext {
   /** The newest MAX_CHAT_HISTORY_CONTEXT entries, oldest first. */
   recent: HistoryEntry[];
   nextSeq: number;
+  files: FileRecord[];
 }
 
 interface AnsweredTurn {
@@ -62,19 +71,37 @@ export class ChatSession extends DurableObject<Env> {
     });
   }
 
-  /** Deletes the session and everything stored with it, after any turn in progress. */
+  /** Deletes the session, its history and its files (R2 objects first), after any turn in progress. */
   remove(userId: string, sessionId: string): Promise<Outcome<null>> {
+    return this.run(ErrorCode.UnableToDeleteSession, async () => {
+      const store = openStore(this.env);
+      const session = this.live?.session ?? (await store.findSession(sessionId));
+      if (!session || session.userId !== userId) throw new ChatError(ErrorCode.SessionNotFound);
+      const keys = (await store.listSessionFiles(sessionId)).map((file) => file.r2Key);
+      for (let i = 0; i < keys.length; i += R2_DELETE_BATCH) await this.env.FILES.delete(keys.slice(i, i + R2_DELETE_BATCH));
+      await store.deleteSession(sessionId);
+      this.live = null;
+      return null;
+    });
+  }
+
+  /** Records an uploaded file (creating the session when the upload started it), in order with the turns. */
+  registerFile(file: FileRecord, newSession: SessionRecord | null): Promise<Outcome<null>> {
+    return this.run(ErrorCode.InternalServerError, async () => {
+      await openStore(this.env).registerFile(file, newSession);
+      this.live?.files.push(file);
+      return null;
+    });
+  }
+
+  /** Runs work in this session's queue and returns its result as data (errors keep their code). */
+  private run<T>(fallback: ErrorCode, work: () => Promise<T>): Promise<Outcome<T>> {
     return new Promise((resolve) => {
       this.enqueue(async () => {
         try {
-          const store = openStore(this.env);
-          const session = this.live?.session ?? (await store.findSession(sessionId));
-          if (!session || session.userId !== userId) throw new ChatError(ErrorCode.SessionNotFound);
-          await store.deleteSession(sessionId);
-          this.live = null;
-          resolve({ ok: true, value: null });
+          resolve({ ok: true, value: await work() });
         } catch (error) {
-          resolve({ ok: false, failure: logged(failureOf(error, ErrorCode.UnableToDeleteSession), error) });
+          resolve({ ok: false, failure: logged(failureOf(error, fallback), error) });
         }
       });
     });
@@ -92,6 +119,11 @@ export class ChatSession extends DurableObject<Env> {
     const live = request.isNew ? null : await this.loadLive(store, request.sessionId, config);
     if (live && live.session.userId !== request.userId) throw new ChatError(ErrorCode.SessionNotFound);
 
+    const file = request.fileName ? live?.files.find((f) => f.fileName === request.fileName) : undefined;
+    if (request.fileName && !file) {
+      throw new ChatError(ErrorCode.FileNotFound, `File not found in this session: ${request.fileName}`);
+    }
+
     const modelRef = request.model ?? (live ? { id: live.session.modelId } : null);
     if (!modelRef) {
       throw new ChatError(ErrorCode.InvalidField, 'Invalid field "data.model_name": a new session needs model_name or model_id');
@@ -106,6 +138,7 @@ export class ChatSession extends DurableObject<Env> {
     const prompt = request.sessionPrompt || live?.session.prompt || "";
     const summary = live?.session.summary ?? "";
     const history = live?.recent ?? [];
+    const fileUrls = file ? [await this.fileUrl(config, file, request.requestOrigin)] : [];
     const replyText = await this.askAgent(config, {
       userId: request.userId,
       sessionId: request.sessionId,
@@ -113,7 +146,7 @@ export class ChatSession extends DurableObject<Env> {
       modelName: model.name,
       modelProvider: model.provider,
       sessionPrompt: prompt,
-      fileName: [],
+      fileName: fileUrls,
       chatSummary: summary,
       chatHistory: JSON.stringify(history),
       balance: microsToDollars(auth.balanceMicros),
@@ -136,6 +169,7 @@ export class ChatSession extends DurableObject<Env> {
     const entries: HistoryEntry[] = [
       { role: "user", content: request.message },
       { role: "assistant", content: replyText.text },
+      ...(file ? [{ role: "file" as const, content: file.fileName }] : []),
     ];
     const firstSeq = live?.nextSeq ?? 0;
     try {
@@ -147,6 +181,7 @@ export class ChatSession extends DurableObject<Env> {
       session,
       recent: [...history, ...entries].slice(-config.MAX_CHAT_HISTORY_CONTEXT),
       nextSeq: firstSeq + entries.length,
+      files: live?.files ?? [],
     };
     this.live = updated;
 
@@ -154,6 +189,14 @@ export class ChatSession extends DurableObject<Env> {
       reply: { sessionId: session.id, sessionName: session.name, message: replyText.text },
       afterReply: () => this.refreshSummary(updated, model, request.message, replyText.text),
     };
+  }
+
+  private async fileUrl(config: Config, file: FileRecord, requestOrigin: string): Promise<string> {
+    if (!config.FILE_URL_SECRET) {
+      throw new ChatError(ErrorCode.InternalServerError, "File URLs are not configured: set the FILE_URL_SECRET secret");
+    }
+    const base = config.PUBLIC_BASE_URL || requestOrigin;
+    return signedFileUrl(base, file.fileName, config.FILE_URL_SECRET, config.FILE_URL_TTL, Date.now());
   }
 
   private async askAgent(
@@ -203,7 +246,7 @@ export class ChatSession extends DurableObject<Env> {
       throw new ChatError(ErrorCode.UnableToLoadSession, undefined, error);
     }
     if (!stored) throw new ChatError(ErrorCode.SessionNotFound);
-    this.live = { session: stored.session, recent: stored.recentHistory, nextSeq: stored.nextSeq };
+    this.live = { session: stored.session, recent: stored.recentHistory, nextSeq: stored.nextSeq, files: stored.files };
     return this.live;
   }
 }

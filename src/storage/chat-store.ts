@@ -54,11 +54,23 @@ export interface SessionListItem {
   name: string;
 }
 
+export interface FileRecord {
+  fileName: string;
+  sessionId: string;
+  userId: string;
+  originalName: string;
+  contentType: string;
+  size: number;
+  r2Key: string;
+  createdAt: number;
+}
+
 export interface StoredSessionContext {
   session: SessionRecord;
   /** The newest history entries, oldest first. */
   recentHistory: HistoryEntry[];
   nextSeq: number;
+  files: FileRecord[];
 }
 
 /** Everything one answered turn writes, committed atomically. */
@@ -110,6 +122,11 @@ export interface ChatStore {
   commitTurn(commit: TurnCommit): Promise<{ balanceMicros: number }>;
   commitSummary(commit: SummaryCommit): Promise<void>;
   deleteSession(sessionId: string): Promise<void>;
+
+  /** Records an uploaded file; with `newSession`, creates that session in the same atomic write. */
+  registerFile(file: FileRecord, newSession: SessionRecord | null): Promise<void>;
+  findFile(fileName: string): Promise<FileRecord | null>;
+  listSessionFiles(sessionId: string): Promise<FileRecord[]>;
 
   /** Throws UserExistsError when the id is taken. */
   createUser(user: NewUser, at: number): Promise<UserWithModels>;

@@ -4,6 +4,7 @@ import { drizzle, type DrizzleD1Database } from "drizzle-orm/d1";
 import type { BatchItem } from "drizzle-orm/batch";
 import type {
   ChatStore,
+  FileRecord,
   HistoryEntry,
   ModelRecord,
   ModelRef,
@@ -20,7 +21,7 @@ import type {
 } from "./chat-store";
 import { UserExistsError } from "./chat-store";
 import * as schema from "./schema";
-import { costLedger, messages, models, sessions, userModels, users } from "./schema";
+import { costLedger, files, messages, models, sessions, userModels, users } from "./schema";
 
 type Db = DrizzleD1Database<typeof schema>;
 
@@ -87,7 +88,7 @@ export class D1ChatStore implements ChatStore {
 
   async loadSessionContext(sessionId: string, historyLimit: number): Promise<StoredSessionContext | null> {
     // The newest entries come from the (session_id, seq) primary key, so the cost does not grow with history.
-    const [sessionRows, newestFirst] = await this.db.batch([
+    const [sessionRows, newestFirst, sessionFiles] = await this.db.batch([
       this.db.select().from(sessions).where(eq(sessions.id, sessionId)).limit(1),
       this.db
         .select({ ...historyColumns, seq: messages.seq })
@@ -95,12 +96,13 @@ export class D1ChatStore implements ChatStore {
         .where(eq(messages.sessionId, sessionId))
         .orderBy(desc(messages.seq))
         .limit(historyLimit),
+      this.db.select().from(files).where(eq(files.sessionId, sessionId)).orderBy(asc(files.createdAt)),
     ]);
     const session = sessionRows[0];
     if (!session) return null;
     const nextSeq = newestFirst.length > 0 ? newestFirst[0]!.seq + 1 : 0;
     const recentHistory = newestFirst.reverse().map(({ role, content }) => ({ role, content }));
-    return { session, recentHistory, nextSeq };
+    return { session, recentHistory, nextSeq, files: sessionFiles };
   }
 
   readHistory(sessionId: string): Promise<HistoryEntry[]> {
@@ -143,8 +145,23 @@ export class D1ChatStore implements ChatStore {
   }
 
   async deleteSession(sessionId: string): Promise<void> {
-    // Messages go with the session through ON DELETE CASCADE.
+    // Messages and file rows go with the session through ON DELETE CASCADE.
     await this.db.delete(sessions).where(eq(sessions.id, sessionId));
+  }
+
+  async registerFile(file: FileRecord, newSession: SessionRecord | null): Promise<void> {
+    const insertFile = this.db.insert(files).values(file);
+    if (newSession) await this.db.batch([this.db.insert(sessions).values(newSession), insertFile]);
+    else await insertFile;
+  }
+
+  async findFile(fileName: string): Promise<FileRecord | null> {
+    const rows = await this.db.select().from(files).where(eq(files.fileName, fileName)).limit(1);
+    return rows[0] ?? null;
+  }
+
+  listSessionFiles(sessionId: string): Promise<FileRecord[]> {
+    return this.db.select().from(files).where(eq(files.sessionId, sessionId)).orderBy(asc(files.createdAt));
   }
 
   async createUser(user: NewUser, at: number): Promise<UserWithModels> {

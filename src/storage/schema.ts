@@ -81,3 +81,21 @@ export const costLedger = sqliteTable(
   },
   (t) => [index("cost_ledger_user_idx").on(t.userId, t.createdAt)],
 );
+
+/** Uploaded files: the bytes live in R2 under `r2Key`; `fileName` is the stored, unguessable name. */
+export const files = sqliteTable(
+  "files",
+  {
+    fileName: text("file_name").primaryKey(),
+    sessionId: text("session_id")
+      .notNull()
+      .references(() => sessions.id, { onDelete: "cascade" }),
+    userId: text("user_id").notNull(),
+    originalName: text("original_name").notNull(),
+    contentType: text("content_type").notNull(),
+    size: integer("size").notNull(),
+    r2Key: text("r2_key").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [index("files_session_idx").on(t.sessionId)],
+);

@@ -4,6 +4,7 @@ import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
 import { allowedOrigins, readConfig } from "../../config";
 import { adminRoutes } from "./admin-routes";
+import { fileRoutes } from "./file-routes";
 
 export const app = new Hono<{ Bindings: Env }>();
 
@@ -43,6 +44,7 @@ app.get("/ws", (c) => {
 });
 
 app.route("/admin", adminRoutes);
+app.route("/", fileRoutes);
 
 app.notFound((c) => c.json({ message: "Not found", data: null }, 404));
 app.onError((error, c) => {

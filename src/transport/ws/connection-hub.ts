@@ -5,6 +5,10 @@ import { readConfig } from "../../config";
 import { openStore } from "../../storage/open-store";
 import { answerFrame } from "./dispatch";
 
+interface SocketAttachment {
+  origin: string;
+}
+
 export class ConnectionHub extends DurableObject<Env> {
   /** The tail of each socket's pending answers: frames of one socket are answered in the order they came. */
   private readonly pending = new Map<WebSocket, Promise<void>>();
@@ -15,6 +19,8 @@ export class ConnectionHub extends DurableObject<Env> {
     }
     const { 0: client, 1: server } = new WebSocketPair();
     this.ctx.acceptWebSocket(server);
+    // Kept with the socket across hibernation: file URLs for the agent default to this origin.
+    server.serializeAttachment({ origin: new URL(request.url).origin } satisfies SocketAttachment);
     return new Response(null, { status: 101, webSocket: client });
   }
 
@@ -42,7 +48,8 @@ export class ConnectionHub extends DurableObject<Env> {
   }
 
   private async answer(socket: WebSocket, message: string | ArrayBuffer): Promise<void> {
-    const frame = await answerFrame(message, { env: this.env, config: readConfig(this.env), store: openStore(this.env) });
+    const { origin } = socket.deserializeAttachment() as SocketAttachment;
+    const frame = await answerFrame(message, { env: this.env, config: readConfig(this.env), store: openStore(this.env), origin });
     try {
       socket.send(JSON.stringify(frame));
     } catch {

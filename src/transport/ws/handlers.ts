@@ -2,7 +2,7 @@
 import type { z } from "zod";
 import type { Config } from "../../config";
 import { grantedModels, requireUser } from "../../domain/accounts";
-import { ChatError, ErrorCode, unwrap } from "../../domain/errors";
+import { ErrorCode, unwrap } from "../../domain/errors";
 import { microsToDollars } from "../../domain/money";
 import { listSessions, sessionHistory, sessionObject } from "../../domain/sessions";
 import type { ChatStore, ModelRef } from "../../storage/chat-store";
@@ -12,6 +12,8 @@ export interface HandlerContext {
   env: Env;
   config: Config;
   store: ChatStore;
+  /** Origin the socket connected to. */
+  origin: string;
 }
 
 export interface MessageHandler {
@@ -63,8 +65,7 @@ export const messageHandlers: Readonly<Record<number, MessageHandler>> = {
   }),
 };
 
-async function sendChatMessage(data: ChatMessageRequest, { env }: HandlerContext) {
-  if (data.file_name) throw new ChatError(ErrorCode.FileNotFound, `File not found in this session: ${data.file_name}`);
+async function sendChatMessage(data: ChatMessageRequest, { env, origin }: HandlerContext) {
   const isNew = data.session_id === "NEW";
   const sessionId = isNew ? crypto.randomUUID() : data.session_id;
   const model: ModelRef | null =
@@ -77,6 +78,8 @@ async function sendChatMessage(data: ChatMessageRequest, { env }: HandlerContext
       model,
       message: data.message,
       sessionPrompt: data.session_prompt ?? "",
+      fileName: data.file_name ?? null,
+      requestOrigin: origin,
     }),
   );
   return { user_id: data.user_id, session_id: reply.sessionId, session_name: reply.sessionName, message: reply.message };

@@ -1,0 +1,59 @@
+// Owns the file URLs handed to the agent: they expire and are signed (HMAC-SHA256 over name and expiry),
+// so they can be neither forged nor reused for another file.
+const encoder = new TextEncoder();
+const keys = new Map<string, Promise<CryptoKey>>();
+
+function hmacKey(secret: string): Promise<CryptoKey> {
+  let key = keys.get(secret);
+  if (!key) {
+    key = crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
+    keys.set(secret, key);
+  }
+  return key;
+}
+
+const signedText = (fileName: string, expires: number) => encoder.encode(`${fileName}\n${expires}`);
+
+function toBase64Url(bytes: ArrayBuffer): string {
+  return btoa(String.fromCharCode(...new Uint8Array(bytes))).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+function fromBase64Url(text: string): Uint8Array | null {
+  try {
+    const binary = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
+    return Uint8Array.from(binary, (c) => c.charCodeAt(0));
+  } catch {
+    return null;
+  }
+}
+
+export async function signedFileUrl(
+  baseUrl: string,
+  fileName: string,
+  secret: string,
+  ttlSeconds: number,
+  nowMs: number,
+): Promise<string> {
+  const expires = Math.floor(nowMs / 1000) + ttlSeconds;
+  const signature = await crypto.subtle.sign("HMAC", await hmacKey(secret), signedText(fileName, expires));
+  const url = new URL(`/files/${encodeURIComponent(fileName)}`, baseUrl);
+  url.searchParams.set("expires", String(expires));
+  url.searchParams.set("signature", toBase64Url(signature));
+  return url.toString();
+}
+
+/** True when the signature was made for this very file and expiry, and the expiry has not passed. */
+export async function isValidFileSignature(
+  fileName: string,
+  expires: string | undefined,
+  signature: string | undefined,
+  secret: string,
+  nowMs: number,
+): Promise<boolean> {
+  const expiresAt = Number(expires);
+  if (!Number.isSafeInteger(expiresAt) || expiresAt * 1000 < nowMs || !signature) return false;
+  const bytes = fromBase64Url(signature);
+  if (!bytes) return false;
+  // subtle.verify compares in constant time.
+  return crypto.subtle.verify("HMAC", await hmacKey(secret), bytes, signedText(fileName, expiresAt));
+}

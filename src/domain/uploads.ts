@@ -1,0 +1,69 @@
+// Owns accepting an upload: who may upload where, storing the bytes in R2 and recording the file.
+import type { FileRecord, SessionRecord } from "../storage/chat-store";
+import { openStore } from "../storage/open-store";
+import { ChatError, ErrorCode, unwrap } from "./errors";
+import { normalizedContentType, r2KeyFor, safeOriginalName, storedFileName } from "./file-names";
+import { sessionObject } from "./sessions";
+
+export const NEW_SESSION_FROM_UPLOAD_NAME = "New Chat";
+
+export interface UploadRequest {
+  userId: string;
+  /** A session id, or "NEW". */
+  sessionId: string;
+  modelName: string;
+  sessionPrompt: string;
+  file: File;
+}
+
+export async function acceptUpload(env: Env, upload: UploadRequest): Promise<FileRecord> {
+  const store = openStore(env);
+  const now = Date.now();
+  let newSession: SessionRecord | null = null;
+  let sessionId = upload.sessionId;
+  if (sessionId === "NEW") {
+    const auth = await store.authorizeTurn(upload.userId, { name: upload.modelName });
+    if (!auth) throw new ChatError(ErrorCode.UserDoesNotExist);
+    if (!auth.model) throw new ChatError(ErrorCode.UnknownModel, `Unknown model: ${upload.modelName}`);
+    if (!auth.granted) throw new ChatError(ErrorCode.NoModelAccess);
+    sessionId = crypto.randomUUID();
+    newSession = {
+      id: sessionId,
+      userId: upload.userId,
+      modelId: auth.model.id,
+      name: NEW_SESSION_FROM_UPLOAD_NAME,
+      prompt: upload.sessionPrompt,
+      summary: "",
+      createdAt: now,
+      lastActiveAt: now,
+    };
+  } else {
+    const session = await store.findSession(sessionId);
+    if (!session || session.userId !== upload.userId) throw new ChatError(ErrorCode.SessionNotFound);
+  }
+
+  const originalName = safeOriginalName(upload.file.name);
+  const fileName = storedFileName(originalName);
+  const record: FileRecord = {
+    fileName,
+    sessionId,
+    userId: upload.userId,
+    originalName,
+    contentType: normalizedContentType(upload.file.type),
+    size: upload.file.size,
+    r2Key: r2KeyFor(upload.userId, sessionId, fileName),
+    createdAt: now,
+  };
+  await env.FILES.put(record.r2Key, await upload.file.arrayBuffer(), {
+    httpMetadata: { contentType: record.contentType },
+    customMetadata: { originalName, userId: upload.userId, sessionId },
+  });
+  try {
+    // Through the session's object, so its live context lists the file and the write is ordered with its turns.
+    unwrap(await sessionObject(env, sessionId).registerFile(record, newSession));
+  } catch (error) {
+    await env.FILES.delete(record.r2Key);
+    throw error;
+  }
+  return record;
+}
