@@ -138,3 +138,41 @@ export async function eventually<T>(check: () => Promise<T>): Promise<T> {
   }
   throw lastError;
 }
+
+export interface UploadFields {
+  file?: { bytes: Uint8Array | string; name: string; type?: string };
+  user_id?: string;
+  session_id?: string;
+  model_name?: string;
+  session_prompt?: string;
+}
+
+export function uploadForm(fields: UploadFields): FormData {
+  const form = new FormData();
+  if (fields.file) form.set("file", new File([fields.file.bytes], fields.file.name, { type: fields.file.type ?? "" }));
+  for (const key of ["user_id", "session_id", "model_name", "session_prompt"] as const) {
+    const value = fields[key];
+    if (value !== undefined) form.set(key, value);
+  }
+  return form;
+}
+
+/** POST /upload; `streamed` sends the body without Content-Length, as a chunked upload does. */
+export async function upload(fields: UploadFields, options: { streamed?: boolean } = {}): Promise<Response> {
+  const encoded = new Response(uploadForm(fields));
+  const headers = { "content-type": encoded.headers.get("content-type") ?? "", origin: "http://ui.test" };
+  if (!options.streamed) return backendFetch("/upload", { method: "POST", headers, body: await encoded.arrayBuffer() });
+  const bytes = new Uint8Array(await encoded.arrayBuffer());
+  const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      for (let i = 0; i < bytes.length; i += 64 * 1024) controller.enqueue(bytes.slice(i, i + 64 * 1024));
+      controller.close();
+    },
+  });
+  return backendFetch("/upload", { method: "POST", headers, body });
+}
+
+export async function storedObjects(): Promise<string[]> {
+  const listing = await testEnv.FILES.list();
+  return listing.objects.map((o) => o.key);
+}

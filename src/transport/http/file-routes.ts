@@ -16,7 +16,9 @@ const MULTIPART_OVERHEAD_BYTES = 64 * 1024;
 const uploadForm = z.object({
   file: z.instanceof(File, { error: "Missing field: file" }),
   user_id: z.string({ error: "Missing field: user_id" }).min(1, "Missing field: user_id").max(200),
-  session_id: z.union([z.literal("NEW"), z.guid()], { error: 'Invalid field session_id: expected a session UUID or "NEW"' }),
+  session_id: z
+    .string({ error: "Missing field: session_id" })
+    .regex(/^(NEW|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$/, 'Invalid field session_id: expected a session UUID or "NEW"'),
   model_name: z.string({ error: "Missing field: model_name" }).min(1, "Missing field: model_name"),
   session_prompt: z.string().default(""),
 });
@@ -42,7 +44,7 @@ export const fileRoutes = new Hono<{ Bindings: Env }>()
 
     const form = await readLimitedForm(c.req.raw, limit + MULTIPART_OVERHEAD_BYTES);
     if (form === "too-large") return failure(c, 400, tooLarge);
-    if (!form) return failure(c, 400, "Expected a multipart/form-data body");
+    if (!form) return failure(c, 400, "Expected a well-formed multipart/form-data body");
     const fields = Object.keys(uploadForm.shape).map((name) => [name, form.get(name) ?? undefined]);
     const parsed = uploadForm.safeParse(Object.fromEntries(fields));
     if (!parsed.success) return failure(c, 400, parsed.error.issues[0]?.message ?? "Invalid upload");
