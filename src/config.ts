@@ -5,6 +5,7 @@ const intVar = (fallback: number) => z.coerce.number().int().positive().catch(fa
 const stringVar = (fallback: string) => z.string().catch(fallback);
 
 const configSchema = z.object({
+  STORAGE: z.enum(["d1", "postgres"]).catch("d1"),
   AI_SERVER_URL: stringVar("http://agent.internal"),
   AI_PROTOCOL: z.enum(["grpc-web", "connect"]).catch("grpc-web"),
   AI_TIMEOUT_MS: intVar(30_000),

@@ -53,6 +53,12 @@ export class ChatSession extends DurableObject<Env> {
   private live: LiveContext | null = null;
   private queueTail: Promise<void> = Promise.resolve();
   private agentClient: AgentClient | null = null;
+  private store: ChatStore | null = null;
+
+  /** One store for the object's lifetime: no per-turn connection setup. */
+  private chatStore(): ChatStore {
+    return (this.store ??= openStore(this.env));
+  }
 
   /** Answers one chat message. Turns of this session run one at a time, in arrival order. */
   turn(request: TurnRequest): Promise<Outcome<TurnReply>> {
@@ -74,7 +80,7 @@ export class ChatSession extends DurableObject<Env> {
   /** Deletes the session, its history and its files (R2 objects first), after any turn in progress. */
   remove(userId: string, sessionId: string): Promise<Outcome<null>> {
     return this.run(ErrorCode.UnableToDeleteSession, async () => {
-      const store = openStore(this.env);
+      const store = this.chatStore();
       const session = this.live?.session ?? (await store.findSession(sessionId));
       if (!session || session.userId !== userId) throw new ChatError(ErrorCode.SessionNotFound);
       const keys = (await store.listSessionFiles(sessionId)).map((file) => file.r2Key);
@@ -88,7 +94,7 @@ export class ChatSession extends DurableObject<Env> {
   /** Records an uploaded file (creating the session when the upload started it), in order with the turns. */
   registerFile(file: FileRecord, newSession: SessionRecord | null): Promise<Outcome<null>> {
     return this.run(ErrorCode.InternalServerError, async () => {
-      await openStore(this.env).registerFile(file, newSession);
+      await this.chatStore().registerFile(file, newSession);
       this.live?.files.push(file);
       return null;
     });
@@ -115,7 +121,7 @@ export class ChatSession extends DurableObject<Env> {
 
   private async answer(request: TurnRequest): Promise<AnsweredTurn> {
     const config = readConfig(this.env);
-    const store = openStore(this.env);
+    const store = this.chatStore();
     const live = request.isNew ? null : await this.loadLive(store, request.sessionId, config);
     if (live && live.session.userId !== request.userId) throw new ChatError(ErrorCode.SessionNotFound);
 
@@ -214,7 +220,7 @@ export class ChatSession extends DurableObject<Env> {
 
   private async refreshSummary(live: LiveContext, model: ModelRecord, userMessage: string, assistantMessage: string) {
     const config = readConfig(this.env);
-    const store = openStore(this.env);
+    const store = this.chatStore();
     const { session } = live;
     try {
       const result = await summarizeTurn(

@@ -1,6 +1,5 @@
 // Owns accepting an upload: who may upload where, storing the bytes in R2 and recording the file.
-import type { FileRecord, SessionRecord } from "../storage/chat-store";
-import { openStore } from "../storage/open-store";
+import type { ChatStore, FileRecord, SessionRecord } from "../storage/chat-store";
 import { ChatError, ErrorCode, unwrap } from "./errors";
 import { normalizedContentType, r2KeyFor, safeOriginalName, storedFileName } from "./file-names";
 import { sessionObject } from "./sessions";
@@ -16,8 +15,7 @@ export interface UploadRequest {
   file: File;
 }
 
-export async function acceptUpload(env: Env, upload: UploadRequest): Promise<FileRecord> {
-  const store = openStore(env);
+export async function acceptUpload(env: Env, store: ChatStore, upload: UploadRequest): Promise<FileRecord> {
   const now = Date.now();
   let newSession: SessionRecord | null = null;
   let sessionId = upload.sessionId;

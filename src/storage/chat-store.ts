@@ -106,6 +106,11 @@ export interface UserChanges {
 }
 
 export interface ChatStore {
+  /** Releases the engine's connection (a no-op on D1). */
+  close(): Promise<void>;
+  /** Throws when the database cannot answer. */
+  ping(): Promise<void>;
+
   findUser(userId: string): Promise<UserRecord | null>;
   /** Models the user may use, sorted by id. */
   listGrantedModels(userId: string): Promise<ModelRecord[]>;
@@ -120,7 +125,8 @@ export interface ChatStore {
   loadSessionContext(sessionId: string, historyLimit: number): Promise<StoredSessionContext | null>;
   readHistory(sessionId: string): Promise<HistoryEntry[]>;
   commitTurn(commit: TurnCommit): Promise<{ balanceMicros: number }>;
-  commitSummary(commit: SummaryCommit): Promise<void>;
+  /** Returns the balance after the summary's charge. */
+  commitSummary(commit: SummaryCommit): Promise<{ balanceMicros: number }>;
   deleteSession(sessionId: string): Promise<void>;
 
   /** Records an uploaded file; with `newSession`, creates that session in the same atomic write. */

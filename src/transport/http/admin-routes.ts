@@ -7,7 +7,7 @@ import { readConfig } from "../../config";
 import { microsToDollars } from "../../domain/money";
 import { changeUser, createUser, UnknownModelsError } from "../../domain/user-admin";
 import { UserExistsError, type UserWithModels } from "../../storage/chat-store";
-import { openStore } from "../../storage/open-store";
+import type { AppEnv } from "./app-env";
 import { validationHook } from "./validation";
 
 const modelIds = z.array(z.number().int().nonnegative()).max(1000);
@@ -32,11 +32,11 @@ const changeUserBody = z
 
 const userIdParam = z.object({ user_id: z.string().min(1).max(200) });
 
-export const adminRoutes = new Hono<{ Bindings: Env }>()
+export const adminRoutes = new Hono<AppEnv>()
   .use("*", async (c, next) => {
     const token = readConfig(c.env).ADMIN_TOKEN;
     if (!token) return c.json({ message: "The admin API is disabled: set the ADMIN_TOKEN secret", data: null }, 503);
-    const requireToken: MiddlewareHandler<{ Bindings: Env }> = bearerAuth({
+    const requireToken: MiddlewareHandler<AppEnv> = bearerAuth({
       token,
       noAuthenticationHeader: { message: { message: "Missing bearer token", data: null } },
       invalidToken: { message: { message: "Invalid bearer token", data: null } },
@@ -47,7 +47,7 @@ export const adminRoutes = new Hono<{ Bindings: Env }>()
   .post("/users", zValidator("json", createUserBody, validationHook), async (c) => {
     const body = c.req.valid("json");
     try {
-      const user = await createUser(openStore(c.env), {
+      const user = await createUser(c.var.store, {
         userId: body.user_id,
         username: body.username,
         modelIds: body.models,
@@ -59,7 +59,7 @@ export const adminRoutes = new Hono<{ Bindings: Env }>()
     }
   })
   .get("/users/:user_id", zValidator("param", userIdParam, validationHook), async (c) => {
-    const user = await openStore(c.env).getUserWithModels(c.req.valid("param").user_id);
+    const user = await c.var.store.getUserWithModels(c.req.valid("param").user_id);
     return user ? c.json(userJson(user)) : userNotFound(c);
   })
   .patch(
@@ -69,7 +69,7 @@ export const adminRoutes = new Hono<{ Bindings: Env }>()
     async (c) => {
       const body = c.req.valid("json");
       try {
-        const user = await changeUser(openStore(c.env), c.req.valid("param").user_id, {
+        const user = await changeUser(c.var.store, c.req.valid("param").user_id, {
           username: body.username,
           balanceDollars: body.balance,
           addBalanceDollars: body.add_balance,

@@ -4,9 +4,10 @@ import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
 import { allowedOrigins, readConfig } from "../../config";
 import { adminRoutes } from "./admin-routes";
+import { withStore, type AppEnv } from "./app-env";
 import { fileRoutes } from "./file-routes";
 
-export const app = new Hono<{ Bindings: Env }>();
+export const app = new Hono<AppEnv>();
 
 app.use("*", (c, next) => {
   const allowed = allowedOrigins(readConfig(c.env));
@@ -17,13 +18,16 @@ app.use("*", (c, next) => {
   })(c, next);
 });
 
+for (const path of ["/healthz", "/admin/*", "/upload", "/uploads/*", "/files/*"]) app.use(path, withStore);
+
 app.get("/healthz", async (c) => {
+  const storage = readConfig(c.env).STORAGE;
   try {
-    await c.env.DB.prepare("select 1").first();
-    return c.json({ status: "ok", storage: "d1" });
+    await c.var.store.ping();
+    return c.json({ status: "ok", storage });
   } catch (error) {
     console.error("health check failed", error);
-    return c.json({ status: "unavailable", storage: "d1" }, 503);
+    return c.json({ status: "unavailable", storage }, 503);
   }
 });
 

@@ -8,7 +8,8 @@ import { contentDisposition, isStoredFileName } from "../../domain/file-names";
 import { isValidFileSignature } from "../../domain/file-urls";
 import { acceptUpload } from "../../domain/uploads";
 import type { FileRecord } from "../../storage/chat-store";
-import { openStore } from "../../storage/open-store";
+import type { ChatStore } from "../../storage/chat-store";
+import type { AppEnv } from "./app-env";
 
 /** Room for the form's other fields and multipart boundaries on top of the file itself. */
 const MULTIPART_OVERHEAD_BYTES = 64 * 1024;
@@ -23,7 +24,7 @@ const uploadForm = z.object({
   session_prompt: z.string().default(""),
 });
 
-type AppContext = Context<{ Bindings: Env }>;
+type AppContext = Context<AppEnv>;
 
 const failure = (c: AppContext, status: 400 | 403 | 404 | 413 | 500, message: string) => c.json({ message, data: null }, status);
 
@@ -34,7 +35,7 @@ const statusOf: Partial<Record<ErrorCode, 400 | 403 | 404>> = {
   [ErrorCode.UnknownModel]: 400,
 };
 
-export const fileRoutes = new Hono<{ Bindings: Env }>()
+export const fileRoutes = new Hono<AppEnv>()
   .post("/upload", async (c) => {
     const config = readConfig(c.env);
     const limit = maxFileBytes(config);
@@ -52,7 +53,7 @@ export const fileRoutes = new Hono<{ Bindings: Env }>()
     if (file.size > limit) return failure(c, 400, tooLarge);
 
     try {
-      const stored = await acceptUpload(c.env, {
+      const stored = await acceptUpload(c.env, c.var.store, {
         userId: user_id,
         sessionId: session_id,
         modelName: model_name,
@@ -78,7 +79,7 @@ export const fileRoutes = new Hono<{ Bindings: Env }>()
     }
   })
   .get("/uploads/:fileName", async (c) => {
-    const record = await findStoredFile(c.env, c.req.param("fileName"));
+    const record = await findStoredFile(c.var.store, c.req.param("fileName"));
     return record ? serveFile(c, record, "private, max-age=3600") : failure(c, 404, "File not found");
   })
   .get("/files/:fileName", async (c) => {
@@ -89,12 +90,12 @@ export const fileRoutes = new Hono<{ Bindings: Env }>()
       secret !== undefined &&
       (await isValidFileSignature(fileName, c.req.query("expires"), c.req.query("signature"), secret, Date.now()));
     if (!valid) return failure(c, 403, "Invalid or expired file URL");
-    const record = await findStoredFile(c.env, fileName);
+    const record = await findStoredFile(c.var.store, fileName);
     return record ? serveFile(c, record, "private, no-store") : failure(c, 404, "File not found");
   });
 
-async function findStoredFile(env: Env, fileName: string): Promise<FileRecord | null> {
-  return isStoredFileName(fileName) ? openStore(env).findFile(fileName) : null;
+async function findStoredFile(store: ChatStore, fileName: string): Promise<FileRecord | null> {
+  return isStoredFileName(fileName) ? store.findFile(fileName) : null;
 }
 
 async function serveFile(c: AppContext, record: FileRecord, cacheControl: string): Promise<Response> {

@@ -2,6 +2,7 @@
 // accepts them with the Hibernation API and answers each frame, in order, on the socket it came from.
 import { DurableObject } from "cloudflare:workers";
 import { readConfig } from "../../config";
+import type { ChatStore } from "../../storage/chat-store";
 import { openStore } from "../../storage/open-store";
 import { answerFrame } from "./dispatch";
 
@@ -12,6 +13,7 @@ interface SocketAttachment {
 export class ConnectionHub extends DurableObject<Env> {
   /** The tail of each socket's pending answers: frames of one socket are answered in the order they came. */
   private readonly pending = new Map<WebSocket, Promise<void>>();
+  private store: ChatStore | null = null;
 
   override async fetch(request: Request): Promise<Response> {
     if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
@@ -49,7 +51,7 @@ export class ConnectionHub extends DurableObject<Env> {
 
   private async answer(socket: WebSocket, message: string | ArrayBuffer): Promise<void> {
     const { origin } = socket.deserializeAttachment() as SocketAttachment;
-    const frame = await answerFrame(message, { env: this.env, config: readConfig(this.env), store: openStore(this.env), origin });
+    const frame = await answerFrame(message, { env: this.env, config: readConfig(this.env), store: (this.store ??= openStore(this.env)), origin });
     try {
       socket.send(JSON.stringify(frame));
     } catch {

@@ -1,0 +1,282 @@
+// Owns the ChatStore, written once with drizzle for every engine: each read and write of the domain, and
+// each turn as one atomic write. What differs between D1 and PostgreSQL lives in engines.ts.
+import { and, asc, desc, eq, inArray, sql } from "drizzle-orm";
+import type {
+  ChatStore,
+  FileRecord,
+  HistoryEntry,
+  ModelRecord,
+  ModelRef,
+  NewUser,
+  SessionListItem,
+  SessionRecord,
+  StoredSessionContext,
+  SummaryCommit,
+  TurnAuthorization,
+  TurnCommit,
+  UserChanges,
+  UserRecord,
+  UserWithModels,
+} from "./chat-store";
+import { UserExistsError } from "./chat-store";
+import type { SqlEngine, Statements, StoreDb, StoreTables } from "./engines";
+import type { ledgerKinds } from "./schema";
+
+type LedgerKind = (typeof ledgerKinds)[number];
+
+export class DrizzleChatStore implements ChatStore {
+  private readonly db: StoreDb;
+  private readonly t: StoreTables;
+
+  constructor(private readonly engine: SqlEngine) {
+    this.db = engine.db;
+    this.t = engine.tables;
+  }
+
+  close(): Promise<void> {
+    return this.engine.close();
+  }
+
+  async ping(): Promise<void> {
+    const { models } = this.t;
+    await this.db.select({ id: models.id }).from(models).limit(1);
+  }
+
+  async findUser(userId: string): Promise<UserRecord | null> {
+    const { users } = this.t;
+    const rows = await this.db.select(this.userColumns()).from(users).where(eq(users.id, userId)).limit(1);
+    return rows[0] ?? null;
+  }
+
+  listGrantedModels(userId: string): Promise<ModelRecord[]> {
+    const { models, userModels } = this.t;
+    return this.db
+      .select(this.modelColumns())
+      .from(userModels)
+      .innerJoin(models, eq(models.id, userModels.modelId))
+      .where(eq(userModels.userId, userId))
+      .orderBy(asc(models.id));
+  }
+
+  async authorizeTurn(userId: string, model: ModelRef): Promise<TurnAuthorization | null> {
+    const { users, models, userModels } = this.t;
+    const modelMatch = "id" in model ? eq(models.id, model.id) : eq(models.name, model.name);
+    const rows = await this.db
+      .select({ balanceMicros: users.balanceMicros, model: this.modelColumns(), grantedModel: userModels.modelId })
+      .from(users)
+      .leftJoin(models, modelMatch)
+      .leftJoin(userModels, and(eq(userModels.userId, users.id), eq(userModels.modelId, models.id)))
+      .where(eq(users.id, userId))
+      .limit(1);
+    const row = rows[0];
+    if (!row) return null;
+    return { balanceMicros: row.balanceMicros, model: row.model, granted: row.grantedModel !== null };
+  }
+
+  async findModelByName(name: string): Promise<ModelRecord | null> {
+    const { models } = this.t;
+    const rows = await this.db.select(this.modelColumns()).from(models).where(eq(models.name, name)).limit(1);
+    return rows[0] ?? null;
+  }
+
+  findModelsById(ids: number[]): Promise<ModelRecord[]> {
+    const { models } = this.t;
+    if (ids.length === 0) return Promise.resolve([]);
+    return this.db.select(this.modelColumns()).from(models).where(inArray(models.id, ids)).orderBy(asc(models.id));
+  }
+
+  listSessions(userId: string): Promise<SessionListItem[]> {
+    const { sessions } = this.t;
+    return this.db
+      .select({ id: sessions.id, name: sessions.name })
+      .from(sessions)
+      .where(eq(sessions.userId, userId))
+      .orderBy(desc(sessions.lastActiveAt), desc(sessions.createdAt));
+  }
+
+  async findSession(sessionId: string): Promise<SessionRecord | null> {
+    const { sessions } = this.t;
+    const rows = await this.db.select().from(sessions).where(eq(sessions.id, sessionId)).limit(1);
+    return rows[0] ?? null;
+  }
+
+  async loadSessionContext(sessionId: string, historyLimit: number): Promise<StoredSessionContext | null> {
+    const { sessions, messages, files } = this.t;
+    // The newest entries come from the (session_id, seq) primary key, so the cost does not grow with history.
+    const [sessionRows, newestFirst, sessionFiles] = await this.engine.readTogether((db) => [
+      db.select().from(sessions).where(eq(sessions.id, sessionId)).limit(1),
+      db
+        .select({ role: messages.role, content: messages.content, seq: messages.seq })
+        .from(messages)
+        .where(eq(messages.sessionId, sessionId))
+        .orderBy(desc(messages.seq))
+        .limit(historyLimit),
+      db.select().from(files).where(eq(files.sessionId, sessionId)).orderBy(asc(files.createdAt)),
+    ]);
+    const session = sessionRows[0];
+    if (!session) return null;
+    const nextSeq = newestFirst.length > 0 ? newestFirst[0]!.seq + 1 : 0;
+    const recentHistory = newestFirst.reverse().map(({ role, content }) => ({ role, content }));
+    return { session, recentHistory, nextSeq, files: sessionFiles };
+  }
+
+  readHistory(sessionId: string): Promise<HistoryEntry[]> {
+    const { messages } = this.t;
+    return this.db
+      .select({ role: messages.role, content: messages.content })
+      .from(messages)
+      .where(eq(messages.sessionId, sessionId))
+      .orderBy(asc(messages.seq));
+  }
+
+  async commitTurn(commit: TurnCommit): Promise<{ balanceMicros: number }> {
+    const { sessions, messages } = this.t;
+    const { session, at } = commit;
+    const rows = commit.entries.map((entry, i) => ({
+      sessionId: session.id,
+      seq: commit.firstSeq + i,
+      role: entry.role,
+      content: entry.content,
+      createdAt: at,
+    }));
+    const [, , debited] = await this.engine.atomic((db) => [
+      commit.isNew
+        ? db.insert(sessions).values(session)
+        : db
+            .update(sessions)
+            .set({ modelId: session.modelId, prompt: session.prompt, lastActiveAt: session.lastActiveAt })
+            .where(eq(sessions.id, session.id)),
+      db.insert(messages).values(rows),
+      ...this.charge(db, session.userId, session.id, "turn", commit.chargeMicros, at),
+    ]);
+    return { balanceMicros: debited[0]?.balanceMicros ?? 0 };
+  }
+
+  async commitSummary(commit: SummaryCommit): Promise<{ balanceMicros: number }> {
+    const { sessions } = this.t;
+    const [, debited] = await this.engine.atomic((db) => [
+      db.update(sessions).set({ summary: commit.summary }).where(eq(sessions.id, commit.sessionId)),
+      ...this.charge(db, commit.userId, commit.sessionId, "summary", commit.chargeMicros, commit.at),
+    ]);
+    return { balanceMicros: debited[0]?.balanceMicros ?? 0 };
+  }
+
+  async deleteSession(sessionId: string): Promise<void> {
+    const { sessions } = this.t;
+    // Messages and file rows go with the session through ON DELETE CASCADE.
+    await this.db.delete(sessions).where(eq(sessions.id, sessionId));
+  }
+
+  async registerFile(file: FileRecord, newSession: SessionRecord | null): Promise<void> {
+    const { sessions, files } = this.t;
+    if (newSession) {
+      await this.engine.atomic((db) => [db.insert(sessions).values(newSession), db.insert(files).values(file)]);
+    } else {
+      await this.db.insert(files).values(file);
+    }
+  }
+
+  async findFile(fileName: string): Promise<FileRecord | null> {
+    const { files } = this.t;
+    const rows = await this.db.select().from(files).where(eq(files.fileName, fileName)).limit(1);
+    return rows[0] ?? null;
+  }
+
+  listSessionFiles(sessionId: string): Promise<FileRecord[]> {
+    const { files } = this.t;
+    return this.db.select().from(files).where(eq(files.sessionId, sessionId)).orderBy(asc(files.createdAt));
+  }
+
+  async createUser(user: NewUser, at: number): Promise<UserWithModels> {
+    const { users, userModels, costLedger } = this.t;
+    const grants = user.modelIds.map((modelId) => ({ userId: user.id, modelId }));
+    try {
+      await this.engine.atomic((db) => {
+        const statements: [Statements[0], ...Statements[number][]] = [
+          db.insert(users).values({ id: user.id, username: user.username, balanceMicros: user.balanceMicros, createdAt: at }),
+        ];
+        if (grants.length > 0) statements.push(db.insert(userModels).values(grants));
+        if (user.balanceMicros !== 0) {
+          statements.push(db.insert(costLedger).values({ userId: user.id, kind: "credit", deltaMicros: user.balanceMicros, createdAt: at }));
+        }
+        return statements;
+      });
+    } catch (error) {
+      if (await this.findUser(user.id)) throw new UserExistsError(user.id);
+      throw error;
+    }
+    return { ...user, modelIds: [...new Set(user.modelIds)].sort((a, b) => a - b), createdAt: at };
+  }
+
+  async getUserWithModels(userId: string): Promise<UserWithModels | null> {
+    const { users, userModels } = this.t;
+    const [userRows, grantRows] = await this.engine.readTogether((db) => [
+      db.select({ ...this.userColumns(), createdAt: users.createdAt }).from(users).where(eq(users.id, userId)).limit(1),
+      db.select({ modelId: userModels.modelId }).from(userModels).where(eq(userModels.userId, userId)).orderBy(asc(userModels.modelId)),
+    ]);
+    const user = userRows[0];
+    return user ? { ...user, modelIds: grantRows.map((g) => g.modelId) } : null;
+  }
+
+  async updateUser(userId: string, changes: UserChanges, at: number): Promise<UserWithModels | null> {
+    const { users, userModels, costLedger } = this.t;
+    if (!(await this.findUser(userId))) return null;
+    const build = (db: StoreDb) => {
+      const statements: Statements[number][] = [];
+      if (changes.username !== undefined) {
+        statements.push(db.update(users).set({ username: changes.username }).where(eq(users.id, userId)));
+      }
+      if (changes.setBalanceMicros !== undefined) {
+        // The ledger row records the difference, computed by the database in the same atomic write.
+        const target = changes.setBalanceMicros;
+        const current = db.select({ balance: users.balanceMicros }).from(users).where(eq(users.id, userId));
+        statements.push(
+          db.insert(costLedger).values({ userId, kind: "adjustment", deltaMicros: sql`${target} - (${current})`, createdAt: at }),
+          db.update(users).set({ balanceMicros: target }).where(eq(users.id, userId)),
+        );
+      }
+      if (changes.addBalanceMicros !== undefined) {
+        statements.push(...this.charge(db, userId, null, "credit", -changes.addBalanceMicros, at));
+      }
+      if (changes.modelIds !== undefined) {
+        statements.push(db.delete(userModels).where(eq(userModels.userId, userId)));
+        const grants = changes.modelIds.map((modelId) => ({ userId, modelId }));
+        if (grants.length > 0) statements.push(db.insert(userModels).values(grants).onConflictDoNothing());
+      }
+      return statements;
+    };
+    const changesSomething = Object.values(changes).some((value) => value !== undefined);
+    if (changesSomething) await this.engine.atomic((db) => build(db) as unknown as Statements);
+    return this.getUserWithModels(userId);
+  }
+
+  /** A relative debit (never read-modify-write) returning the new balance, and its ledger row. */
+  private charge(db: StoreDb, userId: string, sessionId: string | null, kind: LedgerKind, chargeMicros: number, at: number) {
+    const { users, costLedger } = this.t;
+    return [
+      db
+        .update(users)
+        .set({ balanceMicros: sql`${users.balanceMicros} - ${chargeMicros}` })
+        .where(eq(users.id, userId))
+        .returning({ balanceMicros: users.balanceMicros }),
+      db.insert(costLedger).values({ userId, sessionId, kind, deltaMicros: -chargeMicros, createdAt: at }),
+    ] as const;
+  }
+
+  private userColumns() {
+    const { users } = this.t;
+    return { id: users.id, username: users.username, balanceMicros: users.balanceMicros };
+  }
+
+  private modelColumns() {
+    const { models } = this.t;
+    return {
+      id: models.id,
+      name: models.name,
+      provider: models.provider,
+      contextLength: models.contextLength,
+      inputMicrosPer1k: models.inputMicrosPer1k,
+      outputMicrosPer1k: models.outputMicrosPer1k,
+    };
+  }
+}
