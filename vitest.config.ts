@@ -1,13 +1,33 @@
-// Tests run inside workerd (real Durable Objects and D1) with two agent Workers bound by service bindings.
+// Tests run inside workerd (real Durable Objects, D1, R2) with two agent Workers bound by service bindings.
+// Two projects run the suites: "d1" (everything) and "postgres" (the repository and WebSocket suites on a real
+// PostgreSQL through Hyperdrive; DATABASE_URL, default 127.0.0.1:5432, as set up by scripts/with-services.sh).
 import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
+import { ensureDatabase, migratePostgres } from "./scripts/postgres.mjs";
 import { bundleTestAgents } from "./test/agents/bundle.ts";
 
 const root = import.meta.dirname;
+const POSTGRES_SUITES = [
+  "store",
+  "protocol",
+  "turns",
+  "ownership",
+  "concurrency",
+  "agent-failure",
+  "eviction",
+  "files",
+  "admin",
+  "http",
+].map((name) => `test/${name}.test.ts`);
 
 export default defineConfig(async () => {
   const bundles = bundleTestAgents(root);
+  const serverUrl = process.env.DATABASE_URL ?? "postgres://postgres:postgres@127.0.0.1:5432/postgres";
+  const postgresUrl = await ensureDatabase(serverUrl, "chat_backend_test");
+  await migratePostgres(postgresUrl, { reset: true });
+  const migrations = await readD1Migrations(path.join(root, "migrations"));
+
   const agentWorker = (name: keyof typeof bundles) => ({
     name,
     modules: true,
@@ -15,28 +35,40 @@ export default defineConfig(async () => {
     modulesRoot: path.dirname(bundles[name]),
     compatibilityDate: "2026-04-20",
   });
-  return {
+  const project = (name: string, include: string[], storage: Record<string, string>) => ({
     plugins: [
       cloudflareTest({
         main: "./src/index.ts",
         wrangler: { configPath: "./wrangler.toml" },
         miniflare: {
           bindings: {
-            TEST_MIGRATIONS: await readD1Migrations(path.join(root, "migrations")),
+            TEST_MIGRATIONS: migrations,
             ADMIN_TOKEN: "test-admin-token",
             FILE_URL_SECRET: "test-file-url-secret",
             MAX_FILE_SIZE: "1",
             AI_TIMEOUT_MS: "1000",
             MAX_CHAT_HISTORY_CONTEXT: "4",
+            ...storage,
           },
+          hyperdrives: { HYPERDRIVE: postgresUrl },
           serviceBindings: { AGENT: "scripted-agent", REFERENCE_AGENT: "reference-agent" },
           workers: [agentWorker("reference-agent"), agentWorker("scripted-agent")],
         },
       }),
     ],
     test: {
+      name,
+      include,
       setupFiles: ["./test/setup.ts"],
       testTimeout: 20_000,
+    },
+  });
+
+  return {
+    test: {
+      projects: [project("d1", ["test/**/*.test.ts"], { STORAGE: "d1" }), project("postgres", POSTGRES_SUITES, { STORAGE: "postgres" })],
+      // postgres.js leaves this rejection behind when a client closes inside workerd; every query has finished by then.
+      onUnhandledError: (error: { message?: string }) => error.message !== "Stream was cancelled.",
     },
   };
 });

@@ -189,7 +189,8 @@ export class DrizzleChatStore implements ChatStore {
 
   async createUser(user: NewUser, at: number): Promise<UserWithModels> {
     const { users, userModels, costLedger } = this.t;
-    const grants = user.modelIds.map((modelId) => ({ userId: user.id, modelId }));
+    const modelIds = [...new Set(user.modelIds)].sort((a, b) => a - b);
+    const grants = modelIds.map((modelId) => ({ userId: user.id, modelId }));
     try {
       await this.engine.atomic((db) => {
         const statements: [Statements[0], ...Statements[number][]] = [
@@ -205,7 +206,7 @@ export class DrizzleChatStore implements ChatStore {
       if (await this.findUser(user.id)) throw new UserExistsError(user.id);
       throw error;
     }
-    return { ...user, modelIds: [...new Set(user.modelIds)].sort((a, b) => a - b), createdAt: at };
+    return { ...user, modelIds, createdAt: at };
   }
 
   async getUserWithModels(userId: string): Promise<UserWithModels | null> {
@@ -240,8 +241,8 @@ export class DrizzleChatStore implements ChatStore {
       }
       if (changes.modelIds !== undefined) {
         statements.push(db.delete(userModels).where(eq(userModels.userId, userId)));
-        const grants = changes.modelIds.map((modelId) => ({ userId, modelId }));
-        if (grants.length > 0) statements.push(db.insert(userModels).values(grants).onConflictDoNothing());
+        const grants = [...new Set(changes.modelIds)].map((modelId) => ({ userId, modelId }));
+        if (grants.length > 0) statements.push(db.insert(userModels).values(grants));
       }
       return statements;
     };

@@ -1,5 +1,7 @@
 // Test helpers that talk to the Worker the way clients do: a WebSocket client, the admin API, and D1 reads.
 import { exports } from "cloudflare:workers";
+import postgres from "postgres";
+import { readConfig } from "../../src/config";
 import { ADMIN_TOKEN, testEnv } from "./env";
 
 export type Frame = Record<string, unknown> & { type?: number; data?: Record<string, unknown>; error?: string; code?: number; id?: string };
@@ -114,8 +116,24 @@ export function agentView(frame: Frame): AgentView {
   return JSON.parse(data.message) as AgentView;
 }
 
-export async function query<T>(sql: string, ...params: unknown[]): Promise<T[]> {
-  const { results } = await testEnv.DB.prepare(sql).bind(...params).all<T>();
+/** Plain SQL against the engine the Worker uses (D1, or PostgreSQL in the postgres project); `?` placeholders. */
+export async function query<T>(text: string, ...params: unknown[]): Promise<T[]> {
+  if (readConfig(testEnv).STORAGE === "postgres") {
+    const sql = postgres(testEnv.HYPERDRIVE.connectionString, {
+      max: 1,
+      fetch_types: false,
+      // bigint and numeric (sums) as numbers, as D1 returns them.
+      types: { bigint: { to: 20, from: [20, 1700], serialize: String, parse: Number } },
+    });
+    try {
+      let n = 0;
+      const rows = await sql.unsafe(text.replace(/\?/g, () => `$${++n}`), params as never[]);
+      return rows.map((row) => ({ ...row }) as T);
+    } finally {
+      await sql.end();
+    }
+  }
+  const { results } = await testEnv.DB.prepare(text).bind(...params).all<T>();
   return results;
 }
 

@@ -1,0 +1,36 @@
+// PostgreSQL helpers for the npm scripts and the test setup: create a database, apply migrations-pg/.
+import path from "node:path";
+import postgres from "postgres";
+import { drizzle } from "drizzle-orm/postgres-js";
+import { migrate } from "drizzle-orm/postgres-js/migrator";
+import { root } from "./lib.mjs";
+
+/** The same server, another database name. */
+export function databaseUrl(serverUrl, database) {
+  const url = new URL(serverUrl);
+  url.pathname = `/${database}`;
+  if (!url.password) url.password = "postgres"; // Hyperdrive wants one; trust auth ignores it
+  return url.toString();
+}
+
+export async function ensureDatabase(serverUrl, database) {
+  const sql = postgres(serverUrl, { max: 1, onnotice: () => {} });
+  try {
+    const [exists] = await sql`select 1 from pg_database where datname = ${database}`;
+    if (!exists) await sql.unsafe(`create database "${database.replace(/"/g, '""')}"`);
+  } finally {
+    await sql.end();
+  }
+  return databaseUrl(serverUrl, database);
+}
+
+/** Applies pending migrations from migrations-pg/; with reset, drops everything first. */
+export async function migratePostgres(url, { reset = false } = {}) {
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    if (reset) await sql.unsafe("drop schema if exists public cascade; drop schema if exists drizzle cascade; create schema public;");
+    await migrate(drizzle(sql), { migrationsFolder: path.join(root, "migrations-pg") });
+  } finally {
+    await sql.end();
+  }
+}

@@ -1,0 +1,187 @@
+// The ChatStore contract, run unchanged on every engine (the d1 and postgres test projects).
+import { describe, expect, it } from "vitest";
+import { UserExistsError, type ChatStore, type FileRecord, type SessionRecord } from "../src/storage/chat-store";
+import { openStore } from "../src/storage/open-store";
+import { testEnv } from "./helpers/env";
+import { query } from "./helpers/backend";
+
+const store: ChatStore = openStore(testEnv);
+const T0 = 1_700_000_000_000;
+
+async function newUser(balanceMicros = 1_000_000, modelIds = [4, 8]) {
+  const id = crypto.randomUUID();
+  await store.createUser({ id, username: "Store User", balanceMicros, modelIds }, T0);
+  return id;
+}
+
+function newSession(userId: string, overrides: Partial<SessionRecord> = {}): SessionRecord {
+  return { id: crypto.randomUUID(), userId, modelId: 4, name: "s", prompt: "p", summary: "", createdAt: T0, lastActiveAt: T0, ...overrides };
+}
+
+async function commitTurns(session: SessionRecord, count: number, chargeMicros = 100) {
+  for (let i = 0; i < count; i++) {
+    await store.commitTurn({
+      session: { ...session, lastActiveAt: session.lastActiveAt + i },
+      isNew: i === 0,
+      entries: [
+        { role: "user", content: `q${i}` },
+        { role: "assistant", content: `a${i}` },
+      ],
+      firstSeq: 2 * i,
+      chargeMicros,
+      at: T0 + i,
+    });
+  }
+}
+
+describe("users and models", () => {
+  it("creates a user, reads it back with sorted grants, and refuses a taken id", async () => {
+    const id = crypto.randomUUID();
+    const created = await store.createUser({ id, username: "Ada", balanceMicros: 2_500_000, modelIds: [8, 4, 4] }, T0);
+    expect(created).toEqual({ id, username: "Ada", balanceMicros: 2_500_000, modelIds: [4, 8], createdAt: T0 });
+    expect(await store.getUserWithModels(id)).toEqual(created);
+    expect(await store.findUser(id)).toEqual({ id, username: "Ada", balanceMicros: 2_500_000 });
+    await expect(store.createUser({ id, username: "Other", balanceMicros: 0, modelIds: [] }, T0)).rejects.toBeInstanceOf(UserExistsError);
+    expect(await store.findUser(id)).toMatchObject({ username: "Ada" });
+  });
+
+  it("authorizes a turn by model id or name in one read", async () => {
+    const id = await newUser(5, [8]);
+    expect(await store.authorizeTurn("nobody", { id: 8 })).toBeNull();
+    expect(await store.authorizeTurn(id, { name: "llama3.1:8b" })).toMatchObject({ balanceMicros: 5, granted: true, model: { id: 8, provider: "ollama" } });
+    expect(await store.authorizeTurn(id, { id: 4 })).toMatchObject({ granted: false, model: { name: "gpt-4-turbo" } });
+    expect(await store.authorizeTurn(id, { name: "no-such-model" })).toEqual({ balanceMicros: 5, granted: false, model: null });
+  });
+
+  it("lists granted models sorted by id and finds models", async () => {
+    const id = await newUser(1, [8, 0, 5]);
+    expect((await store.listGrantedModels(id)).map((m) => m.id)).toEqual([0, 5, 8]);
+    expect(await store.findModelByName("gpt-4")).toMatchObject({ id: 6, contextLength: 8192, inputMicrosPer1k: 30_000, outputMicrosPer1k: 60_000 });
+    expect((await store.findModelsById([7, 99, 1])).map((m) => m.id)).toEqual([1, 7]);
+  });
+
+  it("sets and adds balances and replaces grants, writing ledger rows", async () => {
+    const id = await newUser(1_000_000, [4]);
+    expect(await store.updateUser(id, { setBalanceMicros: 300 }, T0)).toMatchObject({ balanceMicros: 300 });
+    expect(await store.updateUser(id, { addBalanceMicros: 50, modelIds: [8], username: "Renamed" }, T0)).toMatchObject({
+      balanceMicros: 350,
+      modelIds: [8],
+      username: "Renamed",
+    });
+    expect(await store.updateUser("nobody", { addBalanceMicros: 1 }, T0)).toBeNull();
+    const ledger = await query<{ kind: string; delta_micros: number }>("select kind, delta_micros from cost_ledger where user_id = ? order by id", id);
+    expect(ledger).toEqual([
+      { kind: "credit", delta_micros: 1_000_000 },
+      { kind: "adjustment", delta_micros: 300 - 1_000_000 },
+      { kind: "credit", delta_micros: 50 },
+    ]);
+  });
+});
+
+describe("sessions and turns", () => {
+  it("commits turns atomically and rebuilds the newest window with the next sequence number", async () => {
+    const userId = await newUser();
+    const session = newSession(userId);
+    await commitTurns(session, 5);
+    const context = await store.loadSessionContext(session.id, 3);
+    expect(context?.recentHistory).toEqual([
+      { role: "assistant", content: "a3" },
+      { role: "user", content: "q4" },
+      { role: "assistant", content: "a4" },
+    ]);
+    expect(context?.nextSeq).toBe(10);
+    expect(context?.session).toMatchObject({ id: session.id, prompt: "p", lastActiveAt: T0 + 4 });
+    expect((await store.readHistory(session.id)).map((h) => h.content)).toEqual(["q0", "a0", "q1", "a1", "q2", "a2", "q3", "a3", "q4", "a4"]);
+    expect((await store.findUser(userId))?.balanceMicros).toBe(1_000_000 - 500);
+    expect(await store.loadSessionContext(crypto.randomUUID(), 3)).toBeNull();
+  });
+
+  it("returns the balance after a turn and after a summary", async () => {
+    const userId = await newUser(1000);
+    const session = newSession(userId);
+    const turn = await store.commitTurn({ session, isNew: true, entries: [{ role: "user", content: "x" }], firstSeq: 0, chargeMicros: 300, at: T0 });
+    expect(turn.balanceMicros).toBe(700);
+    expect(await store.commitSummary({ sessionId: session.id, userId, summary: "sum", chargeMicros: 200, at: T0 })).toEqual({ balanceMicros: 500 });
+    expect((await store.findSession(session.id))?.summary).toBe("sum");
+  });
+
+  it("changes nothing when any statement of a turn fails", async () => {
+    const userId = await newUser(1000);
+    const session = newSession(userId);
+    await commitTurns(session, 1, 100);
+    // seq 0 exists already: the message insert fails, so the session update and the debit must not land.
+    const failing = store.commitTurn({
+      session: { ...session, prompt: "changed", lastActiveAt: T0 + 99 },
+      isNew: false,
+      entries: [{ role: "user", content: "dup" }],
+      firstSeq: 0,
+      chargeMicros: 500,
+      at: T0 + 99,
+    });
+    await expect(failing).rejects.toThrow();
+    expect((await store.findUser(userId))?.balanceMicros).toBe(900);
+    expect(await store.findSession(session.id)).toMatchObject({ prompt: "p", lastActiveAt: T0 });
+    expect(await store.readHistory(session.id)).toHaveLength(2);
+  });
+
+  it("lists sessions most recently active first", async () => {
+    const userId = await newUser();
+    const older = newSession(userId, { name: "older", lastActiveAt: T0 + 1 });
+    const newer = newSession(userId, { name: "newer", lastActiveAt: T0 + 2 });
+    await commitTurns(older, 1);
+    await commitTurns(newer, 1);
+    expect(await store.listSessions(userId)).toEqual([
+      { id: newer.id, name: "newer" },
+      { id: older.id, name: "older" },
+    ]);
+  });
+
+  it("never loses a debit under concurrent charges", async () => {
+    const userId = await newUser(1_000_000);
+    const session = newSession(userId);
+    await commitTurns(session, 1, 0);
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) => store.commitSummary({ sessionId: session.id, userId, summary: `s${i}`, chargeMicros: 1000, at: T0 })),
+    );
+    expect((await store.findUser(userId))?.balanceMicros).toBe(1_000_000 - 20_000);
+  });
+});
+
+describe("files", () => {
+  const file = (userId: string, sessionId: string, fileName: string): FileRecord => ({
+    fileName,
+    sessionId,
+    userId,
+    originalName: "a.png",
+    contentType: "image/png",
+    size: 12,
+    r2Key: `users/${userId}/sessions/${sessionId}/${fileName}`,
+    createdAt: T0,
+  });
+
+  it("registers a file with its new session atomically, finds it, and deletes it with the session", async () => {
+    const userId = await newUser();
+    const session = newSession(userId, { name: "New Chat" });
+    const record = file(userId, session.id, `${crypto.randomUUID().slice(0, 22)}.png`);
+    await store.registerFile(record, session);
+    expect(await store.findSession(session.id)).toMatchObject({ name: "New Chat" });
+    expect(await store.findFile(record.fileName)).toEqual(record);
+    expect(await store.listSessionFiles(session.id)).toEqual([record]);
+    expect((await store.loadSessionContext(session.id, 10))?.files).toEqual([record]);
+
+    await commitTurns({ ...session, lastActiveAt: T0 + 1 }, 0);
+    await store.deleteSession(session.id);
+    expect(await store.findSession(session.id)).toBeNull();
+    expect(await store.findFile(record.fileName)).toBeNull();
+  });
+
+  it("does not create the session when its first file cannot be recorded", async () => {
+    const userId = await newUser();
+    const first = newSession(userId);
+    const taken = file(userId, first.id, `${crypto.randomUUID().slice(0, 22)}.png`);
+    await store.registerFile(taken, first);
+    const second = newSession(userId);
+    await expect(store.registerFile({ ...taken, sessionId: second.id }, second)).rejects.toThrow();
+    expect(await store.findSession(second.id)).toBeNull();
+  });
+});
