@@ -20,6 +20,12 @@ const configSchema = z.object({
   FILE_URL_TTL: intVar(900),
   FILE_URL_SECRET: z.string().optional(),
   PUBLIC_BASE_URL: stringVar(""),
+  UPSTASH_REDIS_REST_URL: stringVar(""),
+  UPSTASH_REDIS_REST_TOKEN: z.string().optional(),
+  REDIS_STREAM: stringVar("CHAT_STREAM"),
+  MIRROR_RETRY_MS: intVar(5000),
+  /** How long Redis remembers that a turn was mirrored (dedups retries). */
+  MIRROR_DEDUP_TTL_S: intVar(604_800),
   SUMMARY_OPENAI_BASE_URL: stringVar(""),
   SUMMARY_OPENAI_API_KEY: z.string().optional(),
   SUMMARY_MODEL: stringVar("gpt-3.5-turbo-0125"),

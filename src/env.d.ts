@@ -4,5 +4,6 @@ declare namespace Cloudflare {
     ADMIN_TOKEN?: string;
     SUMMARY_OPENAI_API_KEY?: string;
     FILE_URL_SECRET?: string;
+    UPSTASH_REDIS_REST_TOKEN?: string;
   }
 }

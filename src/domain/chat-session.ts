@@ -7,6 +7,9 @@ import type { ChatStore, FileRecord, HistoryEntry, ModelRecord, ModelRef, Sessio
 import { openStore } from "../storage/open-store";
 import { ChatError, ErrorCode, failureOf, type Outcome } from "./errors";
 import { signedFileUrl } from "./file-urls";
+import type { ChatEvent } from "../events/chat-event";
+import { createEventMirror } from "../events/redis-mirror";
+import { TurnOutbox } from "./turn-outbox";
 import { chargeFromReportedCost, microsToDollars } from "./money";
 import { sessionNameFrom } from "./session-name";
 import { summarizeTurn } from "./summaries";
@@ -54,6 +57,30 @@ export class ChatSession extends DurableObject<Env> {
   private queueTail: Promise<void> = Promise.resolve();
   private agentClient: AgentClient | null = null;
   private store: ChatStore | null = null;
+  private turnOutbox: TurnOutbox | null | undefined;
+
+  /** The outbox of chat events, or null when the Redis mirror is off. */
+  private outbox(): TurnOutbox | null {
+    if (this.turnOutbox === undefined) {
+      const config = readConfig(this.env);
+      const mirror = createEventMirror(config);
+      this.turnOutbox = mirror && new TurnOutbox(this.ctx.storage, mirror, config.MIRROR_RETRY_MS);
+    }
+    return this.turnOutbox;
+  }
+
+  /** Retries chat events that were not mirrored yet, in order with this session's turns. */
+  override alarm(): Promise<void> {
+    return new Promise((resolve) => {
+      this.enqueue(async () => {
+        try {
+          await this.outbox()?.flush(this.chatStore());
+        } finally {
+          resolve();
+        }
+      });
+    });
+  }
 
   /** One store for the object's lifetime: no per-turn connection setup. */
   private chatStore(): ChatStore {
@@ -178,9 +205,23 @@ export class ChatSession extends DurableObject<Env> {
       ...(file ? [{ role: "file" as const, content: file.fileName }] : []),
     ];
     const firstSeq = live?.nextSeq ?? 0;
+    const event: ChatEvent = {
+      userId: session.userId,
+      sessionId: session.id,
+      sessionPrompt: prompt,
+      modelId: model.id,
+      chats: entries,
+      chatsSummary: summary,
+      sessionName: session.name,
+      isNew: firstSeq === 0,
+      balanceMicros: auth.balanceMicros - replyText.chargeMicros,
+    };
+    const outbox = await this.stageEvent(event, firstSeq);
+    let committed: { balanceMicros: number };
     try {
-      await store.commitTurn({ session, isNew: !live, entries, firstSeq, chargeMicros: replyText.chargeMicros, at: now });
+      committed = await store.commitTurn({ session, isNew: !live, entries, firstSeq, chargeMicros: replyText.chargeMicros, at: now });
     } catch (error) {
+      await outbox?.drop(session.id, firstSeq);
       throw new ChatError(live ? ErrorCode.InternalServerError : ErrorCode.UnableToCreateSession, undefined, error);
     }
     const updated: LiveContext = {
@@ -193,8 +234,25 @@ export class ChatSession extends DurableObject<Env> {
 
     return {
       reply: { sessionId: session.id, sessionName: session.name, message: replyText.text },
-      afterReply: () => this.refreshSummary(updated, model, request.message, replyText.text),
+      afterReply: async () => {
+        const balanceAfterSummary = await this.refreshSummary(updated, model, request.message, replyText.text);
+        const final = { ...event, chatsSummary: session.summary, balanceMicros: balanceAfterSummary ?? committed.balanceMicros };
+        await outbox?.publish(final, firstSeq).catch((error: unknown) => console.error("chat event not staged for publishing", error));
+      },
     };
+  }
+
+  /** Stages the turn's event before it commits; a mirror problem never fails the turn. */
+  private async stageEvent(event: ChatEvent, firstSeq: number): Promise<TurnOutbox | null> {
+    const outbox = this.outbox();
+    if (!outbox) return null;
+    try {
+      await outbox.stage(event, firstSeq);
+      return outbox;
+    } catch (error) {
+      console.error(`chat event of session ${event.sessionId} not staged`, error);
+      return null;
+    }
   }
 
   private async fileUrl(config: Config, file: FileRecord, requestOrigin: string): Promise<string> {
@@ -218,7 +276,13 @@ export class ChatSession extends DurableObject<Env> {
     }
   }
 
-  private async refreshSummary(live: LiveContext, model: ModelRecord, userMessage: string, assistantMessage: string) {
+  /** Updates the summary after a turn; returns the balance after its charge, or null when nothing was charged. */
+  private async refreshSummary(
+    live: LiveContext,
+    model: ModelRecord,
+    userMessage: string,
+    assistantMessage: string,
+  ): Promise<number | null> {
     const config = readConfig(this.env);
     const store = this.chatStore();
     const { session } = live;
@@ -229,8 +293,8 @@ export class ChatSession extends DurableObject<Env> {
         config,
         store,
       );
-      if (!result) return;
-      await store.commitSummary({
+      if (!result) return null;
+      const { balanceMicros } = await store.commitSummary({
         sessionId: session.id,
         userId: session.userId,
         summary: result.summary,
@@ -238,8 +302,10 @@ export class ChatSession extends DurableObject<Env> {
         at: Date.now(),
       });
       session.summary = result.summary;
+      return balanceMicros;
     } catch (error) {
       console.error(`summary of session ${session.id} not updated`, error);
+      return null;
     }
   }
 

@@ -124,6 +124,8 @@ export interface ChatStore {
   findSession(sessionId: string): Promise<SessionRecord | null>;
   loadSessionContext(sessionId: string, historyLimit: number): Promise<StoredSessionContext | null>;
   readHistory(sessionId: string): Promise<HistoryEntry[]>;
+  /** Up to `limit` entries starting at sequence number `fromSeq`. */
+  readHistoryFrom(sessionId: string, fromSeq: number, limit: number): Promise<HistoryEntry[]>;
   commitTurn(commit: TurnCommit): Promise<{ balanceMicros: number }>;
   /** Returns the balance after the summary's charge. */
   commitSummary(commit: SummaryCommit): Promise<{ balanceMicros: number }>;

@@ -1,6 +1,6 @@
 // Owns the ChatStore, written once with drizzle for every engine: each read and write of the domain, and
 // each turn as one atomic write. What differs between D1 and PostgreSQL lives in engines.ts.
-import { and, asc, desc, eq, inArray, sql } from "drizzle-orm";
+import { and, asc, desc, eq, gte, inArray, sql } from "drizzle-orm";
 import type {
   ChatStore,
   FileRecord,
@@ -127,6 +127,16 @@ export class DrizzleChatStore implements ChatStore {
       .from(messages)
       .where(eq(messages.sessionId, sessionId))
       .orderBy(asc(messages.seq));
+  }
+
+  readHistoryFrom(sessionId: string, fromSeq: number, limit: number): Promise<HistoryEntry[]> {
+    const { messages } = this.t;
+    return this.db
+      .select({ role: messages.role, content: messages.content })
+      .from(messages)
+      .where(and(eq(messages.sessionId, sessionId), gte(messages.seq, fromSeq)))
+      .orderBy(asc(messages.seq))
+      .limit(limit);
   }
 
   async commitTurn(commit: TurnCommit): Promise<{ balanceMicros: number }> {
