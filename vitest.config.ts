@@ -66,7 +66,12 @@ export default defineConfig(async () => {
 
   return {
     test: {
-      projects: [project("d1", ["test/**/*.test.ts"], { STORAGE: "d1" }), project("postgres", POSTGRES_SUITES, { STORAGE: "postgres" })],
+      projects: [
+        project("d1", ["test/**/*.test.ts"], { STORAGE: "d1" }),
+        project("postgres", POSTGRES_SUITES, { STORAGE: "postgres" }),
+        // End to end in Node: the `npm run dev:pg` stack, and Redis read by a plain client.
+        { test: { name: "e2e", include: ["test-e2e/**/*.test.ts"], environment: "node", testTimeout: 60_000, hookTimeout: 120_000 } },
+      ],
       // postgres.js leaves this rejection behind when a client closes inside workerd; every query has finished by then.
       onUnhandledError: (error: { message?: string }) => error.message !== "Stream was cancelled.",
     },

@@ -20,8 +20,16 @@ export interface EventMirror {
 export function createEventMirror(config: Config): EventMirror | null {
   const { UPSTASH_REDIS_REST_URL: url, UPSTASH_REDIS_REST_TOKEN: token } = config;
   if (!url || !token) return null;
-  // No client-side retries: a failed write stays in the session's outbox and is retried from there.
-  const redis = new Redis({ url, token, retry: false, enableAutoPipelining: false, automaticDeserialization: false, enableTelemetry: false });
+  // No client-side retries (`retry: false` still retries once): a failed write stays in the session's outbox
+  // and is retried from there.
+  const redis = new Redis({
+    url,
+    token,
+    retry: { retries: 0 },
+    enableAutoPipelining: false,
+    automaticDeserialization: false,
+    enableTelemetry: false,
+  });
   const stream = config.REDIS_STREAM;
   return {
     async publish(turnKey, event) {

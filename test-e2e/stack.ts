@@ -1,0 +1,134 @@
+// Starts the whole stack the way `npm run dev:pg` does (both Workers on PostgreSQL, mirror on, the Upstash
+// stand-in), on free loopback ports, and talks to it like a client: WebSocket frames and the admin API.
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import WebSocket from "ws";
+
+const root = path.resolve(import.meta.dirname, "..");
+const ADMIN_TOKEN = "dev-admin-token";
+export const UPSTASH_TOKEN = "dev-upstash-token";
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+    server.on("error", reject);
+  });
+}
+
+export interface Stack {
+  baseUrl: string;
+  standInUrl: string;
+  stream: string;
+  stop(): Promise<void>;
+}
+
+export async function startStack(vars: Record<string, string>): Promise<Stack> {
+  const [port, inspector, standInPort] = [await freePort(), await freePort(), await freePort()];
+  const stream = vars.REDIS_STREAM ?? "CHAT_STREAM";
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [
+      "scripts/dev.mjs",
+      "--postgres",
+      "--port",
+      String(port),
+      "--inspector-port",
+      String(inspector),
+      "--persist-to",
+      mkdtempSync(path.join(os.tmpdir(), "chat-e2e-")),
+      ...Object.entries(vars).flatMap(([name, value]) => ["--var", `${name}:${value}`]),
+    ],
+    {
+      cwd: root,
+      env: { ...process.env, PG_DATABASE: "chat_backend_e2e", UPSTASH_STANDIN_PORT: String(standInPort) },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
+  let output = "";
+  child.stdout?.on("data", (chunk) => (output += chunk));
+  child.stderr?.on("data", (chunk) => (output += chunk));
+  const baseUrl = `http://127.0.0.1:${port}`;
+  for (let attempt = 0; ; attempt++) {
+    if (child.exitCode !== null) throw new Error(`the stack exited (${child.exitCode}):\n${output}`);
+    const healthy = await fetch(`${baseUrl}/healthz`).then((r) => r.ok, () => false);
+    if (healthy) break;
+    if (attempt > 600) throw new Error(`the stack did not become healthy within 60 s:\n${output}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return {
+    baseUrl,
+    standInUrl: `http://127.0.0.1:${standInPort}`,
+    stream,
+    stop: () =>
+      new Promise((resolve) => {
+        child.once("exit", () => resolve());
+        child.kill("SIGTERM");
+      }),
+  };
+}
+
+export async function createUser(stack: Stack, balance = 1): Promise<string> {
+  const response = await fetch(`${stack.baseUrl}/admin/users`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
+    body: JSON.stringify({ username: "E2E User", models: [4, 8], balance }),
+  });
+  if (response.status !== 201) throw new Error(`createUser: ${response.status} ${await response.text()}`);
+  return ((await response.json()) as { user_id: string }).user_id;
+}
+
+export async function balanceOf(stack: Stack, userId: string): Promise<number> {
+  const response = await fetch(`${stack.baseUrl}/admin/users/${userId}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+  return ((await response.json()) as { balance: number }).balance;
+}
+
+export async function setFaults(stack: Stack, faults: { failNext?: number; mode?: "before" | "after"; down?: boolean }) {
+  await fetch(`${stack.standInUrl}/__faults`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${UPSTASH_TOKEN}` },
+    body: JSON.stringify(faults),
+  });
+}
+
+export type Frame = { type?: number; data?: Record<string, string>; error?: string; code?: number };
+
+export class Client {
+  private readonly frames: Frame[] = [];
+  private readonly waiting: ((frame: Frame) => void)[] = [];
+
+  private constructor(private readonly socket: WebSocket) {
+    socket.on("message", (raw) => {
+      const frame = JSON.parse(String(raw)) as Frame;
+      const waiter = this.waiting.shift();
+      if (waiter) waiter(frame);
+      else this.frames.push(frame);
+    });
+  }
+
+  static async connect(stack: Stack): Promise<Client> {
+    const socket = new WebSocket(`${stack.baseUrl.replace("http", "ws")}/ws`);
+    await new Promise((resolve, reject) => socket.once("open", resolve).once("error", reject));
+    return new Client(socket);
+  }
+
+  request(frame: unknown): Promise<Frame> {
+    this.socket.send(JSON.stringify(frame));
+    const ready = this.frames.shift();
+    return ready ? Promise.resolve(ready) : new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  chat(userId: string, sessionId: string, message: string, prompt = ""): Promise<Frame> {
+    return this.request({ type: 3, data: { user_id: userId, session_id: sessionId, model_name: "gpt-4-turbo", message, session_prompt: prompt } });
+  }
+
+  close() {
+    this.socket.close();
+  }
+}
