@@ -32,9 +32,10 @@ export function storedFileName(originalName: string): string {
   return extension ? `${id}.${extension}` : id;
 }
 
-/** Stored names are exactly what storedFileName makes; anything else cannot name a file. */
+/** A cheap check before the database is asked: stored names (ours, or imported from the original system)
+ *  are plain names without path separators or a leading dot. */
 export function isStoredFileName(name: string): boolean {
-  return /^[A-Za-z0-9_-]{22}(\.[a-z0-9]{1,10})?$/.test(name);
+  return /^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,199}$/.test(name);
 }
 
 /** Whose and which session's file it is, readable in the bucket. */
