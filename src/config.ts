@@ -10,6 +10,8 @@ const configSchema = z.object({
   AI_PROTOCOL: z.enum(["grpc-web", "connect"]).catch("grpc-web"),
   AI_TIMEOUT_MS: intVar(30_000),
   MAX_CHAT_HISTORY_CONTEXT: intVar(10),
+  /** How long a session trusts what it read of its user's account (the admin API invalidates it at once). */
+  ACCOUNT_CACHE_TTL_MS: intVar(60_000),
   MAX_FRAME_BYTES: intVar(1_048_576),
   SESSION_NAME_MAX_CHARS: intVar(40),
   CORS_ORIGINS: stringVar("*"),

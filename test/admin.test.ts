@@ -98,6 +98,38 @@ describe("users", () => {
     expect(turn).not.toHaveProperty("error");
   });
 
+  it("reaches a warm session at once: revoked models and a zeroed balance refuse its next turn", async () => {
+    const user = await createUser({ models: [4, 8], balance: 1 });
+    const ws = await connect();
+    sockets.push(ws);
+    const chat = (sessionId: string, message: string, model?: string) =>
+      ws.request({ type: 3, data: { user_id: user.user_id, session_id: sessionId, model_name: model, message, session_prompt: "" } });
+    const sessionId = (await chat("NEW", "warm up", "gpt-4-turbo")).data?.session_id as string;
+    expect(await chat(sessionId, "still fine")).not.toHaveProperty("error");
+
+    await admin("PATCH", `/admin/users/${user.user_id}`, { models: [8] });
+    expect(await chat(sessionId, "gpt-4-turbo was revoked")).toMatchObject({ code: 7 });
+    expect(await chat(sessionId, "switch", "llama3.1:8b")).not.toHaveProperty("error");
+
+    await admin("PATCH", `/admin/users/${user.user_id}`, { balance: 0 });
+    expect(await chat(sessionId, "no money left")).toMatchObject({ code: 15 });
+  });
+
+  it("sees a balance topped up directly in the database before refusing a warm session", async () => {
+    const user = await createUser({ models: [4], balance: 0.01 });
+    const ws = await connect();
+    sockets.push(ws);
+    const first = await ws.request({
+      type: 3,
+      data: { user_id: user.user_id, session_id: "NEW", model_name: "gpt-4-turbo", message: "cost:0.02 spend it all", session_prompt: "" },
+    });
+    const sessionId = first.data?.session_id as string;
+    const next = { type: 3, data: { user_id: user.user_id, session_id: sessionId, message: "more", session_prompt: "" } };
+    expect(await ws.request(next)).toMatchObject({ code: 15 });
+    await query("update users set balance_micros = 5000000 where id = ?", user.user_id);
+    expect(await ws.request(next)).not.toHaveProperty("error");
+  });
+
   it("makes a model inserted into the database usable at once", async () => {
     await query("insert into models (id, name, provider, context_length, input_micros_per_1k, output_micros_per_1k) values (42, 'new-model', 'acme', 1000, 1, 1)");
     const user = await createUser({ models: [42] });

@@ -10,6 +10,7 @@ import { signedFileUrl } from "./file-urls";
 import type { ChatEvent } from "../events/chat-event";
 import { createEventMirror } from "../events/redis-mirror";
 import { TurnOutbox } from "./turn-outbox";
+import { AccountCache } from "./account-cache";
 import { chargeFromReportedCost, microsToDollars } from "./money";
 import { sessionNameFrom } from "./session-name";
 import { summarizeTurn } from "./summaries";
@@ -58,6 +59,12 @@ export class ChatSession extends DurableObject<Env> {
   private agentClient: AgentClient | null = null;
   private store: ChatStore | null = null;
   private turnOutbox: TurnOutbox | null | undefined;
+  private readonly account = new AccountCache(readConfig(this.env).ACCOUNT_CACHE_TTL_MS);
+
+  /** The user's account changed (admin API): the next turn reads it again. */
+  accountChanged(): void {
+    this.account.invalidate();
+  }
 
   /** The outbox of chat events, or null when the Redis mirror is off. */
   private outbox(): TurnOutbox | null {
@@ -161,7 +168,7 @@ export class ChatSession extends DurableObject<Env> {
     if (!modelRef) {
       throw new ChatError(ErrorCode.InvalidField, 'Invalid field "data.model_name": a new session needs model_name or model_id');
     }
-    const auth = await store.authorizeTurn(request.userId, modelRef);
+    const auth = await this.account.authorize(store, request.userId, modelRef, Date.now());
     if (!auth) throw new ChatError(ErrorCode.UserDoesNotExist);
     if (!auth.model) throw new ChatError(ErrorCode.UnknownModel, `Unknown model: ${"id" in modelRef ? modelRef.id : modelRef.name}`);
     if (!auth.granted) throw new ChatError(ErrorCode.NoModelAccess);
@@ -224,6 +231,7 @@ export class ChatSession extends DurableObject<Env> {
       await outbox?.drop(session.id, firstSeq);
       throw new ChatError(live ? ErrorCode.InternalServerError : ErrorCode.UnableToCreateSession, undefined, error);
     }
+    this.account.charged(committed.balanceMicros);
     const updated: LiveContext = {
       session,
       recent: [...history, ...entries].slice(-config.MAX_CHAT_HISTORY_CONTEXT),
@@ -302,6 +310,7 @@ export class ChatSession extends DurableObject<Env> {
         at: Date.now(),
       });
       session.summary = result.summary;
+      this.account.charged(balanceMicros);
       return balanceMicros;
     } catch (error) {
       console.error(`summary of session ${session.id} not updated`, error);

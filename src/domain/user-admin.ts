@@ -1,6 +1,8 @@
 // Owns operator changes to users: creating them, granting models, setting or topping up balances.
+import { readConfig } from "../config";
 import type { ChatStore, UserChanges, UserWithModels } from "../storage/chat-store";
 import { dollarsToMicros } from "./money";
+import { sessionObject } from "./sessions";
 
 export class UnknownModelsError extends Error {
   constructor(readonly modelIds: number[]) {
@@ -36,14 +38,28 @@ export async function createUser(store: ChatStore, input: NewUserInput): Promise
   );
 }
 
-export async function changeUser(store: ChatStore, userId: string, input: UserChangesInput): Promise<UserWithModels | null> {
+export async function changeUser(
+  env: Env,
+  store: ChatStore,
+  userId: string,
+  input: UserChangesInput,
+): Promise<UserWithModels | null> {
   const changes: UserChanges = {
     username: input.username,
     setBalanceMicros: input.balanceDollars === undefined ? undefined : dollarsToMicros(input.balanceDollars),
     addBalanceMicros: input.addBalanceDollars === undefined ? undefined : dollarsToMicros(input.addBalanceDollars),
     modelIds: input.modelIds === undefined ? undefined : await requireKnownModels(store, input.modelIds),
   };
-  return store.updateUser(userId, changes, Date.now());
+  const user = await store.updateUser(userId, changes, Date.now());
+  if (user) await invalidateWarmSessions(env, store, userId);
+  return user;
+}
+
+/** Sessions that may hold this user's account in memory (active within the cache's lifetime) forget it. */
+async function invalidateWarmSessions(env: Env, store: ChatStore, userId: string): Promise<void> {
+  const since = Date.now() - readConfig(env).ACCOUNT_CACHE_TTL_MS;
+  const warm = await store.sessionsActiveSince(userId, since);
+  await Promise.all(warm.map((sessionId) => sessionObject(env, sessionId).accountChanged()));
 }
 
 async function requireKnownModels(store: ChatStore, ids: number[]): Promise<number[]> {

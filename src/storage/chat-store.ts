@@ -122,6 +122,8 @@ export interface ChatStore {
   /** Most recently active first. */
   listSessions(userId: string): Promise<SessionListItem[]>;
   findSession(sessionId: string): Promise<SessionRecord | null>;
+  /** Ids of the user's sessions active at or after `sinceMs`. */
+  sessionsActiveSince(userId: string, sinceMs: number): Promise<string[]>;
   loadSessionContext(sessionId: string, historyLimit: number): Promise<StoredSessionContext | null>;
   readHistory(sessionId: string): Promise<HistoryEntry[]>;
   /** Up to `limit` entries starting at sequence number `fromSeq`. */

@@ -94,6 +94,15 @@ export class DrizzleChatStore implements ChatStore {
       .orderBy(desc(sessions.lastActiveAt), desc(sessions.createdAt));
   }
 
+  async sessionsActiveSince(userId: string, sinceMs: number): Promise<string[]> {
+    const { sessions } = this.t;
+    const rows = await this.db
+      .select({ id: sessions.id })
+      .from(sessions)
+      .where(and(eq(sessions.userId, userId), gte(sessions.lastActiveAt, sinceMs)));
+    return rows.map((r) => r.id);
+  }
+
   async findSession(sessionId: string): Promise<SessionRecord | null> {
     const { sessions } = this.t;
     const rows = await this.db.select().from(sessions).where(eq(sessions.id, sessionId)).limit(1);

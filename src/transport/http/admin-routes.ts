@@ -69,7 +69,7 @@ export const adminRoutes = new Hono<AppEnv>()
     async (c) => {
       const body = c.req.valid("json");
       try {
-        const user = await changeUser(c.var.store, c.req.valid("param").user_id, {
+        const user = await changeUser(c.env, c.var.store, c.req.valid("param").user_id, {
           username: body.username,
           balanceDollars: body.balance,
           addBalanceDollars: body.add_balance,

@@ -1,0 +1,46 @@
+// Owns what a session object remembers of its user's account between turns, so a warm turn reads nothing:
+// the balance (kept exact for this session's own charges) and the models already checked. A refusal is
+// always re-checked against storage, so grants and top-ups take effect at once; the admin API invalidates
+// warm sessions on every change, and anything else is re-read after ACCOUNT_CACHE_TTL_MS.
+import type { ChatStore, ModelRef, TurnAuthorization } from "../storage/chat-store";
+
+const refKey = (ref: ModelRef) => ("id" in ref ? `id:${ref.id}` : `name:${ref.name}`);
+const allows = (auth: TurnAuthorization) => auth.model !== null && auth.granted && auth.balanceMicros > 0;
+
+export class AccountCache {
+  private balanceMicros: number | null = null;
+  private readonly models = new Map<string, Omit<TurnAuthorization, "balanceMicros">>();
+  private loadedAt = 0;
+
+  constructor(private readonly ttlMs: number) {}
+
+  /** The user's authorization for a turn with this model; null when the user does not exist. */
+  async authorize(store: ChatStore, userId: string, ref: ModelRef, now: number): Promise<TurnAuthorization | null> {
+    if (now - this.loadedAt >= this.ttlMs) this.invalidate();
+    const model = this.models.get(refKey(ref));
+    if (model && this.balanceMicros !== null) {
+      const cached = { ...model, balanceMicros: this.balanceMicros };
+      if (allows(cached)) return cached;
+    }
+    const auth = await store.authorizeTurn(userId, ref);
+    if (!auth) {
+      this.invalidate();
+      return null;
+    }
+    if (this.models.size === 0) this.loadedAt = now;
+    this.models.set(refKey(ref), { model: auth.model, granted: auth.granted });
+    this.balanceMicros = auth.balanceMicros;
+    return auth;
+  }
+
+  /** The balance a commit of this session returned (its charge applied). */
+  charged(balanceMicros: number): void {
+    if (this.balanceMicros !== null) this.balanceMicros = balanceMicros;
+  }
+
+  invalidate(): void {
+    this.models.clear();
+    this.balanceMicros = null;
+    this.loadedAt = 0;
+  }
+}
