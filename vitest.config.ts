@@ -4,7 +4,7 @@
 import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
-import { ensureDatabase, migratePostgres } from "./scripts/postgres.mjs";
+import { checkoutDatabase, ensureDatabase, migratePostgres } from "./scripts/postgres.mjs";
 import { bundleTestAgents } from "./test/agents/bundle.ts";
 
 const root = import.meta.dirname;
@@ -24,7 +24,7 @@ const POSTGRES_SUITES = [
 export default defineConfig(async () => {
   const bundles = bundleTestAgents(root);
   const serverUrl = process.env.DATABASE_URL ?? "postgres://postgres:postgres@127.0.0.1:5432/postgres";
-  const postgresUrl = await ensureDatabase(serverUrl, "chat_backend_test");
+  const postgresUrl = await ensureDatabase(serverUrl, checkoutDatabase("chat_backend_test"));
   await migratePostgres(postgresUrl, { reset: true });
   const migrations = await readD1Migrations(path.join(root, "migrations"));
 

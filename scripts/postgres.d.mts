@@ -2,3 +2,4 @@
 export function databaseUrl(serverUrl: string, database: string): string;
 export function ensureDatabase(serverUrl: string, database: string): Promise<string>;
 export function migratePostgres(url: string, options?: { reset?: boolean }): Promise<void>;
+export function checkoutDatabase(base: string): string;

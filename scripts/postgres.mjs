@@ -1,9 +1,15 @@
 // PostgreSQL helpers for the npm scripts and the test setup: create a database, apply migrations-pg/.
+import { createHash } from "node:crypto";
 import path from "node:path";
 import postgres from "postgres";
 import { drizzle } from "drizzle-orm/postgres-js";
 import { migrate } from "drizzle-orm/postgres-js/migrator";
 import { root } from "./lib.mjs";
+
+/** A database name of this checkout's own, so tests of two checkouts on one server never meet. */
+export function checkoutDatabase(base) {
+  return `${base}_${createHash("sha256").update(root).digest("hex").slice(0, 8)}`;
+}
 
 /** The same server, another database name. */
 export function databaseUrl(serverUrl, database) {

@@ -7,7 +7,7 @@ import path from "node:path";
 import postgres from "postgres";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createOriginalDatabase } from "../scripts/original-fixture.mjs";
-import { ensureDatabase, migratePostgres } from "../scripts/postgres.mjs";
+import { checkoutDatabase, ensureDatabase, migratePostgres } from "../scripts/postgres.mjs";
 import { r2KeyFor } from "../src/domain/file-names";
 
 const root = path.resolve(import.meta.dirname, "..");
@@ -26,13 +26,13 @@ function reported(output: string): Record<string, { read: number; new: number }>
 }
 
 beforeAll(async () => {
-  original = await createOriginalDatabase(server, "chat_original_fixture", { sessions: 30 });
+  original = await createOriginalDatabase(server, checkoutDatabase("chat_original_fixture"), { sessions: 30 });
 }, 60_000);
 
 describe("into PostgreSQL", () => {
   let target: string;
   beforeAll(async () => {
-    target = await ensureDatabase(server, "chat_backend_import_test");
+    target = await ensureDatabase(server, checkoutDatabase("chat_backend_import_test"));
     await migratePostgres(target, { reset: true });
   }, 60_000);
 

@@ -6,6 +6,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import WebSocket from "ws";
+import { checkoutDatabase } from "../scripts/postgres.mjs";
 
 const root = path.resolve(import.meta.dirname, "..");
 const ADMIN_TOKEN = "dev-admin-token";
@@ -47,7 +48,7 @@ export async function startStack(vars: Record<string, string>): Promise<Stack> {
     ],
     {
       cwd: root,
-      env: { ...process.env, PG_DATABASE: "chat_backend_e2e", UPSTASH_STANDIN_PORT: String(standInPort) },
+      env: { ...process.env, PG_DATABASE: checkoutDatabase("chat_backend_e2e"), UPSTASH_STANDIN_PORT: String(standInPort) },
       stdio: ["ignore", "pipe", "pipe"],
     },
   );
