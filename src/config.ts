@@ -6,6 +6,11 @@ const stringVar = (fallback: string) => z.string().catch(fallback);
 
 const configSchema = z.object({
   STORAGE: z.enum(["d1", "postgres"]).catch("d1"),
+  /** Counts D1 round trips and serves them at GET /__metrics/storage (for `npm run bench`). */
+  STORAGE_METRICS: z
+    .string()
+    .transform((value) => value === "true")
+    .catch(false),
   AI_SERVER_URL: stringVar("http://agent.internal"),
   AI_PROTOCOL: z.enum(["grpc-web", "connect"]).catch("grpc-web"),
   AI_TIMEOUT_MS: intVar(30_000),

@@ -1,9 +1,8 @@
 // The admin API: bearer token, creating users (with a kept id), reading and changing them, effective at once.
-import { afterEach, describe, expect, it } from "vitest";
-import { admin, backendFetch, connect, createUser, query, type TestSocket } from "./helpers/backend";
+import { describe, expect, it } from "vitest";
+import { admin, backendFetch, connect, createUser, query, useSockets } from "./helpers/backend";
 
-const sockets: TestSocket[] = [];
-afterEach(() => sockets.splice(0).forEach((s) => s.close()));
+const open = useSockets();
 
 describe("authentication", () => {
   it.each([
@@ -85,8 +84,7 @@ describe("users", () => {
 
   it("takes effect at once for connected clients", async () => {
     const user = await createUser({ models: [4], balance: 0 });
-    const ws = await connect();
-    sockets.push(ws);
+    const ws = await open();
     expect(await ws.request({ type: 5, data: { user_id: user.user_id } })).toMatchObject({ data: { models: ["gpt-4-turbo"] } });
     await admin("PATCH", `/admin/users/${user.user_id}`, { models: [8], add_balance: 2 });
     expect(await ws.request({ type: 5, data: { user_id: user.user_id } })).toMatchObject({ data: { models: ["llama3.1:8b"] } });
@@ -100,8 +98,7 @@ describe("users", () => {
 
   it("reaches a warm session at once: revoked models and a zeroed balance refuse its next turn", async () => {
     const user = await createUser({ models: [4, 8], balance: 1 });
-    const ws = await connect();
-    sockets.push(ws);
+    const ws = await open();
     const chat = (sessionId: string, message: string, model?: string) =>
       ws.request({ type: 3, data: { user_id: user.user_id, session_id: sessionId, model_name: model, message, session_prompt: "" } });
     const sessionId = (await chat("NEW", "warm up", "gpt-4-turbo")).data?.session_id as string;
@@ -117,8 +114,7 @@ describe("users", () => {
 
   it("sees a balance topped up directly in the database before refusing a warm session", async () => {
     const user = await createUser({ models: [4], balance: 0.01 });
-    const ws = await connect();
-    sockets.push(ws);
+    const ws = await open();
     const first = await ws.request({
       type: 3,
       data: { user_id: user.user_id, session_id: "NEW", model_name: "gpt-4-turbo", message: "cost:0.02 spend it all", session_prompt: "" },
@@ -133,8 +129,7 @@ describe("users", () => {
   it("makes a model inserted into the database usable at once", async () => {
     await query("insert into models (id, name, provider, context_length, input_micros_per_1k, output_micros_per_1k) values (42, 'new-model', 'acme', 1000, 1, 1)");
     const user = await createUser({ models: [42] });
-    const ws = await connect();
-    sockets.push(ws);
+    const ws = await open();
     expect(await ws.request({ type: 5, data: { user_id: user.user_id } })).toMatchObject({ data: { models: ["new-model"] } });
   });
 });

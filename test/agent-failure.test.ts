@@ -1,14 +1,8 @@
 // An agent error or timeout: the client gets code 6, nothing is charged, nothing stored changes, the next turn works.
-import { afterEach, expect, it } from "vitest";
-import { agentView, balanceMicros, chat, connect, createUser, eventually, query, type TestSocket } from "./helpers/backend";
+import { expect, it } from "vitest";
+import { agentView, balanceMicros, chat, connect, createUser, eventually, query, useSockets } from "./helpers/backend";
 
-const sockets: TestSocket[] = [];
-const open = async () => {
-  const socket = await connect();
-  sockets.push(socket);
-  return socket;
-};
-afterEach(() => sockets.splice(0).forEach((s) => s.close()));
+const open = useSockets();
 
 async function snapshot(userId: string, sessionId: string) {
   return {

@@ -1,15 +1,9 @@
 // Concurrent turns: serialized per session with nothing lost, and balances never lose an update.
-import { afterEach, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { DEFAULT_TURN_COST, SUMMARY_COST } from "./agents/scripted-costs";
-import { balanceMicros, chat, connect, createUser, eventually, query, type TestSocket } from "./helpers/backend";
+import { balanceMicros, chat, connect, createUser, eventually, query, useSockets } from "./helpers/backend";
 
-const sockets: TestSocket[] = [];
-const open = async () => {
-  const socket = await connect();
-  sockets.push(socket);
-  return socket;
-};
-afterEach(() => sockets.splice(0).forEach((s) => s.close()));
+const open = useSockets();
 const micros = (dollars: number) => Math.round(Math.fround(dollars) * 1e6);
 
 it("answers two messages sent at once to one session, in order, with their entries never interleaved", async () => {

@@ -1,5 +1,5 @@
 // Files: uploads into R2, serving them back, file turns with signed URLs for the agent, and deletion.
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { signedFileUrl } from "../src/domain/file-urls";
 import {
   agentView,
@@ -12,16 +12,10 @@ import {
   query,
   storedObjects,
   upload,
-  type TestSocket,
+  useSockets,
 } from "./helpers/backend";
 
-const sockets: TestSocket[] = [];
-const open = async () => {
-  const socket = await connect();
-  sockets.push(socket);
-  return socket;
-};
-afterEach(() => sockets.splice(0).forEach((s) => s.close()));
+const open = useSockets();
 
 const MB = 1024 * 1024;
 const png = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1, 2, 3, 4]);

@@ -1,17 +1,11 @@
 // One user can neither read, post into nor delete another user's session, and learns nothing about it.
-import { afterEach, beforeAll, expect, it } from "vitest";
-import { chat, connect, createUser, query, type CreatedUser, type TestSocket } from "./helpers/backend";
+import { beforeAll, expect, it } from "vitest";
+import { chat, connect, createUser, query, type CreatedUser, useSockets } from "./helpers/backend";
 
 let alice: CreatedUser;
 let mallory: CreatedUser;
 let aliceSession: string;
-const sockets: TestSocket[] = [];
-const open = async () => {
-  const socket = await connect();
-  sockets.push(socket);
-  return socket;
-};
-afterEach(() => sockets.splice(0).forEach((s) => s.close()));
+const open = useSockets();
 
 beforeAll(async () => {
   alice = await createUser({ username: "Alice" });

@@ -1,20 +1,14 @@
 // Every message type and error frame of spec section 1, as the existing client sees them.
-import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import { chat, connect, createUser, query, type CreatedUser, type TestSocket } from "./helpers/backend";
+import { beforeAll, describe, expect, it } from "vitest";
+import { chat, connect, createUser, query, type CreatedUser, useSockets } from "./helpers/backend";
 
 let user: CreatedUser;
-const sockets: TestSocket[] = [];
-const open = async (q = "") => {
-  const socket = await connect(q);
-  sockets.push(socket);
-  return socket;
-};
+const open = useSockets();
 const UNKNOWN_USER = "00000000-0000-4000-8000-000000000000";
 
 beforeAll(async () => {
   user = await createUser({ username: "Ada", models: [8, 4, 5], balance: 2.5 });
 });
-afterEach(() => sockets.splice(0).forEach((s) => s.close()));
 
 describe("success frames", () => {
   it("type 0 answers user details", async () => {

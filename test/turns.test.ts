@@ -1,5 +1,5 @@
 // Chat turns: session creation and naming, history order, the context handed to the agent, summaries, billing.
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { DEFAULT_TURN_COST, SUMMARY_COST } from "./agents/scripted-costs";
 import {
   agentView,
@@ -9,17 +9,11 @@ import {
   createUser,
   eventually,
   query,
-  type TestSocket,
+  useSockets,
 } from "./helpers/backend";
 import { HISTORY_WINDOW } from "./helpers/env";
 
-const sockets: TestSocket[] = [];
-const open = async () => {
-  const socket = await connect();
-  sockets.push(socket);
-  return socket;
-};
-afterEach(() => sockets.splice(0).forEach((s) => s.close()));
+const open = useSockets();
 
 const micros = (dollars: number) => Math.round(Math.fround(dollars) * 1e6);
 

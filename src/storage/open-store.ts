@@ -3,6 +3,7 @@
 import { readConfig } from "../config";
 import type { ChatStore } from "./chat-store";
 import { DrizzleChatStore } from "./drizzle-store";
+import { countedD1 } from "./d1-metrics";
 import { d1Engine, postgresEngine } from "./engines";
 
 export function openStore(env: Env): ChatStore {
@@ -11,5 +12,6 @@ export function openStore(env: Env): ChatStore {
     if (!HYPERDRIVE) throw new Error("STORAGE=postgres needs a [[hyperdrive]] binding named HYPERDRIVE");
     return new DrizzleChatStore(postgresEngine(HYPERDRIVE.connectionString));
   }
-  return new DrizzleChatStore(d1Engine(env.DB));
+  const config = readConfig(env);
+  return new DrizzleChatStore(d1Engine(config.STORAGE_METRICS ? countedD1(env.DB) : env.DB));
 }

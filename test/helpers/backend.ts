@@ -1,5 +1,6 @@
 // Test helpers that talk to the Worker the way clients do: a WebSocket client, the admin API, and D1 reads.
 import { exports } from "cloudflare:workers";
+import { afterEach } from "vitest";
 import postgres from "postgres";
 import { readConfig } from "../../src/config";
 import { ADMIN_TOKEN, testEnv } from "./env";
@@ -49,6 +50,17 @@ export class TestSocket {
   close(): void {
     if (!this.closed) this.socket.close(1000, "test done");
   }
+}
+
+/** `open()` connects a socket that is closed after each test of the file. */
+export function useSockets(): (query?: string) => Promise<TestSocket> {
+  const sockets: TestSocket[] = [];
+  afterEach(() => sockets.splice(0).forEach((s) => s.close()));
+  return async (query = "") => {
+    const socket = await connect(query);
+    sockets.push(socket);
+    return socket;
+  };
 }
 
 export async function connect(query = ""): Promise<TestSocket> {

@@ -3,6 +3,7 @@ import { Hono } from "hono";
 import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
 import { allowedOrigins, readConfig } from "../../config";
+import { storageCounts } from "../../storage/d1-metrics";
 import { adminRoutes } from "./admin-routes";
 import { withStore, type AppEnv } from "./app-env";
 import { fileRoutes } from "./file-routes";
@@ -46,6 +47,10 @@ app.get("/ws", (c) => {
   const id = userId && userId.length <= 200 ? hubs.idFromName(`user:${userId}`) : hubs.newUniqueId();
   return hubs.get(id).fetch(c.req.raw);
 });
+
+app.get("/__metrics/storage", (c) =>
+  readConfig(c.env).STORAGE_METRICS ? c.json(storageCounts()) : c.json({ message: "Not found", data: null }, 404),
+);
 
 app.route("/admin", adminRoutes);
 app.route("/", fileRoutes);

@@ -1,0 +1,422 @@
+// npm run bench [-- --quick]: measures a chat turn against the runtime's own floor (a bare hibernating
+// Durable Object echo, same runtime, same run), how cost grows with history and concurrency, and what idle
+// sockets cost. Starts what it needs on 127.0.0.1 (the backend with an instant agent, the echo floor), stops
+// all of it, prints a table, writes bench/results/latest.json and docs/benchmarks.md.
+import { execFileSync, spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import WebSocket from "ws";
+import { bin, offlineEnv, root, run } from "../scripts/lib.mjs";
+
+const quick = process.argv.includes("--quick");
+const plan = quick
+  ? { echoWarm: 20, echoCount: 200, warmTurns: 20, seqTurns: 300, sessions: 50, turnsPerSession: 20, historySessions: 2, idleSockets: 1000 }
+  : { echoWarm: 50, echoCount: 500, warmTurns: 50, seqTurns: 300, sessions: 50, turnsPerSession: 20, historySessions: 5, idleSockets: 1000 };
+const ADMIN = "bench-admin-token";
+const CLK_TCK = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
+
+// ---------- statistics ----------
+const sorted = (xs) => [...xs].sort((a, b) => a - b);
+const quantile = (xs, q) => {
+  const s = sorted(xs);
+  return s.length === 0 ? NaN : s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))];
+};
+const median = (xs) => quantile(xs, 0.5);
+const spread = (xs) => ({ p10: quantile(xs, 0.1), p50: median(xs), p90: quantile(xs, 0.9), p99: quantile(xs, 0.99), n: xs.length });
+const round = (x, digits = 3) => (Number.isFinite(x) ? Number(x.toFixed(digits)) : x);
+
+// ---------- processes ----------
+async function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+    server.on("error", reject);
+  });
+}
+
+function descendants(pid) {
+  const children = new Map();
+  for (const entry of readdirSync("/proc").filter((name) => /^\d+$/.test(name))) {
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (!children.has(ppid)) children.set(ppid, []);
+      children.get(ppid).push(Number(entry));
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  const out = [];
+  const walk = (p) => (children.get(p) ?? []).forEach((c) => (out.push(c), walk(c)));
+  walk(pid);
+  return out;
+}
+
+/** The workerd processes (proxy and runtime) that a wrangler dev process runs. */
+const runtimePids = (wranglerPid) => descendants(wranglerPid).filter((p) => {
+  try {
+    return readFileSync(`/proc/${p}/cmdline`, "utf8").includes("workerd");
+  } catch {
+    return false;
+  }
+});
+
+function cpuMs(pids) {
+  return pids.reduce((sum, p) => {
+    try {
+      const fields = readFileSync(`/proc/${p}/stat`, "utf8").split(") ")[1].split(" ");
+      return sum + ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
+    } catch {
+      return sum;
+    }
+  }, 0);
+}
+
+function rssMb(pids) {
+  return pids.reduce((sum, p) => {
+    try {
+      const kb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${p}/status`, "utf8"))?.[1] ?? 0);
+      return sum + kb / 1024;
+    } catch {
+      return sum;
+    }
+  }, 0);
+}
+
+async function startWrangler(name, args, port) {
+  const child = spawn(bin("wrangler"), ["dev", ...args, "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(await freePort())], {
+    cwd: root,
+    env: offlineEnv,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout.on("data", (chunk) => (output += chunk));
+  child.stderr.on("data", (chunk) => (output += chunk));
+  for (let i = 0; ; i++) {
+    if (child.exitCode !== null) throw new Error(`${name} exited:\n${output}`);
+    if (output.includes("Ready on")) break;
+    if (i > 600) throw new Error(`${name} did not start within 60 s:\n${output}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    child,
+    stop: () => new Promise((resolve) => (child.exitCode !== null ? resolve() : (child.once("exit", resolve), child.kill("SIGTERM")))),
+  };
+}
+
+// ---------- clients ----------
+class Socket {
+  constructor(ws) {
+    this.ws = ws;
+    this.waiting = [];
+    ws.on("message", (data) => this.waiting.shift()?.(String(data)));
+  }
+  static open(url) {
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(url);
+      ws.once("open", () => resolve(new Socket(ws)));
+      ws.once("error", reject);
+    });
+  }
+  send(text) {
+    return new Promise((resolve) => {
+      this.waiting.push(resolve);
+      this.ws.send(text);
+    });
+  }
+  async request(frame) {
+    return JSON.parse(await this.send(JSON.stringify(frame)));
+  }
+  close() {
+    this.ws.close();
+  }
+}
+
+async function timed(fn) {
+  const start = performance.now();
+  const value = await fn();
+  return [performance.now() - start, value];
+}
+
+async function createUser(base, balance = 1000) {
+  const response = await fetch(`${base}/admin/users`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${ADMIN}`, "content-type": "application/json" },
+    body: JSON.stringify({ username: "bench", models: [4], balance }),
+  });
+  if (response.status !== 201) throw new Error(`createUser ${response.status}: ${await response.text()}`);
+  return (await response.json()).user_id;
+}
+
+const chatFrame = (userId, sessionId, message) => ({
+  type: 3,
+  data: { user_id: userId, session_id: sessionId, model_name: "gpt-4-turbo", message, session_prompt: "Be brief." },
+});
+
+async function turn(socket, userId, sessionId, message) {
+  const answer = await socket.request(chatFrame(userId, sessionId, message));
+  if (answer.error) throw new Error(`turn failed: ${JSON.stringify(answer)}`);
+  return answer.data.session_id;
+}
+
+const storageCounts = async (base) => (await fetch(`${base}/__metrics/storage`)).json();
+
+// ---------- seeding long histories (before the backend starts: same local D1 state) ----------
+function seedHistories(stateDir, sizes) {
+  const userId = "bench-history-user";
+  const statements = [
+    `INSERT INTO users (id, username, balance_micros, created_at) VALUES ('${userId}', 'history', 1000000000, 0) ON CONFLICT DO NOTHING;`,
+    `INSERT INTO user_models (user_id, model_id) VALUES ('${userId}', 4) ON CONFLICT DO NOTHING;`,
+  ];
+  const sessions = {};
+  for (const [size, count] of sizes) {
+    sessions[size] = [];
+    for (let k = 0; k < count; k++) {
+      const id = crypto.randomUUID();
+      sessions[size].push(id);
+      statements.push(
+        `INSERT INTO sessions (id, user_id, model_id, name, prompt, summary, created_at, last_active_at) VALUES ('${id}', '${userId}', 4, 'history ${size}', 'p', 'summary', 0, 0);`,
+        // Rows made by the database itself: a recursive CTE, so 100,000 entries need no huge SQL file.
+        `INSERT INTO messages (session_id, seq, role, content, created_at) WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ${size - 1}) SELECT '${id}', i, CASE i % 2 WHEN 0 THEN 'user' ELSE 'assistant' END, 'history entry ' || i, 0 FROM n;`,
+      );
+    }
+  }
+  const file = path.join(stateDir, "seed.sql");
+  writeFileSync(file, statements.join("\n"));
+  run(bin("wrangler"), ["d1", "execute", "DB", "--local", "--persist-to", stateDir, "--file", file], { stdio: ["ignore", "ignore", "inherit"] });
+  return { userId, sessions };
+}
+
+// ---------- scenarios ----------
+async function echoFloor(port) {
+  const socket = await Socket.open(`ws://127.0.0.1:${port}/`);
+  for (let i = 0; i < plan.echoWarm; i++) await socket.send(`warm ${i}`);
+  const latencies = [];
+  for (let i = 0; i < plan.echoCount; i++) latencies.push((await timed(() => socket.send(`ping ${i}`)))[0]);
+  socket.close();
+  const sockets = await Promise.all(Array.from({ length: 50 }, () => Socket.open(`ws://127.0.0.1:${port}/`)));
+  const [elapsed] = await timed(() => Promise.all(sockets.map(async (s) => {
+    for (let i = 0; i < 20; i++) await s.send(`m ${i}`);
+  })));
+  sockets.forEach((s) => s.close());
+  return { latency: spread(latencies), throughput: (50 * 20) / (elapsed / 1000) };
+}
+
+async function sequentialTurns(base, wsUrl, pids) {
+  const userId = await createUser(base);
+  const socket = await Socket.open(wsUrl);
+  let sessionId = await turn(socket, userId, "NEW", "warm up");
+  for (let i = 1; i < plan.warmTurns; i++) await turn(socket, userId, sessionId, `warm ${i}`);
+  await new Promise((r) => setTimeout(r, 200));
+  const before = { cpu: cpuMs(pids), rss: rssMb(pids), storage: await storageCounts(base) };
+  const latencies = [];
+  for (let i = 0; i < plan.seqTurns; i++) latencies.push((await timed(() => turn(socket, userId, sessionId, `question ${i}`)))[0]);
+  await new Promise((r) => setTimeout(r, 300)); // the last turn's summary is written after its reply
+  const after = { cpu: cpuMs(pids), rss: rssMb(pids), storage: await storageCounts(base) };
+  socket.close();
+  return {
+    latency: spread(latencies),
+    first50: median(latencies.slice(0, 50)),
+    last50: median(latencies.slice(-50)),
+    cpuPerTurn: (after.cpu - before.cpu) / plan.seqTurns,
+    rssGrowth: after.rss - before.rss,
+    writesPerTurn: (after.storage.writes - before.storage.writes) / plan.seqTurns,
+    readsPerTurn: (after.storage.reads - before.storage.reads) / plan.seqTurns,
+  };
+}
+
+async function concurrentTurns(base, wsUrl) {
+  const users = await Promise.all(Array.from({ length: plan.sessions }, () => createUser(base)));
+  const sockets = await Promise.all(users.map(() => Socket.open(wsUrl)));
+  const sessions = await Promise.all(users.map((u, i) => turn(sockets[i], u, "NEW", "start")));
+  const [elapsed] = await timed(() => Promise.all(users.map(async (u, i) => {
+    for (let t = 0; t < plan.turnsPerSession; t++) await turn(sockets[i], u, sessions[i], `turn ${t}`);
+  })));
+  sockets.forEach((s) => s.close());
+  return (plan.sessions * plan.turnsPerSession) / (elapsed / 1000);
+}
+
+async function historyScaling(wsUrl, seeded) {
+  const socket = await Socket.open(wsUrl);
+  const result = {};
+  for (const [size, ids] of Object.entries(seeded.sessions)) {
+    const latencies = [];
+    // Each seeded session's object is cold: its first turn builds the agent's context from storage.
+    for (const id of ids) latencies.push((await timed(() => turn(socket, seeded.userId, id, "continue")))[0]);
+    result[size] = spread(latencies);
+  }
+  socket.close();
+  return result;
+}
+
+async function idleSockets(wsUrl, base, pids) {
+  const userId = await createUser(base);
+  const before = rssMb(pids);
+  const sockets = [];
+  for (let i = 0; i < plan.idleSockets; i += 100) {
+    sockets.push(...(await Promise.all(Array.from({ length: Math.min(100, plan.idleSockets - i) }, () => Socket.open(wsUrl)))));
+  }
+  await new Promise((r) => setTimeout(r, 2000));
+  const after = rssMb(pids);
+  const answers = await Promise.all(sockets.map((s) => s.request({ type: 0, data: { user_id: userId } })));
+  sockets.forEach((s) => s.close());
+  return { sockets: sockets.length, answering: answers.filter((a) => a.type === 0 && !a.error).length, before, after };
+}
+
+// ---------- main ----------
+const started = performance.now();
+const stateDir = mkdtempSync(path.join(os.tmpdir(), "chat-bench-"));
+const running = [];
+try {
+  run(bin("buf"), ["generate"]);
+  run(bin("wrangler"), ["d1", "migrations", "apply", "DB", "--local", "--persist-to", stateDir], { stdio: ["ignore", "ignore", "inherit"] });
+  const seeded = seedHistories(stateDir, [[100, plan.historySessions], [100_000, plan.historySessions]]);
+
+  const echoPort = await freePort();
+  const echo = await startWrangler("echo floor", ["-c", "bench/echo/wrangler.toml", "--persist-to", path.join(stateDir, "echo")], echoPort);
+  running.push(echo);
+  const backendPort = await freePort();
+  const backend = await startWrangler(
+    "backend",
+    ["-c", "wrangler.toml", "-c", "bench/instant-agent/wrangler.toml", "--persist-to", stateDir,
+      "--var", "STORAGE_METRICS:true", "--var", `ADMIN_TOKEN:${ADMIN}`, "--var", "FILE_URL_SECRET:bench"],
+    backendPort,
+  );
+  running.push(backend);
+  const base = `http://127.0.0.1:${backendPort}`;
+  const wsUrl = `ws://127.0.0.1:${backendPort}/ws`;
+  const pids = runtimePids(backend.child.pid);
+
+  const load = { start: os.loadavg() };
+  console.log("echo floor…");
+  const floor = await echoFloor(echoPort);
+  console.log("sequential turns…");
+  const seq = await sequentialTurns(base, wsUrl, pids);
+  console.log("concurrent turns…");
+  const throughput = await concurrentTurns(base, wsUrl);
+  console.log("history 100 vs 100,000…");
+  const history = await historyScaling(wsUrl, seeded);
+  console.log("idle sockets…");
+  const idle = await idleSockets(wsUrl, base, pids);
+  load.end = os.loadavg();
+
+  const commit = (() => {
+    try {
+      return execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: root, encoding: "utf8" }).trim();
+    } catch {
+      return "unknown";
+    }
+  })();
+  const results = {
+    meta: {
+      date: new Date().toISOString(),
+      commit,
+      quick,
+      machine: `${os.cpus().length} x ${os.cpus()[0]?.model ?? "cpu"}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.platform()} ${os.release()}`,
+      node: process.version,
+      loadavg_start: load.start.map((x) => round(x, 2)),
+      loadavg_end: load.end.map((x) => round(x, 2)),
+      duration_s: round((performance.now() - started) / 1000, 1),
+    },
+    floor: { echo_p50_ms: round(floor.latency.p50), echo_spread_ms: mapSpread(floor.latency), echo_throughput_per_s: round(floor.throughput, 0) },
+    turn: {
+      seq_p50_ms: round(seq.latency.p50),
+      seq_p99_ms: round(seq.latency.p99),
+      seq_spread_ms: mapSpread(seq.latency),
+      seq_p50_first50_ms: round(seq.first50),
+      seq_p50_last50_ms: round(seq.last50),
+      cpu_ms_per_turn: round(seq.cpuPerTurn),
+      throughput_per_s: round(throughput, 0),
+      ratio_p50_to_echo_p50: round(seq.latency.p50 / floor.latency.p50, 1),
+    },
+    history: {
+      last_n_ms_at_100: round(history[100].p50),
+      last_n_ms_at_100000: round(history[100000].p50),
+      spread_at_100_ms: mapSpread(history[100]),
+      spread_at_100000_ms: mapSpread(history[100000]),
+      note: "first turn on a cold session (its context built from storage); type 2 has no paging",
+    },
+    idle: { sockets: idle.sockets, answering: idle.answering, rss_mb_before: round(idle.before, 1), rss_mb_after: round(idle.after, 1) },
+    storage: { writes_per_turn: round(seq.writesPerTurn, 2), reads_per_turn_warm: round(seq.readsPerTurn, 2) },
+    memory: { rss_mb_growth_300_turns: round(seq.rssGrowth, 1) },
+  };
+  const targets = [
+    ["turn.seq_p50_ms <= 5", results.turn.seq_p50_ms <= 5],
+    ["turn.seq_p50_last50_ms <= 1.2 x first50", results.turn.seq_p50_last50_ms <= 1.2 * results.turn.seq_p50_first50_ms],
+    ["turn.cpu_ms_per_turn <= 2", results.turn.cpu_ms_per_turn <= 2],
+    ["turn.throughput_per_s >= 700", results.turn.throughput_per_s >= 700],
+    ["history at 100,000 <= 1.2 x at 100", results.history.last_n_ms_at_100000 <= 1.2 * results.history.last_n_ms_at_100],
+    ["storage.reads_per_turn_warm = 0", results.storage.reads_per_turn_warm === 0],
+    ["storage.writes_per_turn <= 2", results.storage.writes_per_turn <= 2],
+    ["memory.rss_mb_growth_300_turns <= 20", results.memory.rss_mb_growth_300_turns <= 20],
+    ["1,000 idle sockets held, each answering", results.idle.sockets >= 1000 && results.idle.answering === results.idle.sockets],
+  ];
+  results.targets = Object.fromEntries(targets);
+
+  mkdirSync(path.join(root, "bench/results"), { recursive: true });
+  writeFileSync(path.join(root, "bench/results/latest.json"), `${JSON.stringify(results, null, 2)}\n`);
+  const table = renderTable(results, targets);
+  writeFileSync(path.join(root, "docs/benchmarks.md"), table);
+  console.log(`\n${table}`);
+} finally {
+  await Promise.all(running.map((r) => r.stop()));
+  rmSync(stateDir, { recursive: true, force: true });
+}
+
+function mapSpread(s) {
+  return { p10: round(s.p10), p50: round(s.p50), p90: round(s.p90), p99: round(s.p99), n: s.n };
+}
+
+function renderTable(r, targets) {
+  const row = (name, value, note = "") => `| ${name} | ${value} | ${note} |`;
+  const s = (x) => `p10 ${x.p10} / p90 ${x.p90} / p99 ${x.p99} (n=${x.n})`;
+  return `# Benchmarks
+
+Measured by \`npm run bench${r.meta.quick ? " -- --quick" : ""}\` on ${r.meta.date.slice(0, 10)}, commit \`${r.meta.commit}\`, ${r.meta.machine},
+Node ${r.meta.node}, through \`wrangler dev\` (workerd on 127.0.0.1). Load average ${r.meta.loadavg_start.join(" / ")} at the
+start and ${r.meta.loadavg_end.join(" / ")} at the end (2 cores: above 2 the numbers are noisy). Run took ${r.meta.duration_s} s.
+
+## How to read it
+- **floor** is a bare Durable Object that accepts WebSockets with the Hibernation API and echoes, in the same
+  runtime and the same run: the cost of a WebSocket round trip through \`wrangler dev\` itself. Compare turn figures
+  with it, not with numbers from another run or machine.
+- **turn** is a chat message (type 3) answered end to end: hub object → session object → agent over Connect
+  (an agent that answers at once) → one D1 batch → reply; the summary runs after the reply, before the next turn.
+  Latencies are medians after a warm-up, with the spread beside them. CPU is the runtime processes' (proxy and
+  workerd) user + system time divided by turns.
+- **history** times the first turn on a cold session holding 100 vs 100,000 entries: the context is built from
+  storage by reading only the newest entries through the primary key.
+- **storage** counts D1 round trips (statements or batches) with \`STORAGE_METRICS\`, not estimates.
+
+## Results
+
+| figure | value | spread / note |
+|---|---|---|
+${[
+  row("floor.echo_p50_ms", r.floor.echo_p50_ms, s(r.floor.echo_spread_ms)),
+  row("floor.echo_throughput_per_s", r.floor.echo_throughput_per_s, "50 sockets x 20 round trips"),
+  row("turn.seq_p50_ms", r.turn.seq_p50_ms, `${s(r.turn.seq_spread_ms)}; ${r.turn.ratio_p50_to_echo_p50} x the echo floor`),
+  row("turn.seq_p99_ms", r.turn.seq_p99_ms, "one session, 300 sequential turns"),
+  row("turn.seq_p50_first50_ms", r.turn.seq_p50_first50_ms, ""),
+  row("turn.seq_p50_last50_ms", r.turn.seq_p50_last50_ms, ""),
+  row("turn.cpu_ms_per_turn", r.turn.cpu_ms_per_turn, "runtime processes' CPU / turns"),
+  row("turn.throughput_per_s", r.turn.throughput_per_s, "50 sessions x 20 sequential turns, concurrently"),
+  row("history.last_n_ms_at_100", r.history.last_n_ms_at_100, s(r.history.spread_at_100_ms)),
+  row("history.last_n_ms_at_100000", r.history.last_n_ms_at_100000, s(r.history.spread_at_100000_ms)),
+  row("idle.sockets", `${r.idle.sockets} (${r.idle.answering} answered afterwards)`, ""),
+  row("idle.rss_mb_before / after", `${r.idle.rss_mb_before} / ${r.idle.rss_mb_after}`, "runtime processes' RSS"),
+  row("storage.writes_per_turn", r.storage.writes_per_turn, "D1 round trips: turn batch + summary batch"),
+  row("storage.reads_per_turn_warm", r.storage.reads_per_turn_warm, "D1 round trips"),
+  row("memory.rss_mb_growth_300_turns", r.memory.rss_mb_growth_300_turns, ""),
+].join("\n")}
+
+## Targets
+
+${targets.map(([name, ok]) => `- ${ok ? "met" : "MISSED"}: ${name}`).join("\n")}
+`;
+}
