@@ -193,18 +193,24 @@ function seedHistories(stateDir, sizes) {
 }
 
 // ---------- scenarios ----------
-async function echoFloor(port) {
+async function echoFloor(port, pids) {
   const socket = await Socket.open(`ws://127.0.0.1:${port}/`);
   for (let i = 0; i < plan.echoWarm; i++) await socket.send(`warm ${i}`);
   const latencies = [];
   for (let i = 0; i < plan.echoCount; i++) latencies.push((await timed(() => socket.send(`ping ${i}`)))[0]);
+  // The same round trip with one D1 query in it: what a single D1 round trip costs in this runtime.
+  for (let i = 0; i < plan.echoWarm; i++) await socket.send(`d1: warm ${i}`);
+  const d1Before = { cpu: cpuMs(pids), rss: rssMb(pids) };
+  const d1Latencies = [];
+  for (let i = 0; i < plan.seqTurns; i++) d1Latencies.push((await timed(() => socket.send(`d1: ${i}`)))[0]);
+  const d1 = { latency: spread(d1Latencies), cpuPerCall: (cpuMs(pids) - d1Before.cpu) / plan.seqTurns, rssGrowth: rssMb(pids) - d1Before.rss };
   socket.close();
   const sockets = await Promise.all(Array.from({ length: 50 }, () => Socket.open(`ws://127.0.0.1:${port}/`)));
   const [elapsed] = await timed(() => Promise.all(sockets.map(async (s) => {
     for (let i = 0; i < 20; i++) await s.send(`m ${i}`);
   })));
   sockets.forEach((s) => s.close());
-  return { latency: spread(latencies), throughput: (50 * 20) / (elapsed / 1000) };
+  return { latency: spread(latencies), throughput: (50 * 20) / (elapsed / 1000), d1 };
 }
 
 async function sequentialTurns(base, wsUrl, pids) {
@@ -275,6 +281,7 @@ const running = [];
 try {
   run(bin("buf"), ["generate"]);
   run(bin("wrangler"), ["d1", "migrations", "apply", "DB", "--local", "--persist-to", stateDir], { stdio: ["ignore", "ignore", "inherit"] });
+  mkdirSync(path.join(stateDir, "echo"));
   const seeded = seedHistories(stateDir, [[100, plan.historySessions], [100_000, plan.historySessions]]);
 
   const echoPort = await freePort();
@@ -294,7 +301,7 @@ try {
 
   const load = { start: os.loadavg() };
   console.log("echo floor…");
-  const floor = await echoFloor(echoPort);
+  const floor = await echoFloor(echoPort, runtimePids(echo.child.pid));
   console.log("sequential turns…");
   const seq = await sequentialTurns(base, wsUrl, pids);
   console.log("concurrent turns…");
@@ -323,7 +330,15 @@ try {
       loadavg_end: load.end.map((x) => round(x, 2)),
       duration_s: round((performance.now() - started) / 1000, 1),
     },
-    floor: { echo_p50_ms: round(floor.latency.p50), echo_spread_ms: mapSpread(floor.latency), echo_throughput_per_s: round(floor.throughput, 0) },
+    floor: {
+      echo_p50_ms: round(floor.latency.p50),
+      echo_spread_ms: mapSpread(floor.latency),
+      echo_throughput_per_s: round(floor.throughput, 0),
+      echo_with_d1_read_p50_ms: round(floor.d1.latency.p50),
+      echo_with_d1_read_spread_ms: mapSpread(floor.d1.latency),
+      d1_read_cpu_ms_per_call: round(floor.d1.cpuPerCall),
+      d1_reads_rss_mb_growth_300: round(floor.d1.rssGrowth, 1),
+    },
     turn: {
       seq_p50_ms: round(seq.latency.p50),
       seq_p99_ms: round(seq.latency.p99),
@@ -392,6 +407,8 @@ start and ${r.meta.loadavg_end.join(" / ")} at the end (2 cores: above 2 the num
 - **history** times the first turn on a cold session holding 100 vs 100,000 entries: the context is built from
   storage by reading only the newest entries through the primary key.
 - **storage** counts D1 round trips (statements or batches) with \`STORAGE_METRICS\`, not estimates.
+- The **D1 floor** (the echo with one D1 \`select 1\` in it) is what one D1 round trip costs in local workerd:
+  a turn makes two D1 writes (the turn, then its summary), so read the turn figures against it.
 
 ## Results
 
@@ -400,6 +417,9 @@ start and ${r.meta.loadavg_end.join(" / ")} at the end (2 cores: above 2 the num
 ${[
   row("floor.echo_p50_ms", r.floor.echo_p50_ms, s(r.floor.echo_spread_ms)),
   row("floor.echo_throughput_per_s", r.floor.echo_throughput_per_s, "50 sockets x 20 round trips"),
+  row("floor.echo_with_d1_read_p50_ms", r.floor.echo_with_d1_read_p50_ms, `the echo plus one D1 \`select 1\`: ${s(r.floor.echo_with_d1_read_spread_ms)}`),
+  row("floor.d1_read_cpu_ms_per_call", r.floor.d1_read_cpu_ms_per_call, "runtime processes' CPU per echo with one D1 read"),
+  row("floor.d1_reads_rss_mb_growth_300", r.floor.d1_reads_rss_mb_growth_300, "RSS growth over 300 echoes with one D1 read each"),
   row("turn.seq_p50_ms", r.turn.seq_p50_ms, `${s(r.turn.seq_spread_ms)}; ${r.turn.ratio_p50_to_echo_p50} x the echo floor`),
   row("turn.seq_p99_ms", r.turn.seq_p99_ms, "one session, 300 sequential turns"),
   row("turn.seq_p50_first50_ms", r.turn.seq_p50_first50_ms, ""),

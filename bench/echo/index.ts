@@ -1,20 +1,23 @@
-// The benchmark's floor: a bare Durable Object that accepts WebSockets with the Hibernation API and echoes.
+// The benchmark's floors: a bare Durable Object that accepts WebSockets with the Hibernation API and echoes,
+// and the same with one D1 round trip before each echo (frames starting with "d1:").
 import { DurableObject } from "cloudflare:workers";
 
-export class Echo extends DurableObject {
+export class Echo extends DurableObject<EchoEnv> {
   override async fetch(): Promise<Response> {
     const { 0: client, 1: server } = new WebSocketPair();
     this.ctx.acceptWebSocket(server);
     return new Response(null, { status: 101, webSocket: client });
   }
 
-  override webSocketMessage(socket: WebSocket, message: string | ArrayBuffer): void {
+  override async webSocketMessage(socket: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    if (typeof message === "string" && message.startsWith("d1:")) await this.env.DB.prepare("select 1 as one").first();
     socket.send(message);
   }
 }
 
 interface EchoEnv {
   ECHO: DurableObjectNamespace<Echo>;
+  DB: D1Database;
 }
 
 export default {

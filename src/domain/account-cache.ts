@@ -33,9 +33,10 @@ export class AccountCache {
     return auth;
   }
 
-  /** The balance a commit of this session returned (its charge applied). */
+  /** The balance a commit of this session returned. Charges only lower a balance (credits come through the
+   *  admin API, which invalidates), so the lowest report is the latest, whatever order reports arrive in. */
   charged(balanceMicros: number): void {
-    if (this.balanceMicros !== null) this.balanceMicros = balanceMicros;
+    if (this.balanceMicros !== null) this.balanceMicros = Math.min(this.balanceMicros, balanceMicros);
   }
 
   invalidate(): void {

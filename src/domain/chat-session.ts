@@ -13,7 +13,7 @@ import { TurnOutbox } from "./turn-outbox";
 import { AccountCache } from "./account-cache";
 import { chargeFromReportedCost, microsToDollars } from "./money";
 import { sessionNameFrom } from "./session-name";
-import { summarizeTurn } from "./summaries";
+import { summarizeTurn, type SummaryResult } from "./summaries";
 
 export interface TurnRequest {
   userId: string;
@@ -56,6 +56,7 @@ interface AnsweredTurn {
 export class ChatSession extends DurableObject<Env> {
   private live: LiveContext | null = null;
   private queueTail: Promise<void> = Promise.resolve();
+  private writeBehindTail: Promise<void> = Promise.resolve();
   private agentClient: AgentClient | null = null;
   private store: ChatStore | null = null;
   private turnOutbox: TurnOutbox | null | undefined;
@@ -81,6 +82,8 @@ export class ChatSession extends DurableObject<Env> {
     return new Promise((resolve) => {
       this.enqueue(async () => {
         try {
+          // With no turn running and nothing left behind, any staged event is a leftover of a dead instance.
+          await this.writeBehindTail;
           await this.outbox()?.flush(this.chatStore());
         } finally {
           resolve();
@@ -145,6 +148,12 @@ export class ChatSession extends DurableObject<Env> {
         }
       });
     });
+  }
+
+  /** Work after a turn that later turns need not wait for (storing its summary, mirroring it), kept in order. */
+  private writeBehind(work: () => Promise<void>): void {
+    this.writeBehindTail = this.writeBehindTail.then(work).catch((error: unknown) => console.error("write-behind task failed", error));
+    this.ctx.waitUntil(this.writeBehindTail);
   }
 
   private enqueue(work: () => Promise<void>): void {
@@ -243,9 +252,14 @@ export class ChatSession extends DurableObject<Env> {
     return {
       reply: { sessionId: session.id, sessionName: session.name, message: replyText.text },
       afterReply: async () => {
-        const balanceAfterSummary = await this.refreshSummary(updated, model, request.message, replyText.text);
-        const final = { ...event, chatsSummary: session.summary, balanceMicros: balanceAfterSummary ?? committed.balanceMicros };
-        await outbox?.publish(final, firstSeq).catch((error: unknown) => console.error("chat event not staged for publishing", error));
+        const summary = await this.nextSummary(session, model, request.message, replyText.text);
+        if (summary) session.summary = summary.summary;
+        // Storing the summary and mirroring the turn need not hold up the next turn: they run behind, in order.
+        this.writeBehind(async () => {
+          const balanceAfterSummary = summary ? await this.storeSummary(session, summary) : null;
+          const final = { ...event, chatsSummary: summary?.summary ?? event.chatsSummary, balanceMicros: balanceAfterSummary ?? committed.balanceMicros };
+          await outbox?.publish(final, firstSeq).catch((error: unknown) => console.error("chat event not staged for publishing", error));
+        });
       },
     };
   }
@@ -284,39 +298,45 @@ export class ChatSession extends DurableObject<Env> {
     }
   }
 
-  /** Updates the summary after a turn; returns the balance after its charge, or null when nothing was charged. */
-  private async refreshSummary(
-    live: LiveContext,
+  /** The summary after a turn (the next turn needs it), or null when there is none; storing it comes later. */
+  private async nextSummary(
+    session: SessionRecord,
     model: ModelRecord,
     userMessage: string,
     assistantMessage: string,
-  ): Promise<number | null> {
+  ): Promise<SummaryResult | null> {
     const config = readConfig(this.env);
-    const store = this.chatStore();
-    const { session } = live;
     try {
-      const result = await summarizeTurn(
+      return await summarizeTurn(
         { userId: session.userId, sessionId: session.id, model, previousSummary: session.summary, userMessage, assistantMessage },
         this.agentClient ?? createAgentClient(agentEndpoint(this.env, config)),
         config,
-        store,
+        this.chatStore(),
       );
-      if (!result) return null;
-      const { balanceMicros } = await store.commitSummary({
+    } catch (error) {
+      console.error(`summary of session ${session.id} not updated`, error);
+      return null;
+    }
+  }
+
+  /** Stores a summary and its charge; returns the balance after it, or null when it could not be stored. */
+  private async storeSummary(session: SessionRecord, result: SummaryResult): Promise<number | null> {
+    try {
+      const { balanceMicros } = await this.chatStore().commitSummary({
         sessionId: session.id,
         userId: session.userId,
         summary: result.summary,
         chargeMicros: result.chargeMicros,
         at: Date.now(),
       });
-      session.summary = result.summary;
       this.account.charged(balanceMicros);
       return balanceMicros;
     } catch (error) {
-      console.error(`summary of session ${session.id} not updated`, error);
+      console.error(`summary of session ${session.id} not stored`, error);
       return null;
     }
   }
+
 
   private async loadLive(store: ChatStore, sessionId: string, config: Config): Promise<LiveContext> {
     if (this.live) return this.live;

@@ -57,8 +57,9 @@ export class TurnOutbox {
     const entries = await this.storage.list<OutboxEntry>({ prefix: PREFIX });
     for (const [key, entry] of entries) {
       try {
+        // A staged turn ahead of this one is still running: stop, so the stream keeps the turns' order.
         const event = entry.state === "ready" ? entry.event : store ? await resolveStaged(store, entry) : undefined;
-        if (event === undefined) continue;
+        if (event === undefined) return;
         if (event) await this.mirror.publish(`${entry.sessionId}:${entry.firstSeq}`, event);
         await this.storage.delete(key);
       } catch (error) {
