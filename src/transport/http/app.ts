@@ -1,4 +1,4 @@
-// Owns the HTTP surface of the Worker: CORS, health, the WebSocket upgrade hand-off and the admin API.
+// Owns the HTTP surface of the Worker: CORS, health, the WebSocket hand-off, file and admin routes, bench metrics.
 import { Hono } from "hono";
 import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
