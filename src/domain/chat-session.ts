@@ -11,6 +11,7 @@ import type { ChatEvent } from "../events/chat-event";
 import { createEventMirror } from "../events/redis-mirror";
 import { TurnOutbox } from "./turn-outbox";
 import { AccountCache } from "./account-cache";
+import { requireModelAccess } from "./accounts";
 import { chargeFromReportedCost, microsToDollars } from "./money";
 import { sessionNameFrom } from "./session-name";
 import { summarizeTurn, type SummaryResult } from "./summaries";
@@ -177,12 +178,9 @@ export class ChatSession extends DurableObject<Env> {
     if (!modelRef) {
       throw new ChatError(ErrorCode.InvalidField, 'Invalid field "data.model_name": a new session needs model_name or model_id');
     }
-    const auth = await this.account.authorize(store, request.userId, modelRef, Date.now());
-    if (!auth) throw new ChatError(ErrorCode.UserDoesNotExist);
-    if (!auth.model) throw new ChatError(ErrorCode.UnknownModel, `Unknown model: ${"id" in modelRef ? modelRef.id : modelRef.name}`);
-    if (!auth.granted) throw new ChatError(ErrorCode.NoModelAccess);
+    const auth = requireModelAccess(await this.account.authorize(store, request.userId, modelRef, Date.now()), modelRef);
     if (auth.balanceMicros <= 0) throw new ChatError(ErrorCode.InsufficientBalance);
-    const model = auth.model;
+    const { model } = auth;
 
     const prompt = request.sessionPrompt || live?.session.prompt || "";
     const summary = live?.session.summary ?? "";

@@ -1,5 +1,6 @@
 // Owns accepting an upload: who may upload where, storing the bytes in R2 and recording the file.
 import type { ChatStore, FileRecord, SessionRecord } from "../storage/chat-store";
+import { requireModelAccess } from "./accounts";
 import { ChatError, ErrorCode, unwrap } from "./errors";
 import { normalizedContentType, r2KeyFor, safeOriginalName, storedFileName } from "./file-names";
 import { sessionObject } from "./sessions";
@@ -20,15 +21,13 @@ export async function acceptUpload(env: Env, store: ChatStore, upload: UploadReq
   let newSession: SessionRecord | null = null;
   let sessionId = upload.sessionId;
   if (sessionId === "NEW") {
-    const auth = await store.authorizeTurn(upload.userId, { name: upload.modelName });
-    if (!auth) throw new ChatError(ErrorCode.UserDoesNotExist);
-    if (!auth.model) throw new ChatError(ErrorCode.UnknownModel, `Unknown model: ${upload.modelName}`);
-    if (!auth.granted) throw new ChatError(ErrorCode.NoModelAccess);
+    const ref = { name: upload.modelName };
+    const { model } = requireModelAccess(await store.authorizeTurn(upload.userId, ref), ref);
     sessionId = crypto.randomUUID();
     newSession = {
       id: sessionId,
       userId: upload.userId,
-      modelId: auth.model.id,
+      modelId: model.id,
       name: NEW_SESSION_FROM_UPLOAD_NAME,
       prompt: upload.sessionPrompt,
       summary: "",
