@@ -7,12 +7,12 @@ import path from "node:path";
 import postgres from "postgres";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createOriginalDatabase } from "../scripts/original-fixture.mjs";
+import { bin, offlineEnv } from "../scripts/lib.mjs";
 import { checkoutDatabase, ensureDatabase, migratePostgres } from "../scripts/postgres.mjs";
 import { r2KeyFor } from "../src/domain/file-names";
 
 const root = path.resolve(import.meta.dirname, "..");
 const server = process.env.DATABASE_URL ?? "postgres://postgres:postgres@127.0.0.1:5432/postgres";
-const offline = { ...process.env, WRANGLER_SEND_METRICS: "false", WRANGLER_SEND_ERROR_REPORTS: "false", WRANGLER_HIDE_BANNER: "true", CLOUDFLARE_CF_FETCH_ENABLED: "false" };
 let original: Awaited<ReturnType<typeof createOriginalDatabase>>;
 
 const importCli = (...args: string[]) =>
@@ -91,7 +91,7 @@ describe("into D1", () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), "chat-import-d1-"));
     const file = path.join(dir, "import.sql");
     const wrangler = (...args: string[]) =>
-      execFileSync(path.join(root, "node_modules/.bin/wrangler"), [...args, "--local", "--persist-to", path.join(dir, "state")], { cwd: root, env: offline, encoding: "utf8" });
+      execFileSync(bin("wrangler"), [...args, "--local", "--persist-to", path.join(dir, "state")], { cwd: root, env: offlineEnv, encoding: "utf8" });
     const tables = ["users", "sessions", "messages", "files", "user_models"];
     const counts = () => {
       const select = `select ${tables.map((t) => `(select count(*) from ${t}) as ${t}`).join(", ")}`;

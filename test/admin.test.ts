@@ -1,6 +1,6 @@
 // The admin API: bearer token, creating users (with a kept id), reading and changing them, effective at once.
 import { describe, expect, it } from "vitest";
-import { admin, backendFetch, connect, createUser, query, useSockets } from "./helpers/backend";
+import { admin, backendFetch, createUser, query, useSockets } from "./helpers/backend";
 
 const open = useSockets();
 

@@ -1,6 +1,6 @@
 // An agent error or timeout: the client gets code 6, nothing is charged, nothing stored changes, the next turn works.
 import { expect, it } from "vitest";
-import { agentView, balanceMicros, chat, connect, createUser, eventually, query, useSockets } from "./helpers/backend";
+import { agentView, balanceMicros, chat, createUser, eventually, query, useSockets } from "./helpers/backend";
 
 const open = useSockets();
 

@@ -1,7 +1,7 @@
 // Concurrent turns: serialized per session with nothing lost, and balances never lose an update.
 import { expect, it } from "vitest";
 import { DEFAULT_TURN_COST, SUMMARY_COST } from "./agents/scripted-costs";
-import { balanceMicros, chat, connect, createUser, eventually, query, useSockets } from "./helpers/backend";
+import { balanceMicros, chat, createUser, eventually, query, useSockets } from "./helpers/backend";
 
 const open = useSockets();
 const micros = (dollars: number) => Math.round(Math.fround(dollars) * 1e6);

@@ -6,7 +6,6 @@ import {
   backendFetch,
   balanceMicros,
   chat,
-  connect,
   createUser,
   eventually,
   query,

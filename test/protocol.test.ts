@@ -1,6 +1,6 @@
 // Every message type and error frame of spec section 1, as the existing client sees them.
 import { beforeAll, describe, expect, it } from "vitest";
-import { chat, connect, createUser, query, type CreatedUser, useSockets } from "./helpers/backend";
+import { chat, createUser, query, type CreatedUser, useSockets } from "./helpers/backend";
 
 let user: CreatedUser;
 const open = useSockets();

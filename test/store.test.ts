@@ -169,7 +169,6 @@ describe("files", () => {
     expect(await store.listSessionFiles(session.id)).toEqual([record]);
     expect((await store.loadSessionContext(session.id, 10))?.files).toEqual([record]);
 
-    await commitTurns({ ...session, lastActiveAt: T0 + 1 }, 0);
     await store.deleteSession(session.id);
     expect(await store.findSession(session.id)).toBeNull();
     expect(await store.findFile(record.fileName)).toBeNull();

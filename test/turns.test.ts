@@ -5,7 +5,6 @@ import {
   agentView,
   balanceMicros,
   chat,
-  connect,
   createUser,
   eventually,
   query,

@@ -3,6 +3,7 @@
 import { execFileSync } from "node:child_process";
 import { readdirSync } from "node:fs";
 import path from "node:path";
+import { bin, offlineEnv } from "../../scripts/lib.mjs";
 
 const agents = {
   "reference-agent": "reference-agent/wrangler.toml",
@@ -13,19 +14,12 @@ export type AgentName = keyof typeof agents;
 
 /** Returns each agent's bundled entry module. */
 export function bundleTestAgents(root: string): Record<AgentName, string> {
-  const env = {
-    ...process.env,
-    WRANGLER_SEND_METRICS: "false",
-    WRANGLER_SEND_ERROR_REPORTS: "false",
-    WRANGLER_HIDE_BANNER: "true",
-    CLOUDFLARE_CF_FETCH_ENABLED: "false",
-  };
   const out = {} as Record<AgentName, string>;
   for (const [name, config] of Object.entries(agents) as [AgentName, string][]) {
     const outdir = path.join(root, "dist/test-workers", name);
-    execFileSync(path.join(root, "node_modules/.bin/wrangler"), ["deploy", "--dry-run", "-c", config, "--outdir", outdir], {
+    execFileSync(bin("wrangler"), ["deploy", "--dry-run", "-c", config, "--outdir", outdir], {
       cwd: root,
-      env,
+      env: offlineEnv,
       stdio: ["ignore", "ignore", "inherit"],
     });
     const entry = readdirSync(outdir).find((file) => file.endsWith(".js"));
