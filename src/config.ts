@@ -12,7 +12,9 @@ const configSchema = z.object({
     .transform((value) => value === "true")
     .catch(false),
   AI_SERVER_URL: stringVar("http://agent.internal"),
-  AI_PROTOCOL: z.enum(["grpc-web", "connect"]).catch("grpc-web"),
+  /** auto: Connect through a service binding (Worker agents built with connect-es speak it, and it is the
+   *  cheaper of the two), gRPC-web over the network (what a bridge in front of a native gRPC agent speaks). */
+  AI_PROTOCOL: z.enum(["auto", "grpc-web", "connect"]).catch("auto"),
   AI_TIMEOUT_MS: intVar(30_000),
   MAX_CHAT_HISTORY_CONTEXT: intVar(10),
   /** How long a session trusts what it read of its user's account (the admin API invalidates it at once). */
@@ -31,6 +33,10 @@ const configSchema = z.object({
   UPSTASH_REDIS_REST_TOKEN: z.string().optional(),
   REDIS_STREAM: stringVar("CHAT_STREAM"),
   MIRROR_RETRY_MS: intVar(5000),
+  /** How long a session gathers writes into one database batch after the first arrives. */
+  STORE_BATCH_WINDOW_MS: intVar(100),
+  /** Delay before a session retries writes the database did not take. */
+  STORE_RETRY_MS: intVar(2000),
   /** How long Redis remembers that a turn was mirrored (dedups retries). */
   MIRROR_DEDUP_TTL_S: intVar(604_800),
   SUMMARY_OPENAI_BASE_URL: stringVar(""),

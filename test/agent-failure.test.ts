@@ -1,10 +1,11 @@
 // An agent error or timeout: the client gets code 6, nothing is charged, nothing stored changes, the next turn works.
 import { expect, it } from "vitest";
-import { agentView, balanceMicros, chat, createUser, eventually, query, useSockets } from "./helpers/backend";
+import { agentView, balanceMicros, chat, committed, createUser, eventually, query, useSockets } from "./helpers/backend";
 
 const open = useSockets();
 
 async function snapshot(userId: string, sessionId: string) {
+  await committed(sessionId);
   return {
     balance: await balanceMicros(userId),
     messages: await query("select seq, role, content from messages where session_id = ? order by seq", sessionId),
@@ -23,7 +24,8 @@ it.each([
   const ws = await open();
   const first = await chat(ws, user_id, "NEW", "hello");
   const sessionId = first.data?.session_id as string;
-  await eventually(async () => expect((await query<{ summary: string }>("select summary from sessions where id = ?", sessionId))[0]?.summary).not.toBe(""));
+  // The first turn's summary is written after its reply: take the snapshot once it is stored.
+  await eventually(async () => expect((await query<{ summary: string }>("select summary from sessions where id = ?", sessionId))[0]?.summary).toBeTruthy());
   const before = await snapshot(user_id, sessionId);
 
   expect(await chat(ws, user_id, sessionId, message, { session_prompt: "a new prompt" })).toEqual(UNABLE);
@@ -53,6 +55,7 @@ it("keeps the summary as it was when the summarizer fails, and charges only the 
   expect(await chat(ws, user_id, sessionId, "[summary-fails] this one")).not.toHaveProperty("error");
   const next = agentView(await chat(ws, user_id, sessionId, "after"));
   expect(next.summary).toBe("User: hello");
+  await committed(sessionId);
   const kinds = await query<{ kind: string }>("select kind from cost_ledger where session_id = ? order by id", sessionId);
   expect(kinds.slice(0, 4).map((k) => k.kind)).toEqual(["turn", "summary", "turn", "turn"]);
 });

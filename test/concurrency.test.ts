@@ -28,6 +28,9 @@ it("answers two messages sent at once to one session, in order, with their entri
   const fastSawSlow = seen(fast).includes("slow:300 first");
   expect(slowSawFast !== fastSawSlow).toBe(true);
 
+  // Both sockets' reads wait for the turns their connection sent, so the history is complete for both.
+  await a.request({ type: 2, data: { user_id, session_id: sessionId } });
+  await b.request({ type: 2, data: { user_id, session_id: sessionId } });
   const rows = await query<{ seq: number; role: string; content: string }>(
     "select seq, role, content from messages where session_id = ? order by seq",
     sessionId,
@@ -44,8 +47,10 @@ it("loses no message and no charge when many turns race on one session", async (
   const racers = await Promise.all(Array.from({ length: 6 }, () => open()));
   const answers = await Promise.all(racers.map((socket, i) => chat(socket, user_id, sessionId, `racer ${i}`)));
   expect(answers.every((a) => !("error" in a))).toBe(true);
-  const rows = await query<{ seq: number }>("select seq from messages where session_id = ? order by seq", sessionId);
-  expect(rows.map((r) => r.seq)).toEqual(Array.from({ length: 14 }, (_, i) => i));
+  await eventually(async () => {
+    const rows = await query<{ seq: number }>("select seq from messages where session_id = ? order by seq", sessionId);
+    expect(rows.map((r) => r.seq)).toEqual(Array.from({ length: 14 }, (_, i) => i));
+  });
   const perTurn = micros(DEFAULT_TURN_COST) + micros(SUMMARY_COST);
   await eventually(async () => expect(await balanceMicros(user_id)).toBe(5_000_000 - 7 * perTurn));
 });

@@ -1,7 +1,7 @@
 // A session whose Durable Object was evicted rebuilds its live context from storage.
 import { abortAllDurableObjects } from "cloudflare:test";
 import { expect, it } from "vitest";
-import { agentView, chat, connect, createUser, eventually, query } from "./helpers/backend";
+import { agentView, chat, committed, connect, createUser, eventually, query } from "./helpers/backend";
 import { HISTORY_WINDOW } from "./helpers/env";
 
 it("rebuilds history window, summary, prompt, model and sequence after eviction", async () => {
@@ -23,6 +23,7 @@ it("rebuilds history window, summary, prompt, model and sequence after eviction"
   expect(after.summary).toBe("User: turn one | User: turn two | User: turn three");
   expect(after.prompt).toBe("Stay formal.");
   expect(after.model).toBe("llama3.1:8b");
+  await committed(sessionId);
   const seqs = await query<{ seq: number }>("select seq from messages where session_id = ? order by seq", sessionId);
   expect(seqs.map((r) => r.seq)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
   ws.close();

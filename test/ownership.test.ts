@@ -13,6 +13,8 @@ beforeAll(async () => {
   const ws = await connect();
   const frame = await chat(ws, alice.user_id, "NEW", "alice's secret plans");
   aliceSession = frame.data?.session_id as string;
+  // A read on the same connection waits until the turn is in the database.
+  await ws.request({ type: 2, data: { user_id: alice.user_id, session_id: aliceSession } });
   ws.close();
 });
 

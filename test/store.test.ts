@@ -1,6 +1,13 @@
 // The ChatStore contract, run unchanged on every engine (the d1 and postgres test projects).
 import { describe, expect, it } from "vitest";
-import { UserExistsError, type ChatStore, type FileRecord, type SessionRecord } from "../src/storage/chat-store";
+import {
+  UserExistsError,
+  type ChatStore,
+  type FileRecord,
+  type SessionRecord,
+  type SummaryCommit,
+  type TurnCommit,
+} from "../src/storage/chat-store";
 import { openStore } from "../src/storage/open-store";
 import { testEnv } from "./helpers/env";
 import { query } from "./helpers/backend";
@@ -18,9 +25,12 @@ function newSession(userId: string, overrides: Partial<SessionRecord> = {}): Ses
   return { id: crypto.randomUUID(), userId, modelId: 4, name: "s", prompt: "p", summary: "", createdAt: T0, lastActiveAt: T0, ...overrides };
 }
 
+const commitTurn = (turn: TurnCommit) => store.commitWrites(crypto.randomUUID(), [{ kind: "turn", turn }], false, T0);
+const commitSummary = (summary: SummaryCommit) => store.commitWrites(crypto.randomUUID(), [{ kind: "summary", summary }], false, T0);
+
 async function commitTurns(session: SessionRecord, count: number, chargeMicros = 100) {
   for (let i = 0; i < count; i++) {
-    await store.commitTurn({
+    await commitTurn({
       session: { ...session, lastActiveAt: session.lastActiveAt + i },
       isNew: i === 0,
       entries: [
@@ -99,10 +109,56 @@ describe("sessions and turns", () => {
   it("returns the balance after a turn and after a summary", async () => {
     const userId = await newUser(1000);
     const session = newSession(userId);
-    const turn = await store.commitTurn({ session, isNew: true, entries: [{ role: "user", content: "x" }], firstSeq: 0, chargeMicros: 300, at: T0 });
-    expect(turn.balanceMicros).toBe(700);
-    expect(await store.commitSummary({ sessionId: session.id, userId, summary: "sum", chargeMicros: 200, at: T0 })).toEqual({ balanceMicros: 500 });
+    const turn = await commitTurn({ session, isNew: true, entries: [{ role: "user", content: "x" }], firstSeq: 0, chargeMicros: 300, at: T0 });
+    expect(turn).toEqual({ alreadyApplied: false, balancesMicros: [700] });
+    expect(await commitSummary({ sessionId: session.id, userId, summary: "sum", chargeMicros: 200, at: T0 })).toEqual({
+      alreadyApplied: false,
+      balancesMicros: [500],
+    });
     expect((await store.findSession(session.id))?.summary).toBe("sum");
+  });
+
+  it("commits a batch of turns and summaries in order, with each write's balance", async () => {
+    const userId = await newUser(10_000);
+    const session = newSession(userId);
+    const turn = (i: number): TurnCommit => ({
+      session,
+      isNew: i === 0,
+      entries: [{ role: "user", content: `q${i}` }, { role: "assistant", content: `a${i}` }],
+      firstSeq: 2 * i,
+      chargeMicros: 1000,
+      at: T0 + i,
+    });
+    const summary = (i: number): SummaryCommit => ({ sessionId: session.id, userId, summary: `after ${i}`, chargeMicros: 10, at: T0 + i });
+    const result = await store.commitWrites(
+      crypto.randomUUID(),
+      [{ kind: "turn", turn: turn(0) }, { kind: "summary", summary: summary(0) }, { kind: "turn", turn: turn(1) }, { kind: "summary", summary: summary(1) }],
+      false,
+      T0,
+    );
+    expect(result).toEqual({ alreadyApplied: false, balancesMicros: [9000, 8990, 7990, 7980] });
+    expect(await store.readHistory(session.id)).toEqual([
+      { role: "user", content: "q0" },
+      { role: "assistant", content: "a0" },
+      { role: "user", content: "q1" },
+      { role: "assistant", content: "a1" },
+    ]);
+    expect((await store.findSession(session.id))?.summary).toBe("after 1");
+  });
+
+  it("never applies a batch twice, whether or not the retry is announced", async () => {
+    const userId = await newUser(10_000);
+    const session = newSession(userId);
+    const batchId = crypto.randomUUID();
+    const writes = [{ kind: "turn" as const, turn: { session, isNew: true, entries: [{ role: "user" as const, content: "q" }], firstSeq: 0, chargeMicros: 1000, at: T0 } }];
+    await store.commitWrites(batchId, writes, false, T0);
+    // The acknowledgement was lost: the session object sends the same batch again as a retry.
+    expect(await store.commitWrites(batchId, writes, true, T0)).toEqual({ alreadyApplied: true, balancesMicros: [] });
+    // Even unannounced, the batch's guard row refuses it as a whole.
+    await expect(store.commitWrites(batchId, writes, false, T0)).rejects.toThrow();
+    expect((await store.findUser(userId))?.balanceMicros).toBe(9000);
+    expect(await store.readHistory(session.id)).toHaveLength(1);
+    expect(await query("SELECT kind FROM cost_ledger WHERE user_id = ? AND kind = 'turn'", userId)).toHaveLength(1);
   });
 
   it("changes nothing when any statement of a turn fails", async () => {
@@ -110,7 +166,7 @@ describe("sessions and turns", () => {
     const session = newSession(userId);
     await commitTurns(session, 1, 100);
     // seq 0 exists already: the message insert fails, so the session update and the debit must not land.
-    const failing = store.commitTurn({
+    const failing = commitTurn({
       session: { ...session, prompt: "changed", lastActiveAt: T0 + 99 },
       isNew: false,
       entries: [{ role: "user", content: "dup" }],
@@ -141,7 +197,7 @@ describe("sessions and turns", () => {
     const session = newSession(userId);
     await commitTurns(session, 1, 0);
     await Promise.all(
-      Array.from({ length: 20 }, (_, i) => store.commitSummary({ sessionId: session.id, userId, summary: `s${i}`, chargeMicros: 1000, at: T0 })),
+      Array.from({ length: 20 }, (_, i) => commitSummary({ sessionId: session.id, userId, summary: `s${i}`, chargeMicros: 1000, at: T0 })),
     );
     expect((await store.findUser(userId))?.balanceMicros).toBe(1_000_000 - 20_000);
   });

@@ -27,11 +27,14 @@ describe("new sessions", () => {
     const ws = await open();
     const frame = await chat(ws, user_id, "NEW", "Please explain how photosynthesis works in desert plants during drought");
     expect(frame.data?.session_name).toBe("Please explain how photosynthesis works");
-    const [row] = await query<{ name: string; user_id: string; model_id: number }>(
-      "select name, user_id, model_id from sessions where id = ?",
-      frame.data?.session_id,
-    );
-    expect(row).toEqual({ name: "Please explain how photosynthesis works", user_id, model_id: 4 });
+    // The database gets the turn right behind the reply.
+    await eventually(async () => {
+      const [row] = await query<{ name: string; user_id: string; model_id: number }>(
+        "select name, user_id, model_id from sessions where id = ?",
+        frame.data?.session_id,
+      );
+      expect(row).toEqual({ name: "Please explain how photosynthesis works", user_id, model_id: 4 });
+    });
   });
 
   it("names a session from a long message without spaces without crashing or splitting a character", async () => {
@@ -121,8 +124,10 @@ describe("history and context", () => {
     const third = agentView(await chat(ws, user_id, sessionId, "next"));
     expect(third.summary).toBe("User: hello");
     // The second turn was charged without a summary charge; the third's summary may still be running.
-    const ledger = await query<{ kind: string }>("select kind from cost_ledger where session_id = ? order by id", sessionId);
-    expect(ledger.slice(0, 4).map((r) => r.kind)).toEqual(["turn", "summary", "turn", "turn"]);
+    await eventually(async () => {
+      const ledger = await query<{ kind: string }>("select kind from cost_ledger where session_id = ? order by id", sessionId);
+      expect(ledger.slice(0, 4).map((r) => r.kind)).toEqual(["turn", "summary", "turn", "turn"]);
+    });
     expect(before - (await balanceMicros(user_id))).toBeGreaterThanOrEqual(2 * micros(DEFAULT_TURN_COST));
   });
 });

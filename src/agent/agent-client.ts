@@ -5,7 +5,7 @@ import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/conn
 import { AIService } from "../../gen/ai_service_pb";
 
 export type AgentClient = Client<typeof AIService>;
-export type AgentProtocol = "grpc-web" | "connect";
+export type AgentProtocol = "auto" | "grpc-web" | "connect";
 
 export interface AgentEndpoint {
   baseUrl: string;
@@ -24,5 +24,6 @@ function createAgentTransport({ baseUrl, protocol, binding }: AgentEndpoint): Tr
     ? (input, init) => binding.fetch(input, { ...init, redirect: "manual" })
     : (input, init) => fetch(input, { ...init, redirect: "manual" });
   const options = { baseUrl, fetch: fetchViaBinding, useBinaryFormat: true };
-  return protocol === "connect" ? createConnectTransport(options) : createGrpcWebTransport(options);
+  const connect = protocol === "connect" || (protocol === "auto" && binding !== undefined);
+  return connect ? createConnectTransport(options) : createGrpcWebTransport(options);
 }

@@ -10,6 +10,7 @@ import { signedFileUrl } from "./file-urls";
 import type { ChatEvent } from "../events/chat-event";
 import { createEventMirror } from "../events/redis-mirror";
 import { TurnOutbox } from "./turn-outbox";
+import { PendingWrites } from "./pending-writes";
 import { AccountCache } from "./account-cache";
 import { requireModelAccess } from "./accounts";
 import { chargeFromReportedCost, microsToDollars } from "./money";
@@ -62,6 +63,10 @@ export class ChatSession extends DurableObject<Env> {
   private store: ChatStore | null = null;
   private turnOutbox: TurnOutbox | null | undefined;
   private readonly account = new AccountCache(readConfig(this.env).ACCOUNT_CACHE_TTL_MS);
+  private readonly writes = new PendingWrites(this.ctx.storage, () => this.chatStore(), {
+    windowMs: readConfig(this.env).STORE_BATCH_WINDOW_MS,
+    retryMs: readConfig(this.env).STORE_RETRY_MS,
+  });
 
   /** The user's account changed (admin API): the next turn reads it again. */
   accountChanged(): void {
@@ -78,13 +83,23 @@ export class ChatSession extends DurableObject<Env> {
     return this.turnOutbox;
   }
 
-  /** Retries chat events that were not mirrored yet, in order with this session's turns. */
+  /** Resolves true once the database has every write of this session's answered turns; false when it refused them. */
+  settled(): Promise<boolean> {
+    return this.writes.settle().then(
+      () => true,
+      () => false, // logged by the writes themselves; the alarm retries them
+    );
+  }
+
+  /** Retries writes the database did not take, then chat events not mirrored yet, in order with this session's turns. */
   override alarm(): Promise<void> {
     return new Promise((resolve) => {
       this.enqueue(async () => {
         try {
           // With no turn running and nothing left behind, any staged event is a leftover of a dead instance.
           await this.writeBehindTail;
+          // A staged event is resolved against the database, so its turn must be there first.
+          await this.writes.settle();
           await this.outbox()?.flush(this.chatStore());
         } finally {
           resolve();
@@ -118,6 +133,8 @@ export class ChatSession extends DurableObject<Env> {
   /** Deletes the session, its history and its files (R2 objects first), after any turn in progress. */
   remove(userId: string, sessionId: string): Promise<Outcome<null>> {
     return this.run(ErrorCode.UnableToDeleteSession, async () => {
+      // Charges of earlier turns stay on the ledger even when their session goes.
+      await this.writes.settle();
       const store = this.chatStore();
       const session = this.live?.session ?? (await store.findSession(sessionId));
       if (!session || session.userId !== userId) throw new ChatError(ErrorCode.SessionNotFound);
@@ -132,6 +149,7 @@ export class ChatSession extends DurableObject<Env> {
   /** Records an uploaded file (creating the session when the upload started it), in order with the turns. */
   registerFile(file: FileRecord, newSession: SessionRecord | null): Promise<Outcome<null>> {
     return this.run(ErrorCode.InternalServerError, async () => {
+      await this.writes.settle(); // the session row may still be in the journal
       await this.chatStore().registerFile(file, newSession);
       this.live?.files.push(file);
       return null;
@@ -178,7 +196,11 @@ export class ChatSession extends DurableObject<Env> {
     if (!modelRef) {
       throw new ChatError(ErrorCode.InvalidField, 'Invalid field "data.model_name": a new session needs model_name or model_id');
     }
-    const auth = requireModelAccess(await this.account.authorize(store, request.userId, modelRef, Date.now()), modelRef);
+    const readAccount = async (ref: ModelRef) => {
+      await this.writes.settle(); // the database's balance must include this session's journaled charges
+      return store.authorizeTurn(request.userId, ref);
+    };
+    const auth = requireModelAccess(await this.account.authorize(readAccount, modelRef, Date.now()), modelRef);
     if (auth.balanceMicros <= 0) throw new ChatError(ErrorCode.InsufficientBalance);
     const { model } = auth;
 
@@ -231,14 +253,19 @@ export class ChatSession extends DurableObject<Env> {
       balanceMicros: auth.balanceMicros - replyText.chargeMicros,
     };
     const outbox = await this.stageEvent(event, firstSeq);
-    let committed: { balanceMicros: number };
+    let committed: Promise<number>;
     try {
-      committed = await store.commitTurn({ session, isNew: !live, entries, firstSeq, chargeMicros: replyText.chargeMicros, at: now });
+      // Durable in this object's storage before the reply; the database gets it behind the reply.
+      ({ committed } = await this.writes.add({
+        kind: "turn",
+        turn: { session, isNew: !live, entries, firstSeq, chargeMicros: replyText.chargeMicros, at: now },
+      }));
     } catch (error) {
       await outbox?.drop(session.id, firstSeq);
       throw new ChatError(live ? ErrorCode.InternalServerError : ErrorCode.UnableToCreateSession, undefined, error);
     }
-    this.account.charged(committed.balanceMicros);
+    this.account.debit(replyText.chargeMicros);
+    void committed.then((balance) => this.balanceCommitted(balance));
     const updated: LiveContext = {
       session,
       recent: [...history, ...entries].slice(-config.MAX_CHAT_HISTORY_CONTEXT),
@@ -252,11 +279,13 @@ export class ChatSession extends DurableObject<Env> {
       afterReply: async () => {
         const summary = await this.nextSummary(session, model, request.message, replyText.text);
         if (summary) session.summary = summary.summary;
-        // Storing the summary and mirroring the turn need not hold up the next turn: they run behind, in order.
+        const summaryCommitted = summary ? await this.storeSummary(session, summary) : null;
+        if (!outbox) return;
+        // Mirroring waits for the database to have the turn and its summary; the next turn need not wait for it.
         this.writeBehind(async () => {
-          const balanceAfterSummary = summary ? await this.storeSummary(session, summary) : null;
-          const final = { ...event, chatsSummary: summary?.summary ?? event.chatsSummary, balanceMicros: balanceAfterSummary ?? committed.balanceMicros };
-          await outbox?.publish(final, firstSeq).catch((error: unknown) => console.error("chat event not staged for publishing", error));
+          const balanceMicros = await (summaryCommitted?.committed ?? committed);
+          const final = { ...event, chatsSummary: summary?.summary ?? event.chatsSummary, balanceMicros: Number.isNaN(balanceMicros) ? event.balanceMicros : balanceMicros };
+          await outbox.publish(final, firstSeq).catch((error: unknown) => console.error("chat event not staged for publishing", error));
         });
       },
     };
@@ -317,22 +346,26 @@ export class ChatSession extends DurableObject<Env> {
     }
   }
 
-  /** Stores a summary and its charge; returns the balance after it, or null when it could not be stored. */
-  private async storeSummary(session: SessionRecord, result: SummaryResult): Promise<number | null> {
+  /** Journals a summary and its charge; the promise resolves with the balance once the database has it. */
+  private async storeSummary(session: SessionRecord, result: SummaryResult): Promise<{ committed: Promise<number> } | null> {
     try {
-      const { balanceMicros } = await this.chatStore().commitSummary({
-        sessionId: session.id,
-        userId: session.userId,
-        summary: result.summary,
-        chargeMicros: result.chargeMicros,
-        at: Date.now(),
+      const { committed } = await this.writes.add({
+        kind: "summary",
+        summary: { sessionId: session.id, userId: session.userId, summary: result.summary, chargeMicros: result.chargeMicros, at: Date.now() },
       });
-      this.account.charged(balanceMicros);
-      return balanceMicros;
+      this.account.debit(result.chargeMicros);
+      void committed.then((balance) => this.balanceCommitted(balance));
+      return { committed }; // wrapped: returning the promise itself would make the caller wait for the commit
     } catch (error) {
       console.error(`summary of session ${session.id} not stored`, error);
       return null;
     }
+  }
+
+  /** The database's balance after one of this session's writes; the charges still journaled come off it. */
+  private balanceCommitted(balanceMicros: number): void {
+    if (Number.isNaN(balanceMicros)) this.account.invalidate();
+    else this.account.charged(balanceMicros - this.writes.uncommittedChargeMicros());
   }
 
 
@@ -340,6 +373,7 @@ export class ChatSession extends DurableObject<Env> {
     if (this.live) return this.live;
     let stored;
     try {
+      await this.writes.settle(); // an earlier instance may have left journaled writes
       stored = await store.loadSessionContext(sessionId, config.MAX_CHAT_HISTORY_CONTEXT);
     } catch (error) {
       throw new ChatError(ErrorCode.UnableToLoadSession, undefined, error);

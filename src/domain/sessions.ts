@@ -16,6 +16,18 @@ export async function sessionHistory(store: ChatStore, userId: string, sessionId
   return history;
 }
 
+/**
+ * Waits until the database has every write of these sessions' answered turns (they commit right behind each
+ * reply), so a read that follows a turn sees it. Each session is waited for once.
+ */
+export async function settleWrites(env: Env, sessionIds: Set<string>): Promise<void> {
+  const ids = [...sessionIds];
+  sessionIds.clear();
+  const settled = await Promise.all(ids.map((id) => sessionObject(env, id).settled()));
+  // The caller answers with its own failure code: a read must not look complete while writes are missing.
+  if (settled.includes(false)) throw new Error("the database has not taken this connection's latest turns yet");
+}
+
 export function sessionObject(env: Env, sessionId: string): DurableObjectStub<ChatSession> {
   return env.SESSIONS.get(env.SESSIONS.idFromName(sessionId));
 }

@@ -35,6 +35,8 @@ export async function acceptUpload(env: Env, store: ChatStore, upload: UploadReq
       lastActiveAt: now,
     };
   } else {
+    // A session created by a turn moments ago may not be in the database yet: its object commits it first.
+    if (!(await sessionObject(env, sessionId).settled())) throw new Error(`session ${sessionId} not committed yet`);
     const session = await store.findSession(sessionId);
     if (!session || session.userId !== upload.userId) throw new ChatError(ErrorCode.SessionNotFound);
   }

@@ -50,16 +50,17 @@ export async function changeUser(
     addBalanceMicros: input.addBalanceDollars === undefined ? undefined : dollarsToMicros(input.addBalanceDollars),
     modelIds: input.modelIds === undefined ? undefined : await requireKnownModels(store, input.modelIds),
   };
+  const warm = await warmSessions(env, store, userId);
+  // A balance set by hand comes after the charges of turns already answered, which commit behind their replies.
+  if (changes.setBalanceMicros !== undefined) await Promise.all(warm.map((sessionId) => sessionObject(env, sessionId).settled()));
   const user = await store.updateUser(userId, changes, Date.now());
-  if (user) await invalidateWarmSessions(env, store, userId);
+  if (user) await Promise.all(warm.map((sessionId) => sessionObject(env, sessionId).accountChanged()));
   return user;
 }
 
-/** Sessions that may hold this user's account in memory (active within the cache's lifetime) forget it. */
-async function invalidateWarmSessions(env: Env, store: ChatStore, userId: string): Promise<void> {
-  const since = Date.now() - readConfig(env).ACCOUNT_CACHE_TTL_MS;
-  const warm = await store.sessionsActiveSince(userId, since);
-  await Promise.all(warm.map((sessionId) => sessionObject(env, sessionId).accountChanged()));
+/** Sessions that may hold this user's account in memory (active within the account cache's lifetime). */
+function warmSessions(env: Env, store: ChatStore, userId: string): Promise<string[]> {
+  return store.sessionsActiveSince(userId, Date.now() - readConfig(env).ACCOUNT_CACHE_TTL_MS);
 }
 
 async function requireKnownModels(store: ChatStore, ids: number[]): Promise<number[]> {

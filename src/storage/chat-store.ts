@@ -73,7 +73,7 @@ export interface StoredSessionContext {
   files: FileRecord[];
 }
 
-/** Everything one answered turn writes, committed atomically. */
+/** Everything one answered turn writes. */
 export interface TurnCommit {
   session: SessionRecord;
   isNew: boolean;
@@ -89,6 +89,16 @@ export interface SummaryCommit {
   summary: string;
   chargeMicros: number;
   at: number;
+}
+
+/** One write of a session, journaled by its object and committed later in a batch (domain/pending-writes.ts). */
+export type SessionWrite = { kind: "turn"; turn: TurnCommit } | { kind: "summary"; summary: SummaryCommit };
+
+export interface WriteBatchResult {
+  /** The batch had been committed before (an earlier attempt's acknowledgement was lost); nothing was applied now. */
+  alreadyApplied: boolean;
+  /** For each write, the user's balance right after its charge; empty when `alreadyApplied`. */
+  balancesMicros: number[];
 }
 
 export interface NewUser {
@@ -128,9 +138,11 @@ export interface ChatStore {
   readHistory(sessionId: string): Promise<HistoryEntry[]>;
   /** Up to `limit` entries starting at sequence number `fromSeq`. */
   readHistoryFrom(sessionId: string, fromSeq: number, limit: number): Promise<HistoryEntry[]>;
-  commitTurn(commit: TurnCommit): Promise<{ balanceMicros: number }>;
-  /** Returns the balance after the summary's charge. */
-  commitSummary(commit: SummaryCommit): Promise<{ balanceMicros: number }>;
+  /**
+   * Commits a session's writes, in order, as one atomic write identified by `batchId`. A `retry` first checks
+   * whether that batch was already committed, so a batch is never applied twice.
+   */
+  commitWrites(batchId: string, writes: readonly SessionWrite[], retry: boolean, at: number): Promise<WriteBatchResult>;
   deleteSession(sessionId: string): Promise<void>;
 
   /** Records an uploaded file; with `newSession`, creates that session in the same atomic write. */

@@ -1,6 +1,7 @@
 // Owns the ChatStore, written once with drizzle for every engine: each read and write of the domain, and
-// each turn as one atomic write. What differs between D1 and PostgreSQL lives in engines.ts.
+// each batch of a session's writes as one atomic write. What differs between D1 and PostgreSQL lives in engines.ts.
 import { and, asc, desc, eq, gte, inArray, sql } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
 import type {
   ChatStore,
   FileRecord,
@@ -10,6 +11,7 @@ import type {
   NewUser,
   SessionListItem,
   SessionRecord,
+  SessionWrite,
   StoredSessionContext,
   SummaryCommit,
   TurnAuthorization,
@@ -17,6 +19,7 @@ import type {
   UserChanges,
   UserRecord,
   UserWithModels,
+  WriteBatchResult,
 } from "./chat-store";
 import { UserExistsError } from "./chat-store";
 import type { SqlEngine, Statements, StoreDb, StoreTables } from "./engines";
@@ -148,7 +151,30 @@ export class DrizzleChatStore implements ChatStore {
       .limit(limit);
   }
 
-  async commitTurn(commit: TurnCommit): Promise<{ balanceMicros: number }> {
+  async commitWrites(batchId: string, writes: readonly SessionWrite[], retry: boolean, at: number): Promise<WriteBatchResult> {
+    const { appliedWrites } = this.t;
+    if (retry) {
+      const seen = await this.db.select({ id: appliedWrites.id }).from(appliedWrites).where(eq(appliedWrites.id, batchId)).limit(1);
+      if (seen.length > 0) return { alreadyApplied: true, balancesMicros: [] };
+    }
+    // Where each write's balance update (with RETURNING) lands in the batch's results.
+    const balanceAt: number[] = [];
+    const results = await this.engine.atomic((db) => {
+      // The guard row first: if this batch id was committed already, its primary key aborts the whole batch.
+      const statements: [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]] = [db.insert(appliedWrites).values({ id: batchId, createdAt: at })];
+      for (const write of writes) {
+        const [debit, ledger] = write.kind === "turn" ? this.turnStatements(db, statements, write.turn) : this.summaryStatements(db, statements, write.summary);
+        balanceAt.push(statements.length);
+        statements.push(debit, ledger);
+      }
+      return statements;
+    });
+    const balancesMicros = balanceAt.map((i) => (results[i] as { balanceMicros: number }[])[0]?.balanceMicros ?? 0);
+    return { alreadyApplied: false, balancesMicros };
+  }
+
+  /** Adds a turn's session and history statements to `statements`; returns its charge's. */
+  private turnStatements(db: StoreDb, statements: BatchItem<"sqlite">[], commit: TurnCommit) {
     const { sessions, messages } = this.t;
     const { session, at } = commit;
     const rows = commit.entries.map((entry, i) => ({
@@ -158,7 +184,7 @@ export class DrizzleChatStore implements ChatStore {
       content: entry.content,
       createdAt: at,
     }));
-    const [, , debited] = await this.engine.atomic((db) => [
+    statements.push(
       commit.isNew
         ? db.insert(sessions).values(session)
         : db
@@ -166,18 +192,15 @@ export class DrizzleChatStore implements ChatStore {
             .set({ modelId: session.modelId, prompt: session.prompt, lastActiveAt: session.lastActiveAt })
             .where(eq(sessions.id, session.id)),
       db.insert(messages).values(rows),
-      ...this.charge(db, session.userId, session.id, "turn", commit.chargeMicros, at),
-    ]);
-    return { balanceMicros: debited[0]?.balanceMicros ?? 0 };
+    );
+    return this.charge(db, session.userId, session.id, "turn", commit.chargeMicros, at);
   }
 
-  async commitSummary(commit: SummaryCommit): Promise<{ balanceMicros: number }> {
+  /** Adds a summary's session statement to `statements`; returns its charge's. */
+  private summaryStatements(db: StoreDb, statements: BatchItem<"sqlite">[], commit: SummaryCommit) {
     const { sessions } = this.t;
-    const [, debited] = await this.engine.atomic((db) => [
-      db.update(sessions).set({ summary: commit.summary }).where(eq(sessions.id, commit.sessionId)),
-      ...this.charge(db, commit.userId, commit.sessionId, "summary", commit.chargeMicros, commit.at),
-    ]);
-    return { balanceMicros: debited[0]?.balanceMicros ?? 0 };
+    statements.push(db.update(sessions).set({ summary: commit.summary }).where(eq(sessions.id, commit.sessionId)));
+    return this.charge(db, commit.userId, commit.sessionId, "summary", commit.chargeMicros, commit.at);
   }
 
   async deleteSession(sessionId: string): Promise<void> {

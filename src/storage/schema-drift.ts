@@ -28,6 +28,7 @@ export const schemasAgree: Drift = {
   userModels: true,
   sessions: true,
   messages: true,
+  appliedWrites: true,
   costLedger: true,
   files: true,
 };

@@ -70,6 +70,11 @@ export const messages = pgTable(
   (t) => [primaryKey({ columns: [t.sessionId, t.seq] })],
 );
 
+export const appliedWrites = pgTable("applied_writes", {
+  id: text("id").primaryKey(),
+  createdAt: epochMs("created_at").notNull(),
+});
+
 export const costLedger = pgTable(
   "cost_ledger",
   {

@@ -68,6 +68,13 @@ export const messages = sqliteTable(
   (t) => [primaryKey({ columns: [t.sessionId, t.seq] })],
 );
 
+/** Write batches that session objects committed (see domain/pending-writes.ts): a batch retried after its
+ *  commit was not acknowledged is recognized here and not applied twice. One small row per batch. */
+export const appliedWrites = sqliteTable("applied_writes", {
+  id: text("id").primaryKey(),
+  createdAt: integer("created_at").notNull(),
+});
+
 /** Every change of a balance, signed (charges are negative). Kept when sessions are deleted. */
 export const costLedger = sqliteTable(
   "cost_ledger",

@@ -3,6 +3,7 @@ import { exports } from "cloudflare:workers";
 import { afterEach } from "vitest";
 import postgres from "postgres";
 import { readConfig } from "../../src/config";
+import { sessionObject } from "../../src/domain/sessions";
 import { ADMIN_TOKEN, testEnv } from "./env";
 
 export type Frame = Record<string, unknown> & { type?: number; data?: Record<string, unknown>; error?: string; code?: number; id?: string };
@@ -147,6 +148,11 @@ export async function query<T>(text: string, ...params: unknown[]): Promise<T[]>
   }
   const { results } = await testEnv.DB.prepare(text).bind(...params).all<T>();
   return results;
+}
+
+/** Waits until the session's object has committed every write of its answered turns to the database. */
+export async function committed(sessionId: string): Promise<void> {
+  if (!(await sessionObject(testEnv, sessionId).settled())) throw new Error(`session ${sessionId}: writes not committed`);
 }
 
 export async function balanceMicros(userId: string): Promise<number> {

@@ -14,6 +14,8 @@ export class ConnectionHub extends DurableObject<Env> {
   /** The tail of each socket's pending answers: frames of one socket are answered in the order they came. */
   private readonly pending = new Map<WebSocket, Promise<void>>();
   private store: ChatStore | null = null;
+  /** Sessions this object's turns wrote to since its last read (read-your-writes for the user's connections). */
+  private readonly writtenSessions = new Set<string>();
 
   override async fetch(request: Request): Promise<Response> {
     if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
@@ -51,7 +53,7 @@ export class ConnectionHub extends DurableObject<Env> {
 
   private async answer(socket: WebSocket, message: string | ArrayBuffer): Promise<void> {
     const { origin } = socket.deserializeAttachment() as SocketAttachment;
-    const frame = await answerFrame(message, { env: this.env, config: readConfig(this.env), store: (this.store ??= openStore(this.env)), origin });
+    const frame = await answerFrame(message, { env: this.env, config: readConfig(this.env), store: (this.store ??= openStore(this.env)), origin, writtenSessions: this.writtenSessions });
     try {
       socket.send(JSON.stringify(frame));
     } catch {

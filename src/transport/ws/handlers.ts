@@ -4,7 +4,7 @@ import type { Config } from "../../config";
 import { grantedModels, requireUser } from "../../domain/accounts";
 import { ErrorCode, unwrap } from "../../domain/errors";
 import { microsToDollars } from "../../domain/money";
-import { listSessions, sessionHistory, sessionObject } from "../../domain/sessions";
+import { listSessions, sessionHistory, sessionObject, settleWrites } from "../../domain/sessions";
 import type { ChatStore, ModelRef } from "../../storage/chat-store";
 import { chatMessageRequest, sessionRequest, userRequest, type ChatMessageRequest } from "./frames";
 
@@ -14,6 +14,8 @@ export interface HandlerContext {
   store: ChatStore;
   /** Origin the socket connected to. */
   origin: string;
+  /** Sessions this connection's turns wrote to since its last read: reads wait for those writes first. */
+  writtenSessions: Set<string>;
 }
 
 export interface MessageHandler {
@@ -37,12 +39,14 @@ export const messageHandlers: Readonly<Record<number, MessageHandler>> = {
     return { user_id: user.id, username: user.username };
   }),
 
-  1: define(userRequest, ErrorCode.UnableToLoadSession, async ({ user_id }, { store }) => {
+  1: define(userRequest, ErrorCode.UnableToLoadSession, async ({ user_id }, { env, store, writtenSessions }) => {
+    await settleWrites(env, writtenSessions);
     const sessions = await listSessions(store, user_id);
     return { user_id, session_info: sessions.map((s) => ({ session_id: s.id, session_name: s.name })) };
   }),
 
-  2: define(sessionRequest, ErrorCode.UnableToLoadChats, async ({ user_id, session_id }, { store }) => {
+  2: define(sessionRequest, ErrorCode.UnableToLoadChats, async ({ user_id, session_id }, { env, store, writtenSessions }) => {
+    await settleWrites(env, writtenSessions);
     const history = await sessionHistory(store, user_id, session_id);
     return { user_id, session_id, chat: JSON.stringify(history) };
   }),
@@ -59,13 +63,14 @@ export const messageHandlers: Readonly<Record<number, MessageHandler>> = {
     return { models: models.map((m) => m.name) };
   }),
 
-  6: define(userRequest, ErrorCode.UnableToGetBalance, async ({ user_id }, { store }) => {
+  6: define(userRequest, ErrorCode.UnableToGetBalance, async ({ user_id }, { env, store, writtenSessions }) => {
+    await settleWrites(env, writtenSessions);
     const user = await requireUser(store, user_id);
     return { balance: microsToDollars(user.balanceMicros) };
   }),
 };
 
-async function sendChatMessage(data: ChatMessageRequest, { env, origin }: HandlerContext) {
+async function sendChatMessage(data: ChatMessageRequest, { env, origin, writtenSessions }: HandlerContext) {
   const isNew = data.session_id === "NEW";
   const sessionId = isNew ? crypto.randomUUID() : data.session_id;
   const model: ModelRef | null =
@@ -82,5 +87,6 @@ async function sendChatMessage(data: ChatMessageRequest, { env, origin }: Handle
       requestOrigin: origin,
     }),
   );
+  writtenSessions.add(reply.sessionId);
   return { user_id: data.user_id, session_id: reply.sessionId, session_name: reply.sessionName, message: reply.message };
 }

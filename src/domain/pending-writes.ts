@@ -1,0 +1,152 @@
+// Owns a session's writes to the shared database (D1 or PostgreSQL) that run behind its replies: each is journaled
+// in the session object's own storage before the reply goes out, then committed in order, exactly once, in batches
+// that gather what arrives within a short window, and retried from the object's alarm until the database takes it.
+import type { ChatStore, SessionWrite } from "../storage/chat-store";
+
+const WRITE_PREFIX = "write:";
+/** The batch being committed: kept until the database acknowledges it, so a retry sends the same batch again. */
+const BATCH_KEY = "write-batch";
+/** Writes per batch: a D1 batch is one request, and its size is limited. */
+const MAX_WRITES_PER_BATCH = 50;
+
+interface Batch {
+  id: string;
+  keys: string[];
+}
+
+interface Journaled {
+  key: string;
+  write: SessionWrite;
+  /** Resolves with the user's balance after this write's charge once the database has the write. */
+  committed: Deferred<number>;
+}
+
+const keyOf = (n: number) => `${WRITE_PREFIX}${String(n).padStart(12, "0")}`;
+
+export class PendingWrites {
+  private journal: Journaled[] | null = null;
+  private batch: Batch | null = null;
+  private nextNumber = 0;
+  private draining: Promise<void> | null = null;
+  private windowTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Callers of settle() waiting: batches then follow each other without the window. */
+  private urgent = 0;
+
+  constructor(
+    private readonly storage: DurableObjectStorage,
+    private readonly store: () => ChatStore,
+    private readonly timing: { windowMs: number; retryMs: number },
+  ) {}
+
+  /**
+   * Journals a write (durable when this resolves) and starts committing it. The returned promise resolves with
+   * the user's balance after its charge once the database has it; while the database fails it stays pending.
+   */
+  async add(write: SessionWrite): Promise<{ committed: Promise<number> }> {
+    const journal = await this.load();
+    const entry: Journaled = { key: keyOf(this.nextNumber++), write, committed: deferred() };
+    await this.storage.put(entry.key, write);
+    // Should this instance die before committing, the alarm wakes a new one to do it.
+    if (journal.length === 0) await this.storage.setAlarm(Date.now() + this.timing.retryMs);
+    journal.push(entry);
+    this.scheduleDrain();
+    return { committed: entry.committed.promise };
+  }
+
+  /** Charges journaled and not yet committed: the database's balance does not include them yet. */
+  uncommittedChargeMicros(): number {
+    return (this.journal ?? []).reduce((sum, { write }) => sum + (write.kind === "turn" ? write.turn.chargeMicros : write.summary.chargeMicros), 0);
+  }
+
+  /** Resolves when every write journaled so far is in the database; rejects when the database fails. */
+  async settle(): Promise<void> {
+    const journal = await this.load();
+    this.urgent++;
+    try {
+      while (journal.length > 0) await this.drain();
+    } finally {
+      this.urgent--;
+    }
+  }
+
+  /** Commits what the window gathered, unless a commit is running: it schedules the next one when it ends. */
+  private scheduleDrain(): void {
+    if (this.windowTimer !== null || this.draining !== null) return;
+    this.windowTimer = setTimeout(() => void this.drain().catch(() => undefined), this.timing.windowMs);
+  }
+
+  /** One drain at a time, so batches reach the database in order. A failed drain waits for the alarm. */
+  private drain(): Promise<void> {
+    if (this.windowTimer !== null) clearTimeout(this.windowTimer);
+    this.windowTimer = null;
+    if (this.draining === null) {
+      const run = this.commitAll();
+      this.draining = run;
+      run.then(
+        () => {
+          this.draining = null;
+          if ((this.journal?.length ?? 0) > 0) this.scheduleDrain();
+        },
+        () => (this.draining = null),
+      );
+    }
+    return this.draining;
+  }
+
+  /** Commits one batch, or all of them while someone waits in settle(). */
+  private async commitAll(): Promise<void> {
+    const journal = await this.load();
+    while (journal.length > 0) {
+      const retry = this.batch !== null;
+      const batch = this.batch ?? (await this.startBatch(journal));
+      const entries = batch.keys.map((key) => journal.find((entry) => entry.key === key)).filter((e): e is Journaled => e !== undefined);
+      let result;
+      try {
+        result = await this.store().commitWrites(batch.id, entries.map((e) => e.write), retry, Date.now());
+      } catch (error) {
+        console.error(`session writes not committed yet; retrying in ${this.timing.retryMs} ms`, error);
+        await this.storage.setAlarm(Date.now() + this.timing.retryMs);
+        throw error;
+      }
+      await this.storage.delete([...batch.keys, BATCH_KEY]);
+      this.batch = null;
+      journal.splice(0, entries.length);
+      // After a lost acknowledgement the balances are unknown; this object re-reads the account when it needs it.
+      entries.forEach((entry, i) => entry.committed.resolve(result.balancesMicros[i] ?? Number.NaN));
+      if (this.urgent === 0) return;
+    }
+  }
+
+  private async startBatch(journal: Journaled[]): Promise<Batch> {
+    const batch: Batch = { id: crypto.randomUUID(), keys: journal.slice(0, MAX_WRITES_PER_BATCH).map((e) => e.key) };
+    await this.storage.put(BATCH_KEY, batch);
+    this.batch = batch;
+    return batch;
+  }
+
+  /** The journal, read back from storage once per object lifetime (an earlier instance may have left writes). */
+  private async load(): Promise<Journaled[]> {
+    if (this.journal) return this.journal;
+    const [stored, batch] = await Promise.all([
+      this.storage.list<SessionWrite>({ prefix: WRITE_PREFIX }),
+      this.storage.get<Batch>(BATCH_KEY),
+    ]);
+    if (this.journal) return this.journal; // loaded concurrently
+    this.journal = [...stored].map(([key, write]) => ({ key, write, committed: deferred<number>() }));
+    this.batch = batch ?? null;
+    const last = this.journal.at(-1);
+    this.nextNumber = last ? Number(last.key.slice(WRITE_PREFIX.length)) + 1 : 0;
+    return this.journal;
+  }
+}
+
+interface Deferred<T> {
+  promise: Promise<T>;
+  resolve(value: T): void;
+}
+
+function deferred<T>(): Deferred<T> {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((r) => (resolve = r));
+  return { promise, resolve };
+}
