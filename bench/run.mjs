@@ -57,6 +57,10 @@ function descendants(pid) {
   return out;
 }
 
+/** Every process of a wrangler dev (its Node processes too): with devtools' network recording on, wrangler's
+ *  Node process logs every subrequest's events. */
+const withWrangler = (wranglerPid) => [wranglerPid, ...descendants(wranglerPid)];
+
 /** The workerd processes (proxy and runtime) that a wrangler dev process runs. */
 const runtimePids = (wranglerPid) => descendants(wranglerPid).filter((p) => {
   try {
@@ -89,7 +93,8 @@ function rssMb(pids) {
 }
 
 async function startWrangler(name, args, port) {
-  const child = spawn(bin("wrangler"), ["dev", ...args, "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(await freePort())], {
+  const inspectorPort = await freePort();
+  const child = spawn(bin("wrangler"), ["dev", ...args, "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort)], {
     cwd: root,
     env: offlineEnv,
     stdio: ["ignore", "pipe", "pipe"],
@@ -105,8 +110,24 @@ async function startWrangler(name, args, port) {
   }
   return {
     child,
+    inspectorPort,
     stop: () => new Promise((resolve) => (child.exitCode !== null ? resolve() : (child.once("exit", resolve), child.kill("SIGTERM")))),
   };
+}
+
+/**
+ * Turns devtools' network recording on or off through wrangler's own inspector port, as closing DevTools' Network
+ * panel would. wrangler dev turns it on at start: the runtime then reports every subrequest (each D1 query, each
+ * service-binding call) to wrangler's inspector proxy and on to its Node process, which logs it. A deployed
+ * Worker has no inspector; this shows what that recording costs.
+ */
+async function setDevtoolsNetwork(inspectorPort, on) {
+  const ws = new WebSocket(`ws://127.0.0.1:${inspectorPort}/ws`);
+  await new Promise((resolve, reject) => (ws.once("open", resolve), ws.once("error", reject)));
+  const answered = new Promise((resolve) => ws.on("message", (data) => JSON.parse(String(data)).id === 1 && resolve()));
+  ws.send(JSON.stringify({ id: 1, method: on ? "Network.enable" : "Network.disable" }));
+  await answered;
+  ws.close();
 }
 
 // ---------- clients ----------
@@ -193,7 +214,17 @@ function seedHistories(stateDir, sizes) {
 }
 
 // ---------- scenarios ----------
-async function echoFloor(port, pids) {
+/** Median latency and CPU (runtime processes, and with wrangler's) of `count` echoes of frames with `prefix`. */
+async function floorOf(socket, prefix, pids, wranglerPid) {
+  for (let i = 0; i < plan.echoWarm; i++) await socket.send(`${prefix} warm ${i}`);
+  const all = withWrangler(wranglerPid);
+  const before = { cpu: cpuMs(pids), cpuAll: cpuMs(all) };
+  const latencies = [];
+  for (let i = 0; i < plan.seqTurns; i++) latencies.push((await timed(() => socket.send(`${prefix} ${i}`)))[0]);
+  return { latency: spread(latencies), cpuPerCall: (cpuMs(pids) - before.cpu) / plan.seqTurns, cpuAllPerCall: (cpuMs(all) - before.cpuAll) / plan.seqTurns };
+}
+
+async function echoFloor(port, pids, echo) {
   const socket = await Socket.open(`ws://127.0.0.1:${port}/`);
   for (let i = 0; i < plan.echoWarm; i++) await socket.send(`warm ${i}`);
   const latencies = [];
@@ -204,32 +235,38 @@ async function echoFloor(port, pids) {
   const d1Latencies = [];
   for (let i = 0; i < plan.seqTurns; i++) d1Latencies.push((await timed(() => socket.send(`d1: ${i}`)))[0]);
   const d1 = { latency: spread(d1Latencies), cpuPerCall: (cpuMs(pids) - d1Before.cpu) / plan.seqTurns, rssGrowth: rssMb(pids) - d1Before.rss };
+  // One service-binding fetch per echo, with devtools' network recording as wrangler dev starts it, then off.
+  const subrequest = { recorded: await floorOf(socket, "fetch:", pids, echo.child.pid) };
+  await setDevtoolsNetwork(echo.inspectorPort, false);
+  subrequest.unrecorded = await floorOf(socket, "fetch:", pids, echo.child.pid);
   socket.close();
   const sockets = await Promise.all(Array.from({ length: 50 }, () => Socket.open(`ws://127.0.0.1:${port}/`)));
   const [elapsed] = await timed(() => Promise.all(sockets.map(async (s) => {
     for (let i = 0; i < 20; i++) await s.send(`m ${i}`);
   })));
   sockets.forEach((s) => s.close());
-  return { latency: spread(latencies), throughput: (50 * 20) / (elapsed / 1000), d1 };
+  return { latency: spread(latencies), throughput: (50 * 20) / (elapsed / 1000), d1, subrequest };
 }
 
-async function sequentialTurns(base, wsUrl, pids) {
+async function sequentialTurns(base, wsUrl, pids, wranglerPid) {
   const userId = await createUser(base);
   const socket = await Socket.open(wsUrl);
   let sessionId = await turn(socket, userId, "NEW", "warm up");
   for (let i = 1; i < plan.warmTurns; i++) await turn(socket, userId, sessionId, `warm ${i}`);
   await new Promise((r) => setTimeout(r, 200));
-  const before = { cpu: cpuMs(pids), rss: rssMb(pids), storage: await storageCounts(base) };
+  const all = withWrangler(wranglerPid);
+  const before = { cpu: cpuMs(pids), cpuAll: cpuMs(all), rss: rssMb(pids), storage: await storageCounts(base) };
   const latencies = [];
   for (let i = 0; i < plan.seqTurns; i++) latencies.push((await timed(() => turn(socket, userId, sessionId, `question ${i}`)))[0]);
   await new Promise((r) => setTimeout(r, 300)); // the last turn's summary is written after its reply
-  const after = { cpu: cpuMs(pids), rss: rssMb(pids), storage: await storageCounts(base) };
+  const after = { cpu: cpuMs(pids), cpuAll: cpuMs(all), rss: rssMb(pids), storage: await storageCounts(base) };
   socket.close();
   return {
     latency: spread(latencies),
     first50: median(latencies.slice(0, 50)),
     last50: median(latencies.slice(-50)),
     cpuPerTurn: (after.cpu - before.cpu) / plan.seqTurns,
+    cpuAllPerTurn: (after.cpuAll - before.cpuAll) / plan.seqTurns,
     rssGrowth: after.rss - before.rss,
     writesPerTurn: (after.storage.writes - before.storage.writes) / plan.seqTurns,
     readsPerTurn: (after.storage.reads - before.storage.reads) / plan.seqTurns,
@@ -301,11 +338,16 @@ try {
 
   const load = { start: os.loadavg() };
   console.log("echo floor…");
-  const floor = await echoFloor(echoPort, runtimePids(echo.child.pid));
-  console.log("sequential turns…");
-  const seq = await sequentialTurns(base, wsUrl, pids);
+  const floor = await echoFloor(echoPort, runtimePids(echo.child.pid), echo);
+  console.log("sequential turns (devtools network recording on, as wrangler dev starts)…");
+  const seq = await sequentialTurns(base, wsUrl, pids, backend.child.pid);
   console.log("concurrent turns…");
   const throughput = await concurrentTurns(base, wsUrl);
+  await setDevtoolsNetwork(backend.inspectorPort, false);
+  console.log("sequential turns (devtools network recording off)…");
+  const seqOff = await sequentialTurns(base, wsUrl, pids, backend.child.pid);
+  console.log("concurrent turns…");
+  const throughputOff = await concurrentTurns(base, wsUrl);
   console.log("history 100 vs 100,000…");
   const history = await historyScaling(wsUrl, seeded);
   console.log("idle sockets…");
@@ -319,6 +361,24 @@ try {
       return "unknown";
     }
   })();
+  const turnFigures = (seq, throughput) => ({
+    seq_p50_ms: round(seq.latency.p50),
+    seq_p99_ms: round(seq.latency.p99),
+    seq_spread_ms: mapSpread(seq.latency),
+    seq_p50_first50_ms: round(seq.first50),
+    seq_p50_last50_ms: round(seq.last50),
+    cpu_ms_per_turn: round(seq.cpuPerTurn),
+    cpu_ms_per_turn_with_wrangler: round(seq.cpuAllPerTurn),
+    throughput_per_s: round(throughput, 0),
+    ratio_p50_to_echo_p50: round(seq.latency.p50 / floor.latency.p50, 1),
+    rss_mb_growth_300_turns: round(seq.rssGrowth, 1),
+  });
+  const subrequestFloor = (f) => ({
+    p50_ms: round(f.latency.p50),
+    spread_ms: mapSpread(f.latency),
+    cpu_ms_per_call: round(f.cpuPerCall),
+    cpu_ms_per_call_with_wrangler: round(f.cpuAllPerCall),
+  });
   const results = {
     meta: {
       date: new Date().toISOString(),
@@ -338,17 +398,11 @@ try {
       echo_with_d1_read_spread_ms: mapSpread(floor.d1.latency),
       d1_read_cpu_ms_per_call: round(floor.d1.cpuPerCall),
       d1_reads_rss_mb_growth_300: round(floor.d1.rssGrowth, 1),
+      echo_with_subrequest: subrequestFloor(floor.subrequest.recorded),
+      echo_with_subrequest_devtools_network_off: subrequestFloor(floor.subrequest.unrecorded),
     },
-    turn: {
-      seq_p50_ms: round(seq.latency.p50),
-      seq_p99_ms: round(seq.latency.p99),
-      seq_spread_ms: mapSpread(seq.latency),
-      seq_p50_first50_ms: round(seq.first50),
-      seq_p50_last50_ms: round(seq.last50),
-      cpu_ms_per_turn: round(seq.cpuPerTurn),
-      throughput_per_s: round(throughput, 0),
-      ratio_p50_to_echo_p50: round(seq.latency.p50 / floor.latency.p50, 1),
-    },
+    turn: turnFigures(seq, throughput),
+    turn_devtools_network_off: turnFigures(seqOff, throughputOff),
     history: {
       last_n_ms_at_100: round(history[100].p50),
       last_n_ms_at_100000: round(history[100000].p50),
@@ -357,21 +411,29 @@ try {
       note: "first turn on a cold session (its context built from storage); type 2 has no paging",
     },
     idle: { sockets: idle.sockets, answering: idle.answering, rss_mb_before: round(idle.before, 1), rss_mb_after: round(idle.after, 1) },
-    storage: { writes_per_turn: round(seq.writesPerTurn, 2), reads_per_turn_warm: round(seq.readsPerTurn, 2) },
+    storage: {
+      writes_per_turn: round(seq.writesPerTurn, 2),
+      reads_per_turn_warm: round(seq.readsPerTurn, 2),
+      writes_per_turn_devtools_network_off: round(seqOff.writesPerTurn, 2),
+    },
     memory: { rss_mb_growth_300_turns: round(seq.rssGrowth, 1) },
   };
-  const targets = [
-    ["turn.seq_p50_ms <= 5", results.turn.seq_p50_ms <= 5],
-    ["turn.seq_p50_last50_ms <= 1.2 x first50", results.turn.seq_p50_last50_ms <= 1.2 * results.turn.seq_p50_first50_ms],
-    ["turn.cpu_ms_per_turn <= 2", results.turn.cpu_ms_per_turn <= 2],
-    ["turn.throughput_per_s >= 700", results.turn.throughput_per_s >= 700],
+  const turnTargets = (t) => [
+    ["turn.seq_p50_ms <= 5", t.seq_p50_ms <= 5],
+    ["turn.seq_p50_last50_ms <= 1.2 x first50", t.seq_p50_last50_ms <= 1.2 * t.seq_p50_first50_ms],
+    ["turn.cpu_ms_per_turn <= 2", t.cpu_ms_per_turn <= 2],
+    ["turn.throughput_per_s >= 700", t.throughput_per_s >= 700],
+    ["memory.rss_mb_growth_300_turns <= 20", t.rss_mb_growth_300_turns <= 20],
+  ];
+  const shared = [
     ["history at 100,000 <= 1.2 x at 100", results.history.last_n_ms_at_100000 <= 1.2 * results.history.last_n_ms_at_100],
     ["storage.reads_per_turn_warm = 0", results.storage.reads_per_turn_warm === 0],
     ["storage.writes_per_turn <= 2", results.storage.writes_per_turn <= 2],
-    ["memory.rss_mb_growth_300_turns <= 20", results.memory.rss_mb_growth_300_turns <= 20],
     ["1,000 idle sockets held, each answering", results.idle.sockets >= 1000 && results.idle.answering === results.idle.sockets],
   ];
-  results.targets = Object.fromEntries(targets);
+  const targets = { recorded: [...turnTargets(results.turn), ...shared], unrecorded: turnTargets(results.turn_devtools_network_off) };
+  results.targets = Object.fromEntries(targets.recorded);
+  results.targets_devtools_network_off = Object.fromEntries(targets.unrecorded);
 
   mkdirSync(path.join(root, "bench/results"), { recursive: true });
   writeFileSync(path.join(root, "bench/results/latest.json"), `${JSON.stringify(results, null, 2)}\n`);
@@ -390,6 +452,12 @@ function mapSpread(s) {
 function renderTable(r, targets) {
   const row = (name, value, note = "") => `| ${name} | ${value} | ${note} |`;
   const s = (x) => `p10 ${x.p10} / p90 ${x.p90} / p99 ${x.p99} (n=${x.n})`;
+  const on = r.turn;
+  const off = r.turn_devtools_network_off;
+  const sub = r.floor.echo_with_subrequest;
+  const subOff = r.floor.echo_with_subrequest_devtools_network_off;
+  const both = (name, key, note = "") => `| ${name} | ${on[key]} | ${off[key]} | ${note} |`;
+  const verdicts = (list) => list.map(([name, ok]) => `- ${ok ? "met" : "MISSED"}: ${name}`).join("\n");
   return `# Benchmarks
 
 Measured by \`npm run bench${r.meta.quick ? " -- --quick" : ""}\` on ${r.meta.date.slice(0, 10)}, commit \`${r.meta.commit}\`, ${r.meta.machine},
@@ -399,18 +467,25 @@ start and ${r.meta.loadavg_end.join(" / ")} at the end (2 cores: above 2 the num
 ## How to read it
 - **floor** is a bare Durable Object that accepts WebSockets with the Hibernation API and echoes, in the same
   runtime and the same run: the cost of a WebSocket round trip through \`wrangler dev\` itself. Compare turn figures
-  with it, not with numbers from another run or machine.
+  with it, not with numbers from another run or machine. Two more floors add one D1 \`select 1\`, or one
+  service-binding fetch (a subrequest, as each agent call is), to each echo.
 - **turn** is a chat message (type 3) answered end to end: hub object → session object → agent over Connect
-  (an agent that answers at once) → one D1 batch → reply; the summary runs after the reply, before the next turn.
-  Latencies are medians after a warm-up, with the spread beside them. CPU is the runtime processes' (proxy and
-  workerd) user + system time divided by turns.
+  (an agent that answers at once) → the turn journaled in the session object's own storage → reply. The turn's
+  D1 write starts right behind the reply; the summary (a second agent call) runs before the next turn and is
+  written behind it too. Latencies are medians after a warm-up, with the spread beside them. CPU is the runtime
+  processes' (wrangler's proxy and the workerd running the Workers) user + system time divided by turns;
+  "with wrangler" adds wrangler's own Node process.
+- **devtools network recording**: \`wrangler dev\` enables DevTools' Network domain when it starts, so the runtime
+  reports every subrequest (each D1 query, each agent call) to wrangler's inspector proxy, which forwards and
+  logs each event in wrangler's Node process. A deployed Worker has no inspector. The benchmark measures the turn
+  twice: as \`wrangler dev\` starts (recording on), then with recording turned off through wrangler's own inspector
+  port (what closing the Network panel does). The subrequest floor shows the same difference without the backend.
 - **history** times the first turn on a cold session holding 100 vs 100,000 entries: the context is built from
   storage by reading only the newest entries through the primary key.
-- **storage** counts D1 round trips (statements or batches) with \`STORAGE_METRICS\`, not estimates.
-- The **D1 floor** (the echo with one D1 \`select 1\` in it) is what one D1 round trip costs in local workerd:
-  a turn makes two D1 writes (the turn, then its summary), so read the turn figures against it.
+- **storage** counts D1 round trips (statements or batches) with \`STORAGE_METRICS\`, not estimates. A session
+  commits what its object journaled in ordered batches: one batch while the next write waits takes them all.
 
-## Results
+## Floors
 
 | figure | value | spread / note |
 |---|---|---|
@@ -420,23 +495,47 @@ ${[
   row("floor.echo_with_d1_read_p50_ms", r.floor.echo_with_d1_read_p50_ms, `the echo plus one D1 \`select 1\`: ${s(r.floor.echo_with_d1_read_spread_ms)}`),
   row("floor.d1_read_cpu_ms_per_call", r.floor.d1_read_cpu_ms_per_call, "runtime processes' CPU per echo with one D1 read"),
   row("floor.d1_reads_rss_mb_growth_300", r.floor.d1_reads_rss_mb_growth_300, "RSS growth over 300 echoes with one D1 read each"),
-  row("turn.seq_p50_ms", r.turn.seq_p50_ms, `${s(r.turn.seq_spread_ms)}; ${r.turn.ratio_p50_to_echo_p50} x the echo floor`),
-  row("turn.seq_p99_ms", r.turn.seq_p99_ms, "one session, 300 sequential turns"),
-  row("turn.seq_p50_first50_ms", r.turn.seq_p50_first50_ms, ""),
-  row("turn.seq_p50_last50_ms", r.turn.seq_p50_last50_ms, ""),
-  row("turn.cpu_ms_per_turn", r.turn.cpu_ms_per_turn, "runtime processes' CPU / turns"),
-  row("turn.throughput_per_s", r.turn.throughput_per_s, "50 sessions x 20 sequential turns, concurrently"),
+  row("echo + one subrequest, p50 (recording on / off)", `${sub.p50_ms} / ${subOff.p50_ms}`, `off: ${s(subOff.spread_ms)}`),
+  row("echo + one subrequest, CPU ms (recording on / off)", `${sub.cpu_ms_per_call} / ${subOff.cpu_ms_per_call}`, `with wrangler: ${sub.cpu_ms_per_call_with_wrangler} / ${subOff.cpu_ms_per_call_with_wrangler}`),
+].join("\n")}
+
+## Turns
+
+| figure | devtools network recording on (as \`wrangler dev\` starts) | recording off | note |
+|---|---|---|---|
+${[
+  both("turn.seq_p50_ms", "seq_p50_ms", `off: ${s(off.seq_spread_ms)}; on: ${s(on.seq_spread_ms)}`),
+  both("turn.seq_p99_ms", "seq_p99_ms", "one session, 300 sequential turns"),
+  both("turn.seq_p50_first50_ms", "seq_p50_first50_ms"),
+  both("turn.seq_p50_last50_ms", "seq_p50_last50_ms"),
+  both("turn.ratio_p50_to_echo_p50", "ratio_p50_to_echo_p50"),
+  both("turn.cpu_ms_per_turn", "cpu_ms_per_turn", "runtime processes' CPU / turns"),
+  both("turn.cpu_ms_per_turn_with_wrangler", "cpu_ms_per_turn_with_wrangler", "plus wrangler's Node process"),
+  both("turn.throughput_per_s", "throughput_per_s", "50 sessions x 20 sequential turns, concurrently"),
+  both("memory.rss_mb_growth_300_turns", "rss_mb_growth_300_turns", "runtime processes' RSS"),
+].join("\n")}
+
+## History, idle sockets, storage
+
+| figure | value | spread / note |
+|---|---|---|
+${[
   row("history.last_n_ms_at_100", r.history.last_n_ms_at_100, s(r.history.spread_at_100_ms)),
   row("history.last_n_ms_at_100000", r.history.last_n_ms_at_100000, s(r.history.spread_at_100000_ms)),
   row("idle.sockets", `${r.idle.sockets} (${r.idle.answering} answered afterwards)`, ""),
   row("idle.rss_mb_before / after", `${r.idle.rss_mb_before} / ${r.idle.rss_mb_after}`, "runtime processes' RSS"),
-  row("storage.writes_per_turn", r.storage.writes_per_turn, "D1 round trips: turn batch + summary batch"),
+  row("storage.writes_per_turn", r.storage.writes_per_turn, `D1 round trips per turn (turn and summary batches); ${r.storage.writes_per_turn_devtools_network_off} with recording off`),
   row("storage.reads_per_turn_warm", r.storage.reads_per_turn_warm, "D1 round trips"),
-  row("memory.rss_mb_growth_300_turns", r.memory.rss_mb_growth_300_turns, ""),
 ].join("\n")}
 
 ## Targets
 
-${targets.map(([name, ok]) => `- ${ok ? "met" : "MISSED"}: ${name}`).join("\n")}
+As \`wrangler dev\` starts (devtools network recording on):
+
+${verdicts(targets.recorded)}
+
+With devtools network recording off:
+
+${verdicts(targets.unrecorded)}
 `;
 }
