@@ -130,6 +130,19 @@ async function setDevtoolsNetwork(inspectorPort, on) {
   ws.close();
 }
 
+/**
+ * Waits (at most 30 s) until these processes use under 5% of a core: wrangler's Node process can still be writing
+ * the log of an earlier phase's subrequests, and that would compete with the next phase for the 2 cores.
+ */
+async function quiesce(pids) {
+  for (let i = 0; i < 60; i++) {
+    const before = cpuMs(pids);
+    await new Promise((r) => setTimeout(r, 500));
+    if (cpuMs(pids) - before < 25) return;
+  }
+  console.warn("processes still busy after 30 s; measuring anyway");
+}
+
 // ---------- clients ----------
 class Socket {
   constructor(ws) {
@@ -221,7 +234,9 @@ async function floorOf(socket, prefix, pids, wranglerPid) {
   const before = { cpu: cpuMs(pids), cpuAll: cpuMs(all) };
   const latencies = [];
   for (let i = 0; i < plan.seqTurns; i++) latencies.push((await timed(() => socket.send(`${prefix} ${i}`)))[0]);
-  return { latency: spread(latencies), cpuPerCall: (cpuMs(pids) - before.cpu) / plan.seqTurns, cpuAllPerCall: (cpuMs(all) - before.cpuAll) / plan.seqTurns };
+  const cpu = cpuMs(pids) - before.cpu;
+  await quiesce(all); // wrangler's Node process may still be logging these calls
+  return { latency: spread(latencies), cpuPerCall: cpu / plan.seqTurns, cpuAllPerCall: (cpuMs(all) - before.cpuAll) / plan.seqTurns };
 }
 
 async function echoFloor(port, pids, echo) {
@@ -259,7 +274,9 @@ async function sequentialTurns(base, wsUrl, pids, wranglerPid) {
   const latencies = [];
   for (let i = 0; i < plan.seqTurns; i++) latencies.push((await timed(() => turn(socket, userId, sessionId, `question ${i}`)))[0]);
   await new Promise((r) => setTimeout(r, 300)); // the last turn's summary is written after its reply
-  const after = { cpu: cpuMs(pids), cpuAll: cpuMs(all), rss: rssMb(pids), storage: await storageCounts(base) };
+  const after = { cpu: cpuMs(pids), rss: rssMb(pids), storage: await storageCounts(base) };
+  await quiesce(all); // wrangler's Node process may still be logging these turns
+  after.cpuAll = cpuMs(all);
   socket.close();
   return {
     latency: spread(latencies),
@@ -337,17 +354,23 @@ try {
   const pids = runtimePids(backend.child.pid);
 
   const load = { start: os.loadavg() };
+  const everything = () => [...withWrangler(echo.child.pid), ...withWrangler(backend.child.pid)];
   console.log("echo floor…");
   const floor = await echoFloor(echoPort, runtimePids(echo.child.pid), echo);
+  await quiesce(everything());
   console.log("sequential turns (devtools network recording on, as wrangler dev starts)…");
   const seq = await sequentialTurns(base, wsUrl, pids, backend.child.pid);
+  await quiesce(everything());
   console.log("concurrent turns…");
   const throughput = await concurrentTurns(base, wsUrl);
   await setDevtoolsNetwork(backend.inspectorPort, false);
+  await quiesce(everything());
   console.log("sequential turns (devtools network recording off)…");
   const seqOff = await sequentialTurns(base, wsUrl, pids, backend.child.pid);
+  await quiesce(everything());
   console.log("concurrent turns…");
   const throughputOff = await concurrentTurns(base, wsUrl);
+  await quiesce(everything());
   console.log("history 100 vs 100,000…");
   const history = await historyScaling(wsUrl, seeded);
   console.log("idle sockets…");
