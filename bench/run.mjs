@@ -57,8 +57,8 @@ function descendants(pid) {
   return out;
 }
 
-/** Every process of a wrangler dev (its Node processes too): with devtools' network recording on, wrangler's
- *  Node process logs every subrequest's events. */
+/** Every process of a wrangler dev, its Node processes too (with devtools' network recording on, wrangler's
+ *  Node process logs every subrequest's events, for a while after they happened). */
 const withWrangler = (wranglerPid) => [wranglerPid, ...descendants(wranglerPid)];
 
 /** The workerd processes (proxy and runtime) that a wrangler dev process runs. */
@@ -227,16 +227,15 @@ function seedHistories(stateDir, sizes) {
 }
 
 // ---------- scenarios ----------
-/** Median latency and CPU (runtime processes, and with wrangler's) of `count` echoes of frames with `prefix`. */
+/** Latency and runtime processes' CPU of echoes of frames starting with `prefix`. */
 async function floorOf(socket, prefix, pids, wranglerPid) {
   for (let i = 0; i < plan.echoWarm; i++) await socket.send(`${prefix} warm ${i}`);
-  const all = withWrangler(wranglerPid);
-  const before = { cpu: cpuMs(pids), cpuAll: cpuMs(all) };
+  const before = { cpu: cpuMs(pids) };
   const latencies = [];
   for (let i = 0; i < plan.seqTurns; i++) latencies.push((await timed(() => socket.send(`${prefix} ${i}`)))[0]);
   const cpu = cpuMs(pids) - before.cpu;
-  await quiesce(all); // wrangler's Node process may still be logging these calls
-  return { latency: spread(latencies), cpuPerCall: cpu / plan.seqTurns, cpuAllPerCall: (cpuMs(all) - before.cpuAll) / plan.seqTurns };
+  await quiesce(withWrangler(wranglerPid)); // wrangler's Node process may still be logging these calls
+  return { latency: spread(latencies), cpuPerCall: cpu / plan.seqTurns };
 }
 
 async function echoFloor(port, pids, echo) {
@@ -263,27 +262,23 @@ async function echoFloor(port, pids, echo) {
   return { latency: spread(latencies), throughput: (50 * 20) / (elapsed / 1000), d1, subrequest };
 }
 
-async function sequentialTurns(base, wsUrl, pids, wranglerPid) {
+async function sequentialTurns(base, wsUrl, pids) {
   const userId = await createUser(base);
   const socket = await Socket.open(wsUrl);
   let sessionId = await turn(socket, userId, "NEW", "warm up");
   for (let i = 1; i < plan.warmTurns; i++) await turn(socket, userId, sessionId, `warm ${i}`);
   await new Promise((r) => setTimeout(r, 200));
-  const all = withWrangler(wranglerPid);
-  const before = { cpu: cpuMs(pids), cpuAll: cpuMs(all), rss: rssMb(pids), storage: await storageCounts(base) };
+  const before = { cpu: cpuMs(pids), rss: rssMb(pids), storage: await storageCounts(base) };
   const latencies = [];
   for (let i = 0; i < plan.seqTurns; i++) latencies.push((await timed(() => turn(socket, userId, sessionId, `question ${i}`)))[0]);
   await new Promise((r) => setTimeout(r, 300)); // the last turn's summary is written after its reply
   const after = { cpu: cpuMs(pids), rss: rssMb(pids), storage: await storageCounts(base) };
-  await quiesce(all); // wrangler's Node process may still be logging these turns
-  after.cpuAll = cpuMs(all);
   socket.close();
   return {
     latency: spread(latencies),
     first50: median(latencies.slice(0, 50)),
     last50: median(latencies.slice(-50)),
     cpuPerTurn: (after.cpu - before.cpu) / plan.seqTurns,
-    cpuAllPerTurn: (after.cpuAll - before.cpuAll) / plan.seqTurns,
     rssGrowth: after.rss - before.rss,
     writesPerTurn: (after.storage.writes - before.storage.writes) / plan.seqTurns,
     readsPerTurn: (after.storage.reads - before.storage.reads) / plan.seqTurns,
@@ -359,14 +354,14 @@ try {
   const floor = await echoFloor(echoPort, runtimePids(echo.child.pid), echo);
   await quiesce(everything());
   console.log("sequential turns (devtools network recording on, as wrangler dev starts)…");
-  const seq = await sequentialTurns(base, wsUrl, pids, backend.child.pid);
+  const seq = await sequentialTurns(base, wsUrl, pids);
   await quiesce(everything());
   console.log("concurrent turns…");
   const throughput = await concurrentTurns(base, wsUrl);
   await setDevtoolsNetwork(backend.inspectorPort, false);
   await quiesce(everything());
   console.log("sequential turns (devtools network recording off)…");
-  const seqOff = await sequentialTurns(base, wsUrl, pids, backend.child.pid);
+  const seqOff = await sequentialTurns(base, wsUrl, pids);
   await quiesce(everything());
   console.log("concurrent turns…");
   const throughputOff = await concurrentTurns(base, wsUrl);
@@ -391,7 +386,6 @@ try {
     seq_p50_first50_ms: round(seq.first50),
     seq_p50_last50_ms: round(seq.last50),
     cpu_ms_per_turn: round(seq.cpuPerTurn),
-    cpu_ms_per_turn_with_wrangler: round(seq.cpuAllPerTurn),
     throughput_per_s: round(throughput, 0),
     ratio_p50_to_echo_p50: round(seq.latency.p50 / floor.latency.p50, 1),
     rss_mb_growth_300_turns: round(seq.rssGrowth, 1),
@@ -400,7 +394,6 @@ try {
     p50_ms: round(f.latency.p50),
     spread_ms: mapSpread(f.latency),
     cpu_ms_per_call: round(f.cpuPerCall),
-    cpu_ms_per_call_with_wrangler: round(f.cpuAllPerCall),
   });
   const results = {
     meta: {
@@ -496,8 +489,9 @@ start and ${r.meta.loadavg_end.join(" / ")} at the end (2 cores: above 2 the num
   (an agent that answers at once) → the turn journaled in the session object's own storage → reply. The turn's
   D1 write starts right behind the reply; the summary (a second agent call) runs before the next turn and is
   written behind it too. Latencies are medians after a warm-up, with the spread beside them. CPU is the runtime
-  processes' (wrangler's proxy and the workerd running the Workers) user + system time divided by turns;
-  "with wrangler" adds wrangler's own Node process.
+  processes' (wrangler's proxy and the workerd running the Workers) user + system time divided by turns.
+  wrangler's Node process is not counted: with recording on it spends several ms per turn logging, and it keeps
+  doing so after a phase ends, so each phase starts only once every wrangler process is quiet.
 - **devtools network recording**: \`wrangler dev\` enables DevTools' Network domain when it starts, so the runtime
   reports every subrequest (each D1 query, each agent call) to wrangler's inspector proxy, which forwards and
   logs each event in wrangler's Node process. A deployed Worker has no inspector. The benchmark measures the turn
@@ -519,7 +513,7 @@ ${[
   row("floor.d1_read_cpu_ms_per_call", r.floor.d1_read_cpu_ms_per_call, "runtime processes' CPU per echo with one D1 read"),
   row("floor.d1_reads_rss_mb_growth_300", r.floor.d1_reads_rss_mb_growth_300, "RSS growth over 300 echoes with one D1 read each"),
   row("echo + one subrequest, p50 (recording on / off)", `${sub.p50_ms} / ${subOff.p50_ms}`, `off: ${s(subOff.spread_ms)}`),
-  row("echo + one subrequest, CPU ms (recording on / off)", `${sub.cpu_ms_per_call} / ${subOff.cpu_ms_per_call}`, `with wrangler: ${sub.cpu_ms_per_call_with_wrangler} / ${subOff.cpu_ms_per_call_with_wrangler}`),
+  row("echo + one subrequest, CPU ms (recording on / off)", `${sub.cpu_ms_per_call} / ${subOff.cpu_ms_per_call}`, "runtime processes' CPU per echo with one fetch"),
 ].join("\n")}
 
 ## Turns
@@ -533,7 +527,6 @@ ${[
   both("turn.seq_p50_last50_ms", "seq_p50_last50_ms"),
   both("turn.ratio_p50_to_echo_p50", "ratio_p50_to_echo_p50"),
   both("turn.cpu_ms_per_turn", "cpu_ms_per_turn", "runtime processes' CPU / turns"),
-  both("turn.cpu_ms_per_turn_with_wrangler", "cpu_ms_per_turn_with_wrangler", "plus wrangler's Node process"),
   both("turn.throughput_per_s", "throughput_per_s", "50 sessions x 20 sequential turns, concurrently"),
   both("memory.rss_mb_growth_300_turns", "rss_mb_growth_300_turns", "runtime processes' RSS"),
 ].join("\n")}
