@@ -146,6 +146,37 @@ describe("sessions and turns", () => {
     expect((await store.findSession(session.id))?.summary).toBe("after 1");
   });
 
+  it("commits a batch whose rows exceed what one statement may bind (D1: 100 values), with every balance", async () => {
+    const userId = await newUser(1_000_000);
+    const session = newSession(userId);
+    const writes = Array.from({ length: 40 }, (_, i) => [
+      {
+        kind: "turn" as const,
+        turn: {
+          session: { ...session, prompt: `p${i}`, lastActiveAt: T0 + i },
+          isNew: i === 0,
+          entries: [
+            { role: "user" as const, content: `q${i}` },
+            { role: "assistant" as const, content: `a${i}` },
+            { role: "file" as const, content: `f${i}.png` },
+          ],
+          firstSeq: 3 * i,
+          chargeMicros: 100,
+          at: T0 + i,
+        },
+      },
+      { kind: "summary" as const, summary: { sessionId: session.id, userId, summary: `after ${i}`, chargeMicros: 1, at: T0 + i } },
+    ]).flat();
+    const result = await store.commitWrites(crypto.randomUUID(), writes, false, T0);
+    expect(result.balancesMicros).toEqual(Array.from({ length: 40 }, (_, i) => [1_000_000 - 101 * i - 100, 1_000_000 - 101 * (i + 1)]).flat());
+    const history = await store.readHistory(session.id);
+    expect(history).toHaveLength(120);
+    expect(history.slice(-3).map((h) => h.content)).toEqual(["q39", "a39", "f39.png"]);
+    expect(await store.findSession(session.id)).toMatchObject({ prompt: "p39", summary: "after 39", lastActiveAt: T0 + 39 });
+    expect(await query("SELECT id FROM cost_ledger WHERE session_id = ?", session.id)).toHaveLength(80);
+    expect((await store.findUser(userId))?.balanceMicros).toBe(1_000_000 - 40 * 101);
+  });
+
   it("never applies a batch twice, whether or not the retry is announced", async () => {
     const userId = await newUser(10_000);
     const session = newSession(userId);

@@ -13,9 +13,7 @@ import type {
   SessionRecord,
   SessionWrite,
   StoredSessionContext,
-  SummaryCommit,
   TurnAuthorization,
-  TurnCommit,
   UserChanges,
   UserRecord,
   UserWithModels,
@@ -24,8 +22,12 @@ import type {
 import { UserExistsError } from "./chat-store";
 import type { SqlEngine, Statements, StoreDb, StoreTables } from "./engines";
 import type { ledgerKinds } from "./schema";
+import { balancesAfterEachWrite, chunkRows, foldWrites } from "./write-batch";
 
 type LedgerKind = (typeof ledgerKinds)[number];
+
+/** D1 binds at most 100 values per statement; multi-row inserts are split to stay under it. */
+const MAX_BOUND_PARAMETERS = 100;
 
 export class DrizzleChatStore implements ChatStore {
   private readonly db: StoreDb;
@@ -152,55 +154,35 @@ export class DrizzleChatStore implements ChatStore {
   }
 
   async commitWrites(batchId: string, writes: readonly SessionWrite[], retry: boolean, at: number): Promise<WriteBatchResult> {
-    const { appliedWrites } = this.t;
+    const { appliedWrites, sessions, messages, users, costLedger } = this.t;
     if (retry) {
       const seen = await this.db.select({ id: appliedWrites.id }).from(appliedWrites).where(eq(appliedWrites.id, batchId)).limit(1);
       if (seen.length > 0) return { alreadyApplied: true, balancesMicros: [] };
     }
-    // Where each write's balance update (with RETURNING) lands in the batch's results.
-    const balanceAt: number[] = [];
+    const folded = foldWrites(writes);
+    let debitAt = 0;
     const results = await this.engine.atomic((db) => {
       // The guard row first: if this batch id was committed already, its primary key aborts the whole batch.
       const statements: [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]] = [db.insert(appliedWrites).values({ id: batchId, createdAt: at })];
-      for (const write of writes) {
-        const [debit, ledger] = write.kind === "turn" ? this.turnStatements(db, statements, write.turn) : this.summaryStatements(db, statements, write.summary);
-        balanceAt.push(statements.length);
-        statements.push(debit, ledger);
+      if (folded.newSession) statements.push(db.insert(sessions).values(folded.newSession));
+      else if (Object.keys(folded.sessionChanges).length > 0) {
+        statements.push(db.update(sessions).set(folded.sessionChanges).where(eq(sessions.id, folded.sessionId)));
       }
+      for (const rows of chunkRows(folded.messages, 5, MAX_BOUND_PARAMETERS)) statements.push(db.insert(messages).values(rows));
+      debitAt = statements.length;
+      // A relative debit (never read-modify-write), returning the balance after the whole batch.
+      statements.push(
+        db
+          .update(users)
+          .set({ balanceMicros: sql`${users.balanceMicros} - ${folded.totalChargeMicros}` })
+          .where(eq(users.id, folded.userId))
+          .returning({ balanceMicros: users.balanceMicros }),
+      );
+      for (const rows of chunkRows(folded.ledger, 5, MAX_BOUND_PARAMETERS)) statements.push(db.insert(costLedger).values(rows));
       return statements;
     });
-    const balancesMicros = balanceAt.map((i) => (results[i] as { balanceMicros: number }[])[0]?.balanceMicros ?? 0);
-    return { alreadyApplied: false, balancesMicros };
-  }
-
-  /** Adds a turn's session and history statements to `statements`; returns its charge's. */
-  private turnStatements(db: StoreDb, statements: BatchItem<"sqlite">[], commit: TurnCommit) {
-    const { sessions, messages } = this.t;
-    const { session, at } = commit;
-    const rows = commit.entries.map((entry, i) => ({
-      sessionId: session.id,
-      seq: commit.firstSeq + i,
-      role: entry.role,
-      content: entry.content,
-      createdAt: at,
-    }));
-    statements.push(
-      commit.isNew
-        ? db.insert(sessions).values(session)
-        : db
-            .update(sessions)
-            .set({ modelId: session.modelId, prompt: session.prompt, lastActiveAt: session.lastActiveAt })
-            .where(eq(sessions.id, session.id)),
-      db.insert(messages).values(rows),
-    );
-    return this.charge(db, session.userId, session.id, "turn", commit.chargeMicros, at);
-  }
-
-  /** Adds a summary's session statement to `statements`; returns its charge's. */
-  private summaryStatements(db: StoreDb, statements: BatchItem<"sqlite">[], commit: SummaryCommit) {
-    const { sessions } = this.t;
-    statements.push(db.update(sessions).set({ summary: commit.summary }).where(eq(sessions.id, commit.sessionId)));
-    return this.charge(db, commit.userId, commit.sessionId, "summary", commit.chargeMicros, commit.at);
+    const finalBalance = (results[debitAt] as { balanceMicros: number }[])[0]?.balanceMicros ?? 0;
+    return { alreadyApplied: false, balancesMicros: balancesAfterEachWrite(folded, finalBalance) };
   }
 
   async deleteSession(sessionId: string): Promise<void> {

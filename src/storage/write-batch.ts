@@ -1,0 +1,83 @@
+// Owns folding one session's journaled writes (turns and summaries, in order) into what a single database batch
+// applies: the session's final state, its new history rows, one debit, and a ledger row per charge. A batch then
+// costs a handful of statements however many writes it carries.
+import type { SessionRecord, SessionWrite } from "./chat-store";
+import type { HistoryRole } from "./chat-store";
+import type { ledgerKinds } from "./schema";
+
+export interface MessageRow {
+  sessionId: string;
+  seq: number;
+  role: HistoryRole;
+  content: string;
+  createdAt: number;
+}
+
+export interface LedgerRow {
+  userId: string;
+  sessionId: string;
+  kind: (typeof ledgerKinds)[number];
+  deltaMicros: number;
+  createdAt: number;
+}
+
+export interface FoldedWrites {
+  userId: string;
+  sessionId: string;
+  /** The session to create (with every later change of this batch applied), when a turn of the batch created it. */
+  newSession: SessionRecord | null;
+  /** Changes to an existing session; empty when nothing changes it. */
+  sessionChanges: Partial<Pick<SessionRecord, "modelId" | "prompt" | "lastActiveAt" | "summary">>;
+  messages: MessageRow[];
+  /** One row per write, in order; the sum of their deltas is the batch's debit. */
+  ledger: LedgerRow[];
+  totalChargeMicros: number;
+}
+
+/** Folds writes of one session, in journal order. */
+export function foldWrites(writes: readonly SessionWrite[]): FoldedWrites {
+  const first = writes[0];
+  if (!first) throw new Error("a write batch needs at least one write");
+  const [userId, sessionId] = first.kind === "turn" ? [first.turn.session.userId, first.turn.session.id] : [first.summary.userId, first.summary.sessionId];
+  let newSession: SessionRecord | null = null;
+  const sessionChanges: FoldedWrites["sessionChanges"] = {};
+  const messages: MessageRow[] = [];
+  const ledger: LedgerRow[] = [];
+  for (const write of writes) {
+    if (write.kind === "turn") {
+      const { session, isNew, entries, firstSeq, chargeMicros, at } = write.turn;
+      if (isNew) newSession = { ...session };
+      const changes = { modelId: session.modelId, prompt: session.prompt, lastActiveAt: session.lastActiveAt };
+      if (newSession) Object.assign(newSession, changes);
+      else Object.assign(sessionChanges, changes);
+      entries.forEach((entry, i) => messages.push({ sessionId, seq: firstSeq + i, role: entry.role, content: entry.content, createdAt: at }));
+      ledger.push({ userId, sessionId, kind: "turn", deltaMicros: -chargeMicros, createdAt: at });
+    } else {
+      const { summary, chargeMicros, at } = write.summary;
+      if (newSession) newSession.summary = summary;
+      else sessionChanges.summary = summary;
+      ledger.push({ userId, sessionId, kind: "summary", deltaMicros: -chargeMicros, createdAt: at });
+    }
+  }
+  const totalChargeMicros = -ledger.reduce((sum, row) => sum + row.deltaMicros, 0);
+  return { userId, sessionId, newSession, sessionChanges, messages, ledger, totalChargeMicros };
+}
+
+/** The balance right after each write, given the balance after the whole batch (the batch applies atomically). */
+export function balancesAfterEachWrite(folded: FoldedWrites, finalBalanceMicros: number): number[] {
+  const balances: number[] = new Array<number>(folded.ledger.length);
+  let balance = finalBalanceMicros;
+  for (let i = folded.ledger.length - 1; i >= 0; i--) {
+    balances[i] = balance;
+    balance -= folded.ledger[i]!.deltaMicros;
+  }
+  return balances;
+}
+
+/** Splits rows so no statement binds more than `maxParameters` values (D1 allows 100 per statement). */
+export function chunkRows<T extends object>(rows: readonly T[], columns: number, maxParameters: number): T[][] {
+  const size = Math.max(1, Math.floor(maxParameters / columns));
+  const chunks: T[][] = [];
+  for (let i = 0; i < rows.length; i += size) chunks.push(rows.slice(i, i + size));
+  return chunks;
+}
