@@ -256,10 +256,10 @@ export class ChatSession extends DurableObject<Env> {
     let committed: Promise<number>;
     try {
       // Durable in this object's storage before the reply; the database gets it behind the reply.
-      ({ committed } = await this.writes.add({
-        kind: "turn",
-        turn: { session, isNew: !live, entries, firstSeq, chargeMicros: replyText.chargeMicros, at: now },
-      }));
+      ({ committed } = await this.writes.add(
+        { kind: "turn", turn: { session, isNew: !live, entries, firstSeq, chargeMicros: replyText.chargeMicros, at: now } },
+        { durable: true },
+      ));
     } catch (error) {
       await outbox?.drop(session.id, firstSeq);
       throw new ChatError(live ? ErrorCode.InternalServerError : ErrorCode.UnableToCreateSession, undefined, error);
@@ -278,7 +278,8 @@ export class ChatSession extends DurableObject<Env> {
       reply: { sessionId: session.id, sessionName: session.name, message: replyText.text },
       afterReply: async () => {
         const summary = await this.nextSummary(session, model, request.message, replyText.text);
-        if (summary) session.summary = summary.summary;
+        // A new record: the journaled turn keeps the session as it was when the turn was answered.
+        if (summary && this.live === updated) this.live = { ...updated, session: { ...session, summary: summary.summary } };
         const summaryCommitted = summary ? await this.storeSummary(session, summary) : null;
         if (!outbox) return;
         // Mirroring waits for the database to have the turn and its summary; the next turn need not wait for it.
@@ -349,10 +350,12 @@ export class ChatSession extends DurableObject<Env> {
   /** Journals a summary and its charge; the promise resolves with the balance once the database has it. */
   private async storeSummary(session: SessionRecord, result: SummaryResult): Promise<{ committed: Promise<number> } | null> {
     try {
-      const { committed } = await this.writes.add({
-        kind: "summary",
-        summary: { sessionId: session.id, userId: session.userId, summary: result.summary, chargeMicros: result.chargeMicros, at: Date.now() },
-      });
+      // Not stored on its own: it goes with the next turn's journal entry or its batch (a crash in between loses
+      // this summary and its charge, never a turn). One storage commit per turn instead of two.
+      const { committed } = await this.writes.add(
+        { kind: "summary", summary: { sessionId: session.id, userId: session.userId, summary: result.summary, chargeMicros: result.chargeMicros, at: Date.now() } },
+        { durable: false },
+      );
       this.account.debit(result.chargeMicros);
       void committed.then((balance) => this.balanceCommitted(balance));
       return { committed }; // wrapped: returning the promise itself would make the caller wait for the commit

@@ -1,6 +1,6 @@
 // Owns a session's writes to the shared database (D1 or PostgreSQL) that run behind its replies: each is journaled
-// in the session object's own storage before the reply goes out, then committed in order, exactly once, in batches
-// that gather what arrives within a short window, and retried from the object's alarm until the database takes it.
+// in the session object's own storage (a turn before its reply goes out), then committed in order, exactly once, in
+// batches that gather what arrives within a window, and retried from the object's alarm until the database takes it.
 import type { ChatStore, SessionWrite } from "../storage/chat-store";
 
 const WRITE_PREFIX = "write:";
@@ -17,6 +17,8 @@ interface Batch {
 interface Journaled {
   key: string;
   write: SessionWrite;
+  /** In this object's storage; an entry that is not yet dies with the instance. */
+  persisted: boolean;
   /** Resolves with the user's balance after this write's charge once the database has the write. */
   committed: Deferred<number>;
 }
@@ -39,16 +41,16 @@ export class PendingWrites {
   ) {}
 
   /**
-   * Journals a write (durable when this resolves) and starts committing it. The returned promise resolves with
-   * the user's balance after its charge once the database has it; while the database fails it stays pending.
+   * Journals a write and starts committing it. With `durable`, the write (and any earlier one not yet stored) is
+   * in this object's storage when this resolves; without, it is stored with the next durable write, or when the
+   * database refuses it, and until then only the database commit behind it keeps it. The returned promise resolves
+   * with the user's balance after its charge once the database has it; while the database fails it stays pending.
    */
-  async add(write: SessionWrite): Promise<{ committed: Promise<number> }> {
+  async add(write: SessionWrite, { durable }: { durable: boolean }): Promise<{ committed: Promise<number> }> {
     const journal = await this.load();
-    const entry: Journaled = { key: keyOf(this.nextNumber++), write, committed: deferred() };
-    await this.storage.put(entry.key, write);
-    // Should this instance die before committing, the alarm wakes a new one to do it.
-    if (journal.length === 0) await this.storage.setAlarm(Date.now() + this.timing.retryMs);
+    const entry: Journaled = { key: keyOf(this.nextNumber++), write, persisted: false, committed: deferred() };
     journal.push(entry);
+    if (durable) await this.persist(journal);
     this.scheduleDrain();
     return { committed: entry.committed.promise };
   }
@@ -105,6 +107,7 @@ export class PendingWrites {
         result = await this.store().commitWrites(batch.id, entries.map((e) => e.write), retry, Date.now());
       } catch (error) {
         console.error(`session writes not committed yet; retrying in ${this.timing.retryMs} ms`, error);
+        await this.persist(journal);
         await this.storage.setAlarm(Date.now() + this.timing.retryMs);
         throw error;
       }
@@ -115,6 +118,16 @@ export class PendingWrites {
       entries.forEach((entry, i) => entry.committed.resolve(result.balancesMicros[i] ?? Number.NaN));
       if (this.urgent === 0) return;
     }
+  }
+
+  /** Stores every journaled write not stored yet, in one storage transaction. */
+  private async persist(journal: Journaled[]): Promise<void> {
+    const fresh = journal.filter((entry) => !entry.persisted);
+    if (fresh.length === 0) return;
+    // Should this instance die before committing, the alarm wakes a new one to do it (one alarm covers the journal).
+    const armAlarm = fresh.length === journal.length ? this.storage.setAlarm(Date.now() + this.timing.retryMs) : undefined;
+    await Promise.all([this.storage.put(Object.fromEntries(fresh.map((entry) => [entry.key, entry.write]))), armAlarm]);
+    fresh.forEach((entry) => (entry.persisted = true));
   }
 
   private async startBatch(journal: Journaled[]): Promise<Batch> {
@@ -132,7 +145,7 @@ export class PendingWrites {
       this.storage.get<Batch>(BATCH_KEY),
     ]);
     if (this.journal) return this.journal; // loaded concurrently
-    this.journal = [...stored].map(([key, write]) => ({ key, write, committed: deferred<number>() }));
+    this.journal = [...stored].map(([key, write]) => ({ key, write, persisted: true, committed: deferred<number>() }));
     this.batch = batch ?? null;
     const last = this.journal.at(-1);
     this.nextNumber = last ? Number(last.key.slice(WRITE_PREFIX.length)) + 1 : 0;
