@@ -34,7 +34,7 @@ const configSchema = z.object({
   REDIS_STREAM: stringVar("CHAT_STREAM"),
   MIRROR_RETRY_MS: intVar(5000),
   /** How long a session gathers writes into one database batch after the first arrives. */
-  STORE_BATCH_WINDOW_MS: intVar(100),
+  STORE_BATCH_WINDOW_MS: intVar(1000),
   /** Delay before a session retries writes the database did not take. */
   STORE_RETRY_MS: intVar(2000),
   /** How long Redis remembers that a turn was mirrored (dedups retries). */

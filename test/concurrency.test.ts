@@ -1,10 +1,9 @@
 // Concurrent turns: serialized per session with nothing lost, and balances never lose an update.
 import { expect, it } from "vitest";
-import { DEFAULT_TURN_COST, SUMMARY_COST } from "./agents/scripted-costs";
+import { chargedMicros, DEFAULT_TURN_COST, SUMMARY_COST } from "./agents/scripted-costs";
 import { balanceMicros, chat, createUser, eventually, query, useSockets } from "./helpers/backend";
 
 const open = useSockets();
-const micros = (dollars: number) => Math.round(Math.fround(dollars) * 1e6);
 
 it("answers two messages sent at once to one session, in order, with their entries never interleaved", async () => {
   const { user_id } = await createUser();
@@ -51,7 +50,7 @@ it("loses no message and no charge when many turns race on one session", async (
     const rows = await query<{ seq: number }>("select seq from messages where session_id = ? order by seq", sessionId);
     expect(rows.map((r) => r.seq)).toEqual(Array.from({ length: 14 }, (_, i) => i));
   });
-  const perTurn = micros(DEFAULT_TURN_COST) + micros(SUMMARY_COST);
+  const perTurn = chargedMicros(DEFAULT_TURN_COST) + chargedMicros(SUMMARY_COST);
   await eventually(async () => expect(await balanceMicros(user_id)).toBe(5_000_000 - 7 * perTurn));
 });
 
@@ -60,7 +59,7 @@ it("never loses a debit when sessions of one user charge at the same time", asyn
   const racers = await Promise.all(Array.from({ length: 8 }, () => open()));
   const answers = await Promise.all(racers.map((socket, i) => chat(socket, user_id, "NEW", `cost:0.01 session ${i}`)));
   expect(answers.every((a) => !("error" in a))).toBe(true);
-  const expected = 5_000_000 - 8 * (micros(0.01) + micros(SUMMARY_COST));
+  const expected = 5_000_000 - 8 * (chargedMicros(0.01) + chargedMicros(SUMMARY_COST));
   await eventually(async () => expect(await balanceMicros(user_id)).toBe(expected));
   const [sum] = await query<{ total: number }>("select sum(delta_micros) as total from cost_ledger where user_id = ?", user_id);
   expect(sum?.total).toBe(expected);

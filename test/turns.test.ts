@@ -1,6 +1,6 @@
 // Chat turns: session creation and naming, history order, the context handed to the agent, summaries, billing.
 import { describe, expect, it } from "vitest";
-import { DEFAULT_TURN_COST, SUMMARY_COST } from "./agents/scripted-costs";
+import { chargedMicros, DEFAULT_TURN_COST, SUMMARY_COST } from "./agents/scripted-costs";
 import {
   agentView,
   balanceMicros,
@@ -14,7 +14,6 @@ import { HISTORY_WINDOW } from "./helpers/env";
 
 const open = useSockets();
 
-const micros = (dollars: number) => Math.round(Math.fround(dollars) * 1e6);
 
 async function storedSummary(sessionId: string): Promise<string> {
   const [row] = await query<{ summary: string }>("select summary from sessions where id = ?", sessionId);
@@ -128,7 +127,7 @@ describe("history and context", () => {
       const ledger = await query<{ kind: string }>("select kind from cost_ledger where session_id = ? order by id", sessionId);
       expect(ledger.slice(0, 4).map((r) => r.kind)).toEqual(["turn", "summary", "turn", "turn"]);
     });
-    expect(before - (await balanceMicros(user_id))).toBeGreaterThanOrEqual(2 * micros(DEFAULT_TURN_COST));
+    expect(before - (await balanceMicros(user_id))).toBeGreaterThanOrEqual(2 * chargedMicros(DEFAULT_TURN_COST));
   });
 });
 
@@ -138,7 +137,7 @@ describe("billing", () => {
     const ws = await open();
     const frame = await chat(ws, user_id, "NEW", "cost:0.25 expensive question");
     const sessionId = frame.data?.session_id as string;
-    const expected = 1_000_000 - micros(0.25) - micros(SUMMARY_COST);
+    const expected = 1_000_000 - chargedMicros(0.25) - chargedMicros(SUMMARY_COST);
     await eventually(async () => expect(await balanceMicros(user_id)).toBe(expected));
     const ledger = await query<{ kind: string; delta_micros: number; session_id: string }>(
       "select kind, delta_micros, session_id from cost_ledger where user_id = ? order by id",
@@ -146,8 +145,8 @@ describe("billing", () => {
     );
     expect(ledger).toEqual([
       { kind: "credit", delta_micros: 1_000_000, session_id: null },
-      { kind: "turn", delta_micros: -micros(0.25), session_id: sessionId },
-      { kind: "summary", delta_micros: -micros(SUMMARY_COST), session_id: sessionId },
+      { kind: "turn", delta_micros: -chargedMicros(0.25), session_id: sessionId },
+      { kind: "summary", delta_micros: -chargedMicros(SUMMARY_COST), session_id: sessionId },
     ]);
     const balance = await ws.request({ type: 6, data: { user_id } });
     expect(balance.data?.balance).toBeCloseTo(expected / 1e6, 9);

@@ -4,7 +4,8 @@
 import { abortAllDurableObjects } from "cloudflare:test";
 import { afterEach, expect, it } from "vitest";
 import { readConfig } from "../src/config";
-import { agentView, balanceMicros, chat, createUser, eventually, query, useSockets } from "./helpers/backend";
+import { agentView, balanceMicros, chat, committed, createUser, eventually, query, useSockets } from "./helpers/backend";
+import { chargedMicros, DEFAULT_TURN_COST, SUMMARY_COST } from "./agents/scripted-costs";
 import { testEnv } from "./helpers/env";
 
 const open = useSockets();
@@ -81,4 +82,28 @@ it.skipIf(readConfig(testEnv).STORAGE === "postgres")("commits what an evicted s
     // Each turn charged once (the evicted turn's summary may have died with its object).
     expect((await ledgerKinds(sessionId)).filter((kind) => kind === "turn")).toHaveLength(3);
   });
+});
+
+it("stores every turn, summary and charge of a burst exactly once and in order, however the window batches them", async () => {
+  const { user_id, ws, sessionId } = await settledSession();
+  const before = await balanceMicros(user_id);
+  const perTurn = chargedMicros(DEFAULT_TURN_COST) + chargedMicros(SUMMARY_COST);
+  for (let i = 0; i < 12; i++) expect(await chat(ws, user_id, sessionId, `brief ${i}`)).not.toHaveProperty("error");
+
+  // The last summary is computed after its reply; then everything is committed.
+  await eventually(async () => expect(await ledgerKinds(sessionId)).toHaveLength(26));
+  await committed(sessionId);
+  const rows = await query<{ seq: number; content: string }>("select seq, content from messages where session_id = ? order by seq", sessionId);
+  expect(rows.map((r) => r.seq)).toEqual(Array.from({ length: 26 }, (_, i) => i));
+  expect(rows.filter((_, i) => i % 2 === 0).map((r) => r.content)).toEqual(["first", ...Array.from({ length: 12 }, (_, i) => `brief ${i}`)]);
+  expect(await ledgerKinds(sessionId)).toEqual(Array.from({ length: 13 }, () => ["turn", "summary"]).flat());
+  expect(await balanceMicros(user_id)).toBe(before - 12 * perTurn);
+});
+
+it("shows another connection a session's history complete right after a reply, before the batch window ends", async () => {
+  const { user_id, ws, sessionId } = await settledSession();
+  expect(await chat(ws, user_id, sessionId, "just answered")).not.toHaveProperty("error");
+  const elsewhere = await open();
+  const history = await elsewhere.request({ type: 2, data: { user_id, session_id: sessionId } });
+  expect(JSON.parse(history.data?.chat as string).map((e: { content: string }) => e.content)).toContain("just answered");
 });

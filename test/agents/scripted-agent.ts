@@ -1,6 +1,7 @@
 // A test agent that speaks the real AIService protocol (served like the reference agent) and whose
 // behaviour the test picks through the chat message: "fail ...", "slow:<ms> ...", "cost:<dollars> ...".
-// Its reply is JSON describing everything the backend sent, so tests can assert on the context.
+// Its reply is JSON describing everything the backend sent, so tests can assert on the context; "brief ..." gets
+// a short reply instead (replies that quote the history grow with every turn).
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { AIService, ResponseSchema, SummarizeResponseSchema } from "../../gen/ai_service_pb";
@@ -15,6 +16,7 @@ const serve = serveService(AIService, {
     const slow = /^slow:(\d+)/.exec(message);
     if (slow) await new Promise((resolve) => setTimeout(resolve, Number(slow[1])));
     const cost = /^cost:([\d.]+)/.exec(message);
+    if (message.startsWith("brief")) return create(ResponseSchema, { responseText: `ok: ${message}`, cost: DEFAULT_TURN_COST });
     const responseText = JSON.stringify({
       message,
       history: JSON.parse(request.chatHistory || "[]"),

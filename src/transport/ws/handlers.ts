@@ -46,6 +46,8 @@ export const messageHandlers: Readonly<Record<number, MessageHandler>> = {
   }),
 
   2: define(sessionRequest, ErrorCode.UnableToLoadChats, async ({ user_id, session_id }, { env, store, writtenSessions }) => {
+    // The session's own object is asked too: its history reads complete whichever connection wrote the last turn.
+    writtenSessions.add(session_id);
     await settleWrites(env, writtenSessions);
     const history = await sessionHistory(store, user_id, session_id);
     return { user_id, session_id, chat: JSON.stringify(history) };
