@@ -107,3 +107,20 @@ it("shows another connection a session's history complete right after a reply, b
   const history = await elsewhere.request({ type: 2, data: { user_id, session_id: sessionId } });
   expect(JSON.parse(history.data?.chat as string).map((e: { content: string }) => e.content)).toContain("just answered");
 });
+
+it("keeps every write of a long database outage (more than one storage call takes) and commits each once afterwards", async () => {
+  const { user_id, ws, sessionId } = await settledSession();
+  const before = await balanceMicros(user_id);
+  await refuseBlockedWrites();
+  expect(await chat(ws, user_id, sessionId, BLOCKED)).not.toHaveProperty("error");
+  for (let i = 0; i < 70; i++) expect(await chat(ws, user_id, sessionId, `brief ${i}`)).not.toHaveProperty("error");
+  // 71 turns and their summaries wait in the session object's storage until the database takes them.
+  await eventually(async () => expect(await query("select seq from messages where session_id = ?", sessionId)).toHaveLength(2));
+
+  await acceptWritesAgain();
+  await eventually(async () => expect(await ledgerKinds(sessionId)).toHaveLength(2 * 72));
+  const seqs = await query<{ seq: number }>("select seq from messages where session_id = ? order by seq", sessionId);
+  expect(seqs.map((r) => r.seq)).toEqual(Array.from({ length: 2 * 72 }, (_, i) => i));
+  const perTurn = chargedMicros(DEFAULT_TURN_COST) + chargedMicros(SUMMARY_COST);
+  expect(await balanceMicros(user_id)).toBe(before - 71 * perTurn);
+});

@@ -6,8 +6,11 @@ import type { ChatStore, SessionWrite } from "../storage/chat-store";
 const WRITE_PREFIX = "write:";
 /** The batch being committed: kept until the database acknowledges it, so a retry sends the same batch again. */
 const BATCH_KEY = "write-batch";
-/** Writes per batch: a D1 batch is one request, and its size is limited. */
-const MAX_WRITES_PER_BATCH = 50;
+/** A batch is one database request: it folds into a few statements whatever its count, but its size is limited. */
+const MAX_WRITES_PER_BATCH = 500;
+const MAX_BATCH_TEXT_CHARS = 1_000_000;
+/** Durable Object storage takes at most 128 keys per put or delete; calls made together still commit as one. */
+const MAX_KEYS_PER_STORAGE_CALL = 128;
 
 interface Batch {
   id: string;
@@ -101,7 +104,8 @@ export class PendingWrites {
     while (journal.length > 0) {
       const retry = this.batch !== null;
       const batch = this.batch ?? (await this.startBatch(journal));
-      const entries = batch.keys.map((key) => journal.find((entry) => entry.key === key)).filter((e): e is Journaled => e !== undefined);
+      const inBatch = new Set(batch.keys);
+      const entries = journal.filter((entry) => inBatch.has(entry.key));
       let result;
       try {
         result = await this.store().commitWrites(batch.id, entries.map((e) => e.write), retry, Date.now());
@@ -111,7 +115,7 @@ export class PendingWrites {
         await this.storage.setAlarm(Date.now() + this.timing.retryMs);
         throw error;
       }
-      await this.storage.delete([...batch.keys, BATCH_KEY]);
+      await Promise.all(chunks([...batch.keys, BATCH_KEY]).map((keys) => this.storage.delete(keys)));
       this.batch = null;
       journal.splice(0, entries.length);
       // After a lost acknowledgement the balances are unknown; this object re-reads the account when it needs it.
@@ -126,12 +130,21 @@ export class PendingWrites {
     if (fresh.length === 0) return;
     // Should this instance die before committing, the alarm wakes a new one to do it (one alarm covers the journal).
     const armAlarm = fresh.length === journal.length ? this.storage.setAlarm(Date.now() + this.timing.retryMs) : undefined;
-    await Promise.all([this.storage.put(Object.fromEntries(fresh.map((entry) => [entry.key, entry.write]))), armAlarm]);
+    const puts = chunks(fresh).map((part) => this.storage.put(Object.fromEntries(part.map((entry) => [entry.key, entry.write]))));
+    await Promise.all([...puts, armAlarm]);
     fresh.forEach((entry) => (entry.persisted = true));
   }
 
   private async startBatch(journal: Journaled[]): Promise<Batch> {
-    const batch: Batch = { id: crypto.randomUUID(), keys: journal.slice(0, MAX_WRITES_PER_BATCH).map((e) => e.key) };
+    // A prefix of the journal (order matters), at least one write however large.
+    const keys: string[] = [];
+    let chars = 0;
+    for (const entry of journal.slice(0, MAX_WRITES_PER_BATCH)) {
+      chars += textChars(entry.write);
+      if (keys.length > 0 && chars > MAX_BATCH_TEXT_CHARS) break;
+      keys.push(entry.key);
+    }
+    const batch: Batch = { id: crypto.randomUUID(), keys };
     await this.storage.put(BATCH_KEY, batch);
     this.batch = batch;
     return batch;
@@ -151,6 +164,19 @@ export class PendingWrites {
     this.nextNumber = last ? Number(last.key.slice(WRITE_PREFIX.length)) + 1 : 0;
     return this.journal;
   }
+}
+
+function chunks<T>(items: T[]): T[][] {
+  const parts: T[][] = [];
+  for (let i = 0; i < items.length; i += MAX_KEYS_PER_STORAGE_CALL) parts.push(items.slice(i, i + MAX_KEYS_PER_STORAGE_CALL));
+  return parts;
+}
+
+/** The text a write carries to the database: what a batch's size is mostly made of. */
+function textChars(write: SessionWrite): number {
+  if (write.kind === "summary") return write.summary.summary.length;
+  const { session, entries } = write.turn;
+  return entries.reduce((sum, entry) => sum + entry.content.length, session.prompt.length + session.summary.length);
 }
 
 interface Deferred<T> {
