@@ -3,7 +3,7 @@
 // sockets cost. Starts what it needs on 127.0.0.1 (the backend with an instant agent, the echo floor), stops
 // all of it, prints a table, writes bench/results/latest.json and docs/benchmarks.md.
 import { execFileSync, spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -12,9 +12,11 @@ import { bin, offlineEnv, root, run } from "../scripts/lib.mjs";
 
 const quick = process.argv.includes("--quick");
 const plan = quick
-  ? { echoWarm: 20, echoCount: 200, warmTurns: 20, seqTurns: 300, sessions: 50, turnsPerSession: 20, historySessions: 2, idleSockets: 1000 }
-  : { echoWarm: 50, echoCount: 500, warmTurns: 50, seqTurns: 300, sessions: 50, turnsPerSession: 20, historySessions: 5, idleSockets: 1000 };
+  ? { echoWarm: 20, echoCount: 200, warmTurns: 20, seqTurns: 300, sessions: 50, turnsPerSession: 20, rounds: 3, historySessions: 2, idleSockets: 1000 }
+  : { echoWarm: 50, echoCount: 500, warmTurns: 50, seqTurns: 300, sessions: 50, turnsPerSession: 20, rounds: 5, historySessions: 5, idleSockets: 1000 };
 const ADMIN = "bench-admin-token";
+/** The backend's write-behind window, as wrangler.toml ships it. */
+const batchWindowMs = Number(/^STORE_BATCH_WINDOW_MS = "(\d+)"/m.exec(readFileSync(path.join(root, "wrangler.toml"), "utf8"))?.[1] ?? 1000);
 const CLK_TCK = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
 
 // ---------- statistics ----------
@@ -99,9 +101,15 @@ async function startWrangler(name, args, port) {
     env: offlineEnv,
     stdio: ["ignore", "pipe", "pipe"],
   });
+  // Everything wrangler prints goes to bench/results/<name>.log; memory keeps only what startup needs.
+  const log = createWriteStream(path.join(root, "bench/results", `${name.replace(/\W+/g, "-")}.log`));
   let output = "";
-  child.stdout.on("data", (chunk) => (output += chunk));
-  child.stderr.on("data", (chunk) => (output += chunk));
+  const collect = (chunk) => {
+    log.write(chunk);
+    output = (output + chunk).slice(-64 * 1024);
+  };
+  child.stdout.on("data", collect);
+  child.stderr.on("data", collect);
   for (let i = 0; ; i++) {
     if (child.exitCode !== null) throw new Error(`${name} exited:\n${output}`);
     if (output.includes("Ready on")) break;
@@ -254,12 +262,16 @@ async function echoFloor(port, pids, echo) {
   await setDevtoolsNetwork(echo.inspectorPort, false);
   subrequest.unrecorded = await floorOf(socket, "fetch:", pids, echo.child.pid);
   socket.close();
-  const sockets = await Promise.all(Array.from({ length: 50 }, () => Socket.open(`ws://127.0.0.1:${port}/`)));
-  const [elapsed] = await timed(() => Promise.all(sockets.map(async (s) => {
-    for (let i = 0; i < 20; i++) await s.send(`m ${i}`);
-  })));
+  const sockets = await Promise.all(Array.from({ length: plan.sessions }, () => Socket.open(`ws://127.0.0.1:${port}/`)));
+  const rounds = [];
+  for (let round = 0; round < plan.rounds; round++) {
+    const [elapsed] = await timed(() => Promise.all(sockets.map(async (s) => {
+      for (let i = 0; i < plan.turnsPerSession; i++) await s.send(`m ${i}`);
+    })));
+    rounds.push((plan.sessions * plan.turnsPerSession) / (elapsed / 1000));
+  }
   sockets.forEach((s) => s.close());
-  return { latency: spread(latencies), throughput: (50 * 20) / (elapsed / 1000), d1, subrequest };
+  return { latency: spread(latencies), throughput: spread(rounds), d1, subrequest };
 }
 
 async function sequentialTurns(base, wsUrl, pids) {
@@ -271,7 +283,8 @@ async function sequentialTurns(base, wsUrl, pids) {
   const before = { cpu: cpuMs(pids), rss: rssMb(pids), storage: await storageCounts(base) };
   const latencies = [];
   for (let i = 0; i < plan.seqTurns; i++) latencies.push((await timed(() => turn(socket, userId, sessionId, `question ${i}`)))[0]);
-  await new Promise((r) => setTimeout(r, 300)); // the last turn's summary is written after its reply
+  // The turns' database batches commit up to a window after their replies; they are part of what the turns cost.
+  await new Promise((r) => setTimeout(r, batchWindowMs + 500));
   const after = { cpu: cpuMs(pids), rss: rssMb(pids), storage: await storageCounts(base) };
   socket.close();
   return {
@@ -285,15 +298,22 @@ async function sequentialTurns(base, wsUrl, pids) {
   };
 }
 
-async function concurrentTurns(base, wsUrl) {
+/** Throughput of 50 sessions x 20 sequential turns, concurrently: the median of `rounds` rounds on the same warm
+ *  sessions (each opened with a turn whose writes are committed before the first round). */
+async function concurrentTurns(base, wsUrl, rounds) {
   const users = await Promise.all(Array.from({ length: plan.sessions }, () => createUser(base)));
   const sockets = await Promise.all(users.map(() => Socket.open(wsUrl)));
   const sessions = await Promise.all(users.map((u, i) => turn(sockets[i], u, "NEW", "start")));
-  const [elapsed] = await timed(() => Promise.all(users.map(async (u, i) => {
-    for (let t = 0; t < plan.turnsPerSession; t++) await turn(sockets[i], u, sessions[i], `turn ${t}`);
-  })));
+  await new Promise((r) => setTimeout(r, batchWindowMs + 500));
+  const throughputs = [];
+  for (let round = 0; round < rounds; round++) {
+    const [elapsed] = await timed(() => Promise.all(users.map(async (u, i) => {
+      for (let t = 0; t < plan.turnsPerSession; t++) await turn(sockets[i], u, sessions[i], `round ${round} turn ${t}`);
+    })));
+    throughputs.push((plan.sessions * plan.turnsPerSession) / (elapsed / 1000));
+  }
   sockets.forEach((s) => s.close());
-  return (plan.sessions * plan.turnsPerSession) / (elapsed / 1000);
+  return spread(throughputs);
 }
 
 async function historyScaling(wsUrl, seeded) {
@@ -325,6 +345,7 @@ async function idleSockets(wsUrl, base, pids) {
 
 // ---------- main ----------
 const started = performance.now();
+mkdirSync(path.join(root, "bench/results"), { recursive: true });
 const stateDir = mkdtempSync(path.join(os.tmpdir(), "chat-bench-"));
 const running = [];
 try {
@@ -357,14 +378,16 @@ try {
   const seq = await sequentialTurns(base, wsUrl, pids);
   await quiesce(everything());
   console.log("concurrent turns…");
-  const throughput = await concurrentTurns(base, wsUrl);
+  // One round: with recording on, wrangler's inspector proxy makes an HTTP request to its Node process for every
+  // recorded event; under sustained load those pile up until workerd runs out of file descriptors.
+  const throughput = await concurrentTurns(base, wsUrl, 1);
   await setDevtoolsNetwork(backend.inspectorPort, false);
   await quiesce(everything());
   console.log("sequential turns (devtools network recording off)…");
   const seqOff = await sequentialTurns(base, wsUrl, pids);
   await quiesce(everything());
   console.log("concurrent turns…");
-  const throughputOff = await concurrentTurns(base, wsUrl);
+  const throughputOff = await concurrentTurns(base, wsUrl, plan.rounds);
   await quiesce(everything());
   console.log("history 100 vs 100,000…");
   const history = await historyScaling(wsUrl, seeded);
@@ -386,7 +409,8 @@ try {
     seq_p50_first50_ms: round(seq.first50),
     seq_p50_last50_ms: round(seq.last50),
     cpu_ms_per_turn: round(seq.cpuPerTurn),
-    throughput_per_s: round(throughput, 0),
+    throughput_per_s: round(throughput.p50, 0),
+    throughput_rounds_per_s: { p10: round(throughput.p10, 0), p50: round(throughput.p50, 0), p90: round(throughput.p90, 0), n: throughput.n },
     ratio_p50_to_echo_p50: round(seq.latency.p50 / floor.latency.p50, 1),
     rss_mb_growth_300_turns: round(seq.rssGrowth, 1),
   });
@@ -400,6 +424,7 @@ try {
       date: new Date().toISOString(),
       commit,
       quick,
+      rounds: plan.rounds,
       machine: `${os.cpus().length} x ${os.cpus()[0]?.model ?? "cpu"}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.platform()} ${os.release()}`,
       node: process.version,
       loadavg_start: load.start.map((x) => round(x, 2)),
@@ -409,7 +434,7 @@ try {
     floor: {
       echo_p50_ms: round(floor.latency.p50),
       echo_spread_ms: mapSpread(floor.latency),
-      echo_throughput_per_s: round(floor.throughput, 0),
+      echo_throughput_per_s: round(floor.throughput.p50, 0),
       echo_with_d1_read_p50_ms: round(floor.d1.latency.p50),
       echo_with_d1_read_spread_ms: mapSpread(floor.d1.latency),
       d1_read_cpu_ms_per_call: round(floor.d1.cpuPerCall),
@@ -451,7 +476,6 @@ try {
   results.targets = Object.fromEntries(targets.recorded);
   results.targets_devtools_network_off = Object.fromEntries(targets.unrecorded);
 
-  mkdirSync(path.join(root, "bench/results"), { recursive: true });
   writeFileSync(path.join(root, "bench/results/latest.json"), `${JSON.stringify(results, null, 2)}\n`);
   const table = renderTable(results, targets);
   writeFileSync(path.join(root, "docs/benchmarks.md"), table);
@@ -486,10 +510,12 @@ start and ${r.meta.loadavg_end.join(" / ")} at the end (2 cores: above 2 the num
   with it, not with numbers from another run or machine. Two more floors add one D1 \`select 1\`, or one
   service-binding fetch (a subrequest, as each agent call is), to each echo.
 - **turn** is a chat message (type 3) answered end to end: hub object → session object → agent over Connect
-  (an agent that answers at once) → the turn journaled in the session object's own storage → reply. The turn's
-  D1 write starts right behind the reply; the summary (a second agent call) runs before the next turn and is
-  written behind it too. Latencies are medians after a warm-up, with the spread beside them. CPU is the runtime
-  processes' (wrangler's proxy and the workerd running the Workers) user + system time divided by turns.
+  (\`bench/instant-agent\`: answers at once, a bare Connect unary responder, since it shares the runtime process
+  and its CPU counts in every turn) → the turn journaled in the session object's own storage → reply. The summary
+  (a second agent call) runs after the reply and before the next turn; the database gets the turns in batches
+  of up to ${batchWindowMs} ms (\`STORE_BATCH_WINDOW_MS\`), and the sequential figures wait for that batch before they
+  read CPU and storage counts. Latencies are medians after a warm-up, with the spread beside them. CPU is the
+  runtime processes' (wrangler's proxy and the workerd running the Workers) user + system time divided by turns.
   wrangler's Node process is not counted: with recording on it spends several ms per turn logging, and it keeps
   doing so after a phase ends, so each phase starts only once every wrangler process is quiet.
 - **devtools network recording**: \`wrangler dev\` enables DevTools' Network domain when it starts, so the runtime
@@ -497,10 +523,13 @@ start and ${r.meta.loadavg_end.join(" / ")} at the end (2 cores: above 2 the num
   logs each event in wrangler's Node process. A deployed Worker has no inspector. The benchmark measures the turn
   twice: as \`wrangler dev\` starts (recording on), then with recording turned off through wrangler's own inspector
   port (what closing the Network panel does). The subrequest floor shows the same difference without the backend.
+  With recording on, wrangler's inspector proxy also makes one HTTP request to its Node process per recorded event:
+  under sustained load they pile up until workerd runs out of file descriptors, so that column's throughput is
+  one round of turns, not several.
 - **history** times the first turn on a cold session holding 100 vs 100,000 entries: the context is built from
   storage by reading only the newest entries through the primary key.
 - **storage** counts D1 round trips (statements or batches) with \`STORAGE_METRICS\`, not estimates. A session
-  commits what its object journaled in ordered batches: one batch while the next write waits takes them all.
+  commits what its object journaled in ordered batches of a few statements each, however many turns they carry.
 
 ## Floors
 
@@ -508,7 +537,7 @@ start and ${r.meta.loadavg_end.join(" / ")} at the end (2 cores: above 2 the num
 |---|---|---|
 ${[
   row("floor.echo_p50_ms", r.floor.echo_p50_ms, s(r.floor.echo_spread_ms)),
-  row("floor.echo_throughput_per_s", r.floor.echo_throughput_per_s, "50 sockets x 20 round trips"),
+  row("floor.echo_throughput_per_s", r.floor.echo_throughput_per_s, `50 sockets x 20 round trips, median of ${r.meta.rounds} rounds`),
   row("floor.echo_with_d1_read_p50_ms", r.floor.echo_with_d1_read_p50_ms, `the echo plus one D1 \`select 1\`: ${s(r.floor.echo_with_d1_read_spread_ms)}`),
   row("floor.d1_read_cpu_ms_per_call", r.floor.d1_read_cpu_ms_per_call, "runtime processes' CPU per echo with one D1 read"),
   row("floor.d1_reads_rss_mb_growth_300", r.floor.d1_reads_rss_mb_growth_300, "RSS growth over 300 echoes with one D1 read each"),
@@ -527,7 +556,7 @@ ${[
   both("turn.seq_p50_last50_ms", "seq_p50_last50_ms"),
   both("turn.ratio_p50_to_echo_p50", "ratio_p50_to_echo_p50"),
   both("turn.cpu_ms_per_turn", "cpu_ms_per_turn", "runtime processes' CPU / turns"),
-  both("turn.throughput_per_s", "throughput_per_s", "50 sessions x 20 sequential turns, concurrently"),
+  both("turn.throughput_per_s", "throughput_per_s", `50 sessions x 20 sequential turns, concurrently; off: median of ${r.meta.rounds} rounds, p10 ${off.throughput_rounds_per_s.p10} / p90 ${off.throughput_rounds_per_s.p90}; on: one round (see above)`),
   both("memory.rss_mb_growth_300_turns", "rss_mb_growth_300_turns", "runtime processes' RSS"),
 ].join("\n")}
 
