@@ -1,5 +1,6 @@
 // Owns one chat session (a Durable Object per session): its live context and the strict order of its turns.
 import { DurableObject } from "cloudflare:workers";
+import { chunked } from "../chunked";
 import { timestampNow } from "@bufbuild/protobuf/wkt";
 import { createAgentClient, type AgentClient } from "../agent/agent-client";
 import { readConfig, type Config } from "../config";
@@ -139,7 +140,7 @@ export class ChatSession extends DurableObject<Env> {
       const session = this.live?.session ?? (await store.findSession(sessionId));
       if (!session || session.userId !== userId) throw new ChatError(ErrorCode.SessionNotFound);
       const keys = (await store.listSessionFiles(sessionId)).map((file) => file.r2Key);
-      for (let i = 0; i < keys.length; i += R2_DELETE_BATCH) await this.env.FILES.delete(keys.slice(i, i + R2_DELETE_BATCH));
+      for (const batch of chunked(keys, R2_DELETE_BATCH)) await this.env.FILES.delete(batch);
       await store.deleteSession(sessionId);
       this.live = null;
       return null;

@@ -1,6 +1,7 @@
 // Owns a session's writes to the shared database (D1 or PostgreSQL) that run behind its replies: each is journaled
 // in the session object's own storage (a turn before its reply goes out), then committed in order, exactly once, in
 // batches that gather what arrives within a window, and retried from the object's alarm until the database takes it.
+import { chunked } from "../chunked";
 import type { ChatStore, SessionWrite } from "../storage/chat-store";
 
 const WRITE_PREFIX = "write:";
@@ -115,7 +116,7 @@ export class PendingWrites {
         await this.storage.setAlarm(Date.now() + this.timing.retryMs);
         throw error;
       }
-      await Promise.all(chunks([...batch.keys, BATCH_KEY]).map((keys) => this.storage.delete(keys)));
+      await Promise.all(chunked([...batch.keys, BATCH_KEY], MAX_KEYS_PER_STORAGE_CALL).map((keys) => this.storage.delete(keys)));
       this.batch = null;
       journal.splice(0, entries.length);
       // After a lost acknowledgement the balances are unknown; this object re-reads the account when it needs it.
@@ -130,7 +131,7 @@ export class PendingWrites {
     if (fresh.length === 0) return;
     // Should this instance die before committing, the alarm wakes a new one to do it (one alarm covers the journal).
     const armAlarm = fresh.length === journal.length ? this.storage.setAlarm(Date.now() + this.timing.retryMs) : undefined;
-    const puts = chunks(fresh).map((part) => this.storage.put(Object.fromEntries(part.map((entry) => [entry.key, entry.write]))));
+    const puts = chunked(fresh, MAX_KEYS_PER_STORAGE_CALL).map((part) => this.storage.put(Object.fromEntries(part.map((entry) => [entry.key, entry.write]))));
     await Promise.all([...puts, armAlarm]);
     fresh.forEach((entry) => (entry.persisted = true));
   }
@@ -164,12 +165,6 @@ export class PendingWrites {
     this.nextNumber = last ? Number(last.key.slice(WRITE_PREFIX.length)) + 1 : 0;
     return this.journal;
   }
-}
-
-function chunks<T>(items: T[]): T[][] {
-  const parts: T[][] = [];
-  for (let i = 0; i < items.length; i += MAX_KEYS_PER_STORAGE_CALL) parts.push(items.slice(i, i + MAX_KEYS_PER_STORAGE_CALL));
-  return parts;
 }
 
 /** The text a write carries to the database: what a batch's size is mostly made of. */

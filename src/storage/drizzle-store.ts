@@ -168,7 +168,7 @@ export class DrizzleChatStore implements ChatStore {
       else if (Object.keys(folded.sessionChanges).length > 0) {
         statements.push(db.update(sessions).set(folded.sessionChanges).where(eq(sessions.id, folded.sessionId)));
       }
-      for (const rows of chunkRows(folded.messages, 5, MAX_BOUND_PARAMETERS)) statements.push(db.insert(messages).values(rows));
+      for (const rows of chunkRows(folded.messages, MAX_BOUND_PARAMETERS)) statements.push(db.insert(messages).values(rows));
       debitAt = statements.length;
       // A relative debit (never read-modify-write), returning the balance after the whole batch.
       statements.push(
@@ -178,7 +178,7 @@ export class DrizzleChatStore implements ChatStore {
           .where(eq(users.id, folded.userId))
           .returning({ balanceMicros: users.balanceMicros }),
       );
-      for (const rows of chunkRows(folded.ledger, 5, MAX_BOUND_PARAMETERS)) statements.push(db.insert(costLedger).values(rows));
+      for (const rows of chunkRows(folded.ledger, MAX_BOUND_PARAMETERS)) statements.push(db.insert(costLedger).values(rows));
       return statements;
     });
     const finalBalance = (results[debitAt] as { balanceMicros: number }[])[0]?.balanceMicros ?? 0;

@@ -1,25 +1,12 @@
 // Owns folding one session's journaled writes (turns and summaries, in order) into what a single database batch
 // applies: the session's final state, its new history rows, one debit, and a ledger row per charge. A batch then
 // costs a handful of statements however many writes it carries.
+import { chunked } from "../chunked";
 import type { SessionRecord, SessionWrite } from "./chat-store";
-import type { HistoryRole } from "./chat-store";
-import type { ledgerKinds } from "./schema";
+import type { costLedger, messages } from "./schema";
 
-export interface MessageRow {
-  sessionId: string;
-  seq: number;
-  role: HistoryRole;
-  content: string;
-  createdAt: number;
-}
-
-export interface LedgerRow {
-  userId: string;
-  sessionId: string;
-  kind: (typeof ledgerKinds)[number];
-  deltaMicros: number;
-  createdAt: number;
-}
+type MessageRow = typeof messages.$inferInsert;
+type LedgerRow = typeof costLedger.$inferInsert;
 
 export interface FoldedWrites {
   userId: string;
@@ -74,10 +61,8 @@ export function balancesAfterEachWrite(folded: FoldedWrites, finalBalanceMicros:
   return balances;
 }
 
-/** Splits rows so no statement binds more than `maxParameters` values (D1 allows 100 per statement). */
-export function chunkRows<T extends object>(rows: readonly T[], columns: number, maxParameters: number): T[][] {
-  const size = Math.max(1, Math.floor(maxParameters / columns));
-  const chunks: T[][] = [];
-  for (let i = 0; i < rows.length; i += size) chunks.push(rows.slice(i, i + size));
-  return chunks;
+/** Splits rows (all with the same columns) so no multi-row insert binds more than `maxParameters` values. */
+export function chunkRows<T extends object>(rows: readonly T[], maxParameters: number): T[][] {
+  const columns = Object.keys(rows[0] ?? {}).length;
+  return chunked(rows, Math.max(1, Math.floor(maxParameters / Math.max(1, columns))));
 }
