@@ -1,6 +1,7 @@
 // Tests run inside workerd (real Durable Objects, D1, R2) with two agent Workers bound by service bindings.
-// Two projects run the suites: "d1" (everything) and "postgres" (the repository and WebSocket suites on a real
-// PostgreSQL through Hyperdrive; DATABASE_URL, default 127.0.0.1:5432, as set up by scripts/with-services.sh).
+// Projects: "d1" (every workerd suite), "postgres" (every workerd suite not excluded below, on a real PostgreSQL
+// through Hyperdrive; DATABASE_URL, default 127.0.0.1:5432, as set up by scripts/with-services.sh), "unit" (plain
+// Node, vitest.unit.config.ts) and "e2e" (Node, the dev:pg stack).
 import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
@@ -8,19 +9,9 @@ import { checkoutDatabase, ensureDatabase, migratePostgres } from "./scripts/pos
 import { bundleTestAgents } from "./test/agents/bundle.ts";
 
 const root = import.meta.dirname;
-const POSTGRES_SUITES = [
-  "store",
-  "protocol",
-  "turns",
-  "ownership",
-  "concurrency",
-  "agent-failure",
-  "eviction",
-  "files",
-  "admin",
-  "http",
-  "write-behind",
-].map((name) => `test/${name}.test.ts`);
+const WORKERD_SUITES = "test/*.test.ts";
+/** Suites that do not touch storage, so a second engine would run them for nothing. */
+const NOT_ON_POSTGRES = ["agent-client"].map((name) => `test/${name}.test.ts`);
 
 // Session objects commit to PostgreSQL right behind their replies, so a test file can end while a commit is on
 // the wire. Tearing that object down resets its socket to miniflare's local Hyperdrive proxy, which pipes sockets
@@ -44,7 +35,7 @@ export default defineConfig(async () => {
     modulesRoot: path.dirname(bundles[name]),
     compatibilityDate: "2026-04-20",
   });
-  const project = (name: string, include: string[], storage: Record<string, string>) => ({
+  const project = (name: string, exclude: string[], storage: Record<string, string>) => ({
     plugins: [
       cloudflareTest({
         main: "./src/index.ts",
@@ -68,7 +59,8 @@ export default defineConfig(async () => {
     ],
     test: {
       name,
-      include,
+      include: [WORKERD_SUITES],
+      exclude,
       setupFiles: ["./test/setup.ts"],
       testTimeout: 20_000,
     },
@@ -77,8 +69,9 @@ export default defineConfig(async () => {
   return {
     test: {
       projects: [
-        project("d1", ["test/**/*.test.ts"], { STORAGE: "d1" }),
-        project("postgres", POSTGRES_SUITES, { STORAGE: "postgres" }),
+        project("d1", [], { STORAGE: "d1" }),
+        project("postgres", NOT_ON_POSTGRES, { STORAGE: "postgres" }),
+        "./vitest.unit.config.ts",
         // End to end in Node: the `npm run dev:pg` stack, and Redis read by a plain client.
         { test: { name: "e2e", include: ["test-e2e/**/*.test.ts"], environment: "node", testTimeout: 60_000, hookTimeout: 120_000 } },
       ],

@@ -1,68 +1,168 @@
-// Owns the typed view of the Worker's settings: every var and secret parsed once, with its default.
+// Owns the Worker's settings: every var, secret and optional binding read once per environment, checked loudly
+// (a malformed value or a feature configured by halves is an error naming the setting), then passed down typed.
 import { z } from "zod";
 
-const intVar = (fallback: number) => z.coerce.number().int().positive().catch(fallback);
-const stringVar = (fallback: string) => z.string().catch(fallback);
+const positiveInt = z.coerce.number<string>().int("expected a whole number").positive("expected a number above 0");
+const url = z.url({ protocol: /^https?$/, error: "expected an http(s) URL" });
 
-const configSchema = z.object({
-  STORAGE: z.enum(["d1", "postgres"]).catch("d1"),
+/** Every setting the Worker reads, with its default. An empty value is the same as an unset one. */
+export const settingsSchema = z.object({
+  STORAGE: z.enum(["d1", "postgres"]).default("d1"),
   /** Counts D1 round trips and serves them at GET /__metrics/storage (for `npm run bench`). */
-  STORAGE_METRICS: z
-    .string()
-    .transform((value) => value === "true")
-    .catch(false),
-  AI_SERVER_URL: stringVar("http://agent.internal"),
+  STORAGE_METRICS: z.enum(["true", "false"]).default("false").transform((value) => value === "true"),
+  /** The agent over the network; unset: the AGENT service binding. */
+  AI_SERVER_URL: url.optional(),
   /** auto: Connect through a service binding (Worker agents built with connect-es speak it, and it is the
    *  cheaper of the two), gRPC-web over the network (what a bridge in front of a native gRPC agent speaks). */
-  AI_PROTOCOL: z.enum(["auto", "grpc-web", "connect"]).catch("auto"),
-  AI_TIMEOUT_MS: intVar(30_000),
-  MAX_CHAT_HISTORY_CONTEXT: intVar(10),
+  AI_PROTOCOL: z.enum(["auto", "grpc-web", "connect"]).default("auto"),
+  AI_TIMEOUT_MS: positiveInt.default(30_000),
+  MAX_CHAT_HISTORY_CONTEXT: positiveInt.default(10),
   /** How long a session trusts what it read of its user's account (the admin API invalidates it at once). */
-  ACCOUNT_CACHE_TTL_MS: intVar(60_000),
-  MAX_FRAME_BYTES: intVar(1_048_576),
-  SESSION_NAME_MAX_CHARS: intVar(40),
-  CORS_ORIGINS: stringVar("*"),
+  ACCOUNT_CACHE_TTL_MS: positiveInt.default(60_000),
+  MAX_FRAME_BYTES: positiveInt.default(1_048_576),
+  SESSION_NAME_MAX_CHARS: positiveInt.default(40),
+  CORS_ORIGINS: z.string().default("*"),
   ADMIN_TOKEN: z.string().optional(),
   /** Megabytes. */
-  MAX_FILE_SIZE: z.coerce.number().positive().catch(10),
+  MAX_FILE_SIZE: z.coerce.number<string>().positive("expected a number of megabytes above 0").default(10),
   /** Seconds an agent's file URL stays valid. */
-  FILE_URL_TTL: intVar(900),
+  FILE_URL_TTL: positiveInt.default(900),
   FILE_URL_SECRET: z.string().optional(),
-  PUBLIC_BASE_URL: stringVar(""),
-  UPSTASH_REDIS_REST_URL: stringVar(""),
+  PUBLIC_BASE_URL: url.optional(),
+  UPSTASH_REDIS_REST_URL: url.optional(),
   UPSTASH_REDIS_REST_TOKEN: z.string().optional(),
-  REDIS_STREAM: stringVar("CHAT_STREAM"),
-  MIRROR_RETRY_MS: intVar(5000),
+  REDIS_STREAM: z.string().default("CHAT_STREAM"),
+  MIRROR_RETRY_MS: positiveInt.default(5000),
   /** How long a session gathers writes into one database batch after the first arrives. */
-  STORE_BATCH_WINDOW_MS: intVar(1000),
+  STORE_BATCH_WINDOW_MS: positiveInt.default(1000),
   /** Delay before a session retries writes the database did not take. */
-  STORE_RETRY_MS: intVar(2000),
+  STORE_RETRY_MS: positiveInt.default(2000),
   /** How long Redis remembers that a turn was mirrored (dedups retries). */
-  MIRROR_DEDUP_TTL_S: intVar(604_800),
-  SUMMARY_OPENAI_BASE_URL: stringVar(""),
+  MIRROR_DEDUP_TTL_S: positiveInt.default(604_800),
+  SUMMARY_OPENAI_BASE_URL: url.optional(),
   SUMMARY_OPENAI_API_KEY: z.string().optional(),
-  SUMMARY_MODEL: stringVar("gpt-3.5-turbo-0125"),
+  SUMMARY_MODEL: z.string().default("gpt-3.5-turbo-0125"),
 });
 
-export type Config = z.infer<typeof configSchema>;
+export type Settings = z.output<typeof settingsSchema>;
+export type SettingName = keyof typeof settingsSchema.shape;
+export const SETTING_NAMES = Object.keys(settingsSchema.shape) as SettingName[];
 
-const cache = new WeakMap<object, Config>();
+export type AgentProtocol = Settings["AI_PROTOCOL"];
 
-/** Parses the environment once per env object; a malformed value falls back to its default. */
-export function readConfig(env: Env): Config {
-  let config = cache.get(env);
+/** Where the agent is reached: through a service binding (an agent Worker) or over the network. */
+export type AgentEndpoint =
+  | { kind: "binding"; binding: Fetcher; protocol: "connect" | "grpc-web" }
+  | { kind: "url"; baseUrl: string; protocol: "connect" | "grpc-web" };
+
+/** The database binding; Hyperdrive's connection string is read when a store opens (not allowed at start). */
+export type StorageBinding = { engine: "d1"; db: D1Database; countRoundTrips: boolean } | { engine: "postgres"; hyperdrive: Hyperdrive };
+
+export interface MirrorSettings {
+  url: string;
+  token: string;
+  stream: string;
+  retryMs: number;
+  dedupTtlS: number;
+}
+
+export interface Config extends Settings {
+  agent: AgentEndpoint;
+  storage: StorageBinding;
+  /** The Redis event mirror, or null when it is off. */
+  mirror: MirrorSettings | null;
+  corsOrigins: "*" | string[];
+  maxFileBytes: number;
+}
+
+/** A setting the Worker cannot run with; the message names it. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+/** The bindings that are optional in wrangler.toml. */
+export interface OptionalBindings {
+  AGENT?: Fetcher;
+  HYPERDRIVE?: Hyperdrive;
+  DB?: D1Database;
+}
+
+/** Parses settings and resolves bindings; throws one ConfigError listing every problem. */
+export function parseConfig(vars: Record<string, unknown>, bindings: OptionalBindings): Config {
+  const present = Object.fromEntries(Object.entries(vars).filter(([name, value]) => name in settingsSchema.shape && value !== ""));
+  const parsed = settingsSchema.safeParse(present);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => {
+        const name = String(issue.path[0]);
+        return `${name}=${JSON.stringify(present[name])}: ${issue.message}`;
+      }),
+    );
+  }
+  const settings = parsed.data;
+  const problems: string[] = [];
+  const agent = resolveAgent(settings, bindings.AGENT, problems);
+  const storage = resolveStorage(settings, bindings, problems);
+  const mirror = resolveMirror(settings, problems);
+  if (problems.length > 0 || !agent || !storage) throw new ConfigError(problems);
+  return { ...settings, agent, storage, mirror, corsOrigins: corsOrigins(settings.CORS_ORIGINS), maxFileBytes: Math.floor(settings.MAX_FILE_SIZE * 1024 * 1024) };
+}
+
+function resolveAgent(settings: Settings, binding: Fetcher | undefined, problems: string[]): AgentEndpoint | null {
+  // Connect through a binding (cheaper, what connect-es Workers speak); gRPC-web over the network (a bridge).
+  if (binding) return { kind: "binding", binding, protocol: settings.AI_PROTOCOL === "grpc-web" ? "grpc-web" : "connect" };
+  if (settings.AI_SERVER_URL) return { kind: "url", baseUrl: settings.AI_SERVER_URL, protocol: settings.AI_PROTOCOL === "connect" ? "connect" : "grpc-web" };
+  problems.push("no agent: set AI_SERVER_URL, or add the AGENT service binding to wrangler.toml");
+  return null;
+}
+
+function resolveStorage(settings: Settings, bindings: OptionalBindings, problems: string[]): StorageBinding | null {
+  if (settings.STORAGE === "postgres") {
+    if (bindings.HYPERDRIVE) return { engine: "postgres", hyperdrive: bindings.HYPERDRIVE };
+    problems.push('STORAGE="postgres" needs a [[hyperdrive]] binding named HYPERDRIVE in wrangler.toml');
+    return null;
+  }
+  if (bindings.DB) return { engine: "d1", db: bindings.DB, countRoundTrips: settings.STORAGE_METRICS };
+  problems.push('STORAGE="d1" needs a [[d1_databases]] binding named DB in wrangler.toml');
+  return null;
+}
+
+function resolveMirror(settings: Settings, problems: string[]): MirrorSettings | null {
+  const { UPSTASH_REDIS_REST_URL: url, UPSTASH_REDIS_REST_TOKEN: token } = settings;
+  if (url && token) {
+    return { url, token, stream: settings.REDIS_STREAM, retryMs: settings.MIRROR_RETRY_MS, dedupTtlS: settings.MIRROR_DEDUP_TTL_S };
+  }
+  if (url) problems.push("UPSTASH_REDIS_REST_URL is set but the secret UPSTASH_REDIS_REST_TOKEN is not: set both to mirror chat events, or neither");
+  if (token) problems.push("UPSTASH_REDIS_REST_TOKEN is set but UPSTASH_REDIS_REST_URL is not: set both to mirror chat events, or neither");
+  return null;
+}
+
+function corsOrigins(setting: string): "*" | string[] {
+  const list = setting.split(",").map((o) => o.trim()).filter(Boolean);
+  return list.length === 0 || list.includes("*") ? "*" : list;
+}
+
+/** One line saying which agent, storage and mirror this Worker uses (logged once at start). */
+export function describeConfig(config: Config): string {
+  const agent =
+    config.agent.kind === "binding"
+      ? `the AGENT service binding over ${config.agent.protocol}${config.AI_SERVER_URL ? ` (AI_SERVER_URL ${config.AI_SERVER_URL} is not used while the binding exists)` : ""}`
+      : `${config.agent.baseUrl} over ${config.agent.protocol}`;
+  const mirror = config.mirror ? `Redis stream ${config.mirror.stream} at ${config.mirror.url}` : "off";
+  return `chat-backend: agent ${agent}; storage ${config.storage.engine}; event mirror ${mirror}`;
+}
+
+const parsedConfigs = new WeakMap<object, Config>();
+
+/** The configuration of this environment, parsed on first use (the Worker's start) and kept. */
+export function configOf(env: Env): Config {
+  let config = parsedConfigs.get(env);
   if (!config) {
-    config = configSchema.parse({ ...env });
-    cache.set(env, config);
+    config = parseConfig(env as unknown as Record<string, unknown>, env as OptionalBindings);
+    parsedConfigs.set(env, config);
   }
   return config;
-}
-
-export function maxFileBytes(config: Config): number {
-  return Math.floor(config.MAX_FILE_SIZE * 1024 * 1024);
-}
-
-export function allowedOrigins(config: Config): "*" | string[] {
-  const list = config.CORS_ORIGINS.split(",").map((o) => o.trim()).filter(Boolean);
-  return list.length === 0 || list.includes("*") ? "*" : list;
 }

@@ -9,7 +9,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { createOriginalDatabase } from "../scripts/original-fixture.mjs";
 import { bin, offlineEnv } from "../scripts/lib.mjs";
 import { checkoutDatabase, ensureDatabase, migratePostgres } from "../scripts/postgres.mjs";
-import { r2KeyFor } from "../src/domain/file-names";
+import { r2KeyFor } from "../src/domain/files/file-names";
 
 const root = path.resolve(import.meta.dirname, "..");
 const server = process.env.DATABASE_URL ?? "postgres://postgres:postgres@127.0.0.1:5432/postgres";

@@ -2,7 +2,7 @@
 import { ConnectError } from "@connectrpc/connect";
 import { timestampNow } from "@bufbuild/protobuf/wkt";
 import { describe, expect, it } from "vitest";
-import { createAgentClient, type AgentProtocol } from "../src/agent/agent-client";
+import { createAgentClient } from "../src/agent/agent-client";
 import { testEnv } from "./helpers/env";
 
 const turnRequest = {
@@ -23,8 +23,8 @@ const turnRequest = {
   timestamp: timestampNow(),
 };
 
-describe.each<AgentProtocol>(["grpc-web", "connect"])("over %s", (protocol) => {
-  const agent = createAgentClient({ baseUrl: "http://reference-agent", protocol, binding: testEnv.REFERENCE_AGENT });
+describe.each<"grpc-web" | "connect">(["grpc-web", "connect"])("over %s", (protocol) => {
+  const agent = createAgentClient({ kind: "binding", protocol, binding: testEnv.REFERENCE_AGENT });
 
   it("Process returns the offline model's reply describing the context it received, with a cost", async () => {
     const response = await agent.process(turnRequest);
@@ -52,7 +52,7 @@ describe.each<AgentProtocol>(["grpc-web", "connect"])("over %s", (protocol) => {
 });
 
 it("an unreachable agent surfaces as a ConnectError", async () => {
-  const agent = createAgentClient({ baseUrl: "http://127.0.0.1:9", protocol: "grpc-web" });
+  const agent = createAgentClient({ kind: "url", baseUrl: "http://127.0.0.1:9", protocol: "grpc-web" });
   const failure = await agent.process(turnRequest, { timeoutMs: 2000 }).catch((error: unknown) => error);
   expect(failure).toBeInstanceOf(ConnectError);
 });

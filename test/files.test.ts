@@ -1,6 +1,6 @@
 // Files: uploads into R2, serving them back, file turns with signed URLs for the agent, and deletion.
 import { describe, expect, it } from "vitest";
-import { signedFileUrl } from "../src/domain/file-urls";
+import { signedFileUrl } from "../src/domain/files/file-urls";
 import {
   agentView,
   backendFetch,

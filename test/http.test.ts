@@ -1,13 +1,13 @@
 // The HTTP surface: health, CORS, and the WebSocket route refusing what is not an upgrade.
 import { expect, it } from "vitest";
-import { readConfig } from "../src/config";
+import { configOf } from "../src/config";
 import { backendFetch } from "./helpers/backend";
 import { testEnv } from "./helpers/env";
 
 it("GET /healthz answers 200 with a JSON status", async () => {
   const response = await backendFetch("/healthz");
   expect(response.status).toBe(200);
-  expect(await response.json()).toEqual({ status: "ok", storage: readConfig(testEnv).STORAGE });
+  expect(await response.json()).toEqual({ status: "ok", storage: configOf(testEnv).STORAGE });
 });
 
 it("answers CORS preflights from any origin by default", async () => {

@@ -1,18 +1,18 @@
 // The ChatStore contract, run unchanged on every engine (the d1 and postgres test projects).
 import { describe, expect, it } from "vitest";
 import {
-  UserExistsError,
   type ChatStore,
   type FileRecord,
   type SessionRecord,
   type SummaryCommit,
   type TurnCommit,
 } from "../src/storage/chat-store";
+import { configOf } from "../src/config";
 import { openStore } from "../src/storage/open-store";
 import { testEnv } from "./helpers/env";
 import { query } from "./helpers/backend";
 
-const store: ChatStore = openStore(testEnv);
+const store: ChatStore = openStore(configOf(testEnv).storage);
 const T0 = 1_700_000_000_000;
 
 async function newUser(balanceMicros = 1_000_000, modelIds = [4, 8]) {
@@ -48,10 +48,11 @@ describe("users and models", () => {
   it("creates a user, reads it back with sorted grants, and refuses a taken id", async () => {
     const id = crypto.randomUUID();
     const created = await store.createUser({ id, username: "Ada", balanceMicros: 2_500_000, modelIds: [8, 4, 4] }, T0);
-    expect(created).toEqual({ id, username: "Ada", balanceMicros: 2_500_000, modelIds: [4, 8], createdAt: T0 });
-    expect(await store.getUserWithModels(id)).toEqual(created);
+    const user = { id, username: "Ada", balanceMicros: 2_500_000, modelIds: [4, 8], createdAt: T0 };
+    expect(created).toEqual({ created: true, user });
+    expect(await store.getUserWithModels(id)).toEqual(user);
     expect(await store.findUser(id)).toEqual({ id, username: "Ada", balanceMicros: 2_500_000 });
-    await expect(store.createUser({ id, username: "Other", balanceMicros: 0, modelIds: [] }, T0)).rejects.toBeInstanceOf(UserExistsError);
+    await expect(store.createUser({ id, username: "Other", balanceMicros: 0, modelIds: [] }, T0)).resolves.toEqual({ created: false, reason: "id-taken" });
     expect(await store.findUser(id)).toMatchObject({ username: "Ada" });
   });
 

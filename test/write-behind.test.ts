@@ -3,7 +3,7 @@
 // charged twice once the database takes it (from the object's alarm, or from a new instance after eviction).
 import { abortAllDurableObjects } from "cloudflare:test";
 import { afterEach, expect, it } from "vitest";
-import { readConfig } from "../src/config";
+import { configOf } from "../src/config";
 import { agentView, balanceMicros, chat, committed, createUser, eventually, query, useSockets } from "./helpers/backend";
 import { chargedMicros, DEFAULT_TURN_COST, SUMMARY_COST } from "./agents/scripted-costs";
 import { testEnv } from "./helpers/env";
@@ -13,7 +13,7 @@ const BLOCKED = "this write is refused";
 
 /** Makes the database refuse any history entry with the BLOCKED text, as an outage of that write would. */
 async function refuseBlockedWrites(): Promise<void> {
-  if (readConfig(testEnv).STORAGE === "postgres") {
+  if (configOf(testEnv).STORAGE === "postgres") {
     await query(`CREATE OR REPLACE FUNCTION refuse_blocked() RETURNS trigger AS $body$
       BEGIN IF NEW.content = '${BLOCKED}' THEN RAISE EXCEPTION 'refused by the test'; END IF; RETURN NEW; END $body$ LANGUAGE plpgsql`);
     await query("CREATE TRIGGER refuse_blocked BEFORE INSERT ON messages FOR EACH ROW EXECUTE FUNCTION refuse_blocked()");
@@ -23,7 +23,7 @@ async function refuseBlockedWrites(): Promise<void> {
 }
 
 async function acceptWritesAgain(): Promise<void> {
-  if (readConfig(testEnv).STORAGE === "postgres") await query("DROP TRIGGER IF EXISTS refuse_blocked ON messages");
+  if (configOf(testEnv).STORAGE === "postgres") await query("DROP TRIGGER IF EXISTS refuse_blocked ON messages");
   else await query("DROP TRIGGER IF EXISTS refuse_blocked");
 }
 
@@ -67,7 +67,7 @@ it("answers a turn the database refuses, refuses to read it back as stored, and 
 
 // Not on PostgreSQL: aborting an object while its retry is mid-query resets the socket of miniflare's local
 // Hyperdrive proxy, which has no error handler and takes the test process down.
-it.skipIf(readConfig(testEnv).STORAGE === "postgres")("commits what an evicted session object journaled before that session answers again", async () => {
+it.skipIf(configOf(testEnv).STORAGE === "postgres")("commits what an evicted session object journaled before that session answers again", async () => {
   const { user_id, ws, sessionId } = await settledSession();
   await refuseBlockedWrites();
   expect(await chat(ws, user_id, sessionId, BLOCKED)).not.toHaveProperty("error");

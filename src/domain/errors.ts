@@ -1,4 +1,5 @@
-// Owns the error vocabulary of the wire: the original's texts and codes (spec section 4) and ours from 100 up.
+// Owns the error vocabulary: the original's texts and codes (spec section 4) and ours from 100 up, the one
+// throwable that carries them (ChatError), and their form as data across Durable Object RPC (Outcome).
 export const ErrorCode = {
   JsonParsing: 0,
   UnknownMessage: 1,
@@ -22,6 +23,8 @@ export const ErrorCode = {
   UnknownModel: 102,
   FileNotFound: 103,
   FrameTooLarge: 104,
+  UserExists: 105,
+  FileTooLarge: 106,
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -49,6 +52,8 @@ const defaultTexts: Record<ErrorCode, string> = {
   102: "Unknown model",
   103: "File not found in this session",
   104: "Frame too large",
+  105: "User already exists",
+  106: "File too large",
 };
 
 /** An expected failure that the client sees as an error frame. */
@@ -74,6 +79,18 @@ export type Outcome<T> = { ok: true; value: T } | { ok: false; failure: FailureD
 export function failureOf(error: unknown, fallback: ErrorCode): FailureData {
   if (error instanceof ChatError) return { code: error.code, message: error.message };
   return { code: fallback, message: defaultTexts[fallback] };
+}
+
+/** The result of work as data for an RPC answer: a ChatError keeps its code, anything else becomes `fallback`.
+ *  Unexpected failures (not a ChatError, or one with a cause) are logged here, once. */
+export async function outcomeOf<T>(work: Promise<T>, fallback: ErrorCode): Promise<Outcome<T>> {
+  try {
+    return { ok: true, value: await work };
+  } catch (error) {
+    const failure = failureOf(error, fallback);
+    if (!(error instanceof ChatError) || error.cause !== undefined) console.error(`session work failed with code ${failure.code}`, error);
+    return { ok: false, failure };
+  }
 }
 
 export function unwrap<T>(outcome: Outcome<T>): T {

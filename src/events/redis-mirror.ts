@@ -1,7 +1,7 @@
 // Owns writing chat events to the Redis stream over Upstash's REST protocol (@upstash/redis), idempotently:
 // one stream entry per turn, however often the write is retried.
 import { Redis } from "@upstash/redis/cloudflare";
-import type { Config } from "../config";
+import type { MirrorSettings } from "../config";
 import { chatEventFields, type ChatEvent } from "./chat-event";
 
 /** XADD only if this turn's marker is absent, then set the marker to the entry id: atomic in Redis. */
@@ -17,9 +17,7 @@ export interface EventMirror {
   publish(turnKey: string, event: ChatEvent): Promise<string>;
 }
 
-export function createEventMirror(config: Config): EventMirror | null {
-  const { UPSTASH_REDIS_REST_URL: url, UPSTASH_REDIS_REST_TOKEN: token } = config;
-  if (!url || !token) return null;
+export function createEventMirror({ url, token, stream, dedupTtlS }: MirrorSettings): EventMirror {
   // No client-side retries (`retry: false` still retries once): a failed write stays in the session's outbox
   // and is retried from there.
   const redis = new Redis({
@@ -30,12 +28,11 @@ export function createEventMirror(config: Config): EventMirror | null {
     automaticDeserialization: false,
     enableTelemetry: false,
   });
-  const stream = config.REDIS_STREAM;
   return {
     async publish(turnKey, event) {
       const fields = Object.entries(chatEventFields(event)).flat();
       const marker = `${stream}:turn:${turnKey}`;
-      return String(await redis.eval(ADD_ONCE, [stream, marker], [String(config.MIRROR_DEDUP_TTL_S), ...fields]));
+      return String(await redis.eval(ADD_ONCE, [stream, marker], [String(dedupTtlS), ...fields]));
     },
   };
 }

@@ -108,6 +108,8 @@ export interface NewUser {
   modelIds: number[];
 }
 
+export type UserCreation = { created: true; user: UserWithModels } | { created: false; reason: "id-taken" };
+
 export interface UserChanges {
   username?: string;
   setBalanceMicros?: number;
@@ -150,16 +152,8 @@ export interface ChatStore {
   findFile(fileName: string): Promise<FileRecord | null>;
   listSessionFiles(sessionId: string): Promise<FileRecord[]>;
 
-  /** Throws UserExistsError when the id is taken. */
-  createUser(user: NewUser, at: number): Promise<UserWithModels>;
+  createUser(user: NewUser, at: number): Promise<UserCreation>;
   getUserWithModels(userId: string): Promise<UserWithModels | null>;
   /** null when the user does not exist. */
   updateUser(userId: string, changes: UserChanges, at: number): Promise<UserWithModels | null>;
-}
-
-export class UserExistsError extends Error {
-  constructor(readonly userId: string) {
-    super(`User ${userId} already exists`);
-    this.name = "UserExistsError";
-  }
 }

@@ -15,11 +15,11 @@ import type {
   StoredSessionContext,
   TurnAuthorization,
   UserChanges,
+  UserCreation,
   UserRecord,
   UserWithModels,
   WriteBatchResult,
 } from "./chat-store";
-import { UserExistsError } from "./chat-store";
 import type { SqlEngine, Statements, StoreDb, StoreTables } from "./engines";
 import type { ledgerKinds } from "./schema";
 import { balancesAfterEachWrite, chunkRows, foldWrites } from "./write-batch";
@@ -211,7 +211,7 @@ export class DrizzleChatStore implements ChatStore {
     return this.db.select().from(files).where(eq(files.sessionId, sessionId)).orderBy(asc(files.createdAt));
   }
 
-  async createUser(user: NewUser, at: number): Promise<UserWithModels> {
+  async createUser(user: NewUser, at: number): Promise<UserCreation> {
     const { users, userModels, costLedger } = this.t;
     const modelIds = [...new Set(user.modelIds)].sort((a, b) => a - b);
     const grants = modelIds.map((modelId) => ({ userId: user.id, modelId }));
@@ -227,10 +227,10 @@ export class DrizzleChatStore implements ChatStore {
         return statements;
       });
     } catch (error) {
-      if (await this.findUser(user.id)) throw new UserExistsError(user.id);
+      if (await this.findUser(user.id)) return { created: false, reason: "id-taken" };
       throw error;
     }
-    return { ...user, modelIds, createdAt: at };
+    return { created: true, user: { ...user, modelIds, createdAt: at } };
   }
 
   async getUserWithModels(userId: string): Promise<UserWithModels | null> {

@@ -2,8 +2,8 @@
 import { exports } from "cloudflare:workers";
 import { afterEach } from "vitest";
 import postgres from "postgres";
-import { readConfig } from "../../src/config";
-import { sessionObject } from "../../src/domain/sessions";
+import { configOf } from "../../src/config";
+import { sessionObject } from "../../src/domain/operations/session-objects";
 import { ADMIN_TOKEN, testEnv } from "./env";
 
 export type Frame = Record<string, unknown> & { type?: number; data?: Record<string, unknown>; error?: string; code?: number; id?: string };
@@ -131,7 +131,7 @@ export function agentView(frame: Frame): AgentView {
 
 /** Plain SQL against the engine the Worker uses (D1, or PostgreSQL in the postgres project); `?` placeholders. */
 export async function query<T>(text: string, ...params: unknown[]): Promise<T[]> {
-  if (readConfig(testEnv).STORAGE === "postgres") {
+  if (configOf(testEnv).STORAGE === "postgres") {
     const sql = postgres(testEnv.HYPERDRIVE.connectionString, {
       max: 1,
       fetch_types: false,

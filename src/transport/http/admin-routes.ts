@@ -1,13 +1,14 @@
 // Owns the admin HTTP API (/admin/users): bearer ADMIN_TOKEN, zod-validated bodies, users as JSON.
 import { zValidator } from "@hono/zod-validator";
-import { Hono, type Context, type MiddlewareHandler } from "hono";
+import { Hono, type MiddlewareHandler } from "hono";
 import { bearerAuth } from "hono/bearer-auth";
 import { z } from "zod";
-import { readConfig } from "../../config";
+import { ChatError, ErrorCode } from "../../domain/errors";
 import { microsToDollars } from "../../domain/money";
-import { changeUser, createUser, UnknownModelsError } from "../../domain/user-admin";
-import { UserExistsError, type UserWithModels } from "../../storage/chat-store";
+import { changeUser, createUser } from "../../domain/operations/user-admin";
+import type { UserWithModels } from "../../storage/chat-store";
 import type { AppEnv } from "./app-env";
+import { httpFailure } from "./failures";
 import { validationHook } from "./validation";
 
 const modelIds = z.array(z.number().int().nonnegative()).max(1000);
@@ -34,33 +35,30 @@ const userIdParam = z.object({ user_id: z.string().min(1).max(200) });
 
 export const adminRoutes = new Hono<AppEnv>()
   .use("*", async (c, next) => {
-    const token = readConfig(c.env).ADMIN_TOKEN;
-    if (!token) return c.json({ message: "The admin API is disabled: set the ADMIN_TOKEN secret", data: null }, 503);
+    const token = c.var.config.ADMIN_TOKEN;
+    if (!token) throw httpFailure(503, "The admin API is disabled: set the ADMIN_TOKEN secret");
     const requireToken: MiddlewareHandler<AppEnv> = bearerAuth({
       token,
-      noAuthenticationHeader: { message: { message: "Missing bearer token", data: null } },
-      invalidToken: { message: { message: "Invalid bearer token", data: null } },
-      invalidAuthenticationHeader: { message: { message: "Malformed Authorization header", data: null } },
+      noAuthenticationHeader: { message: "Missing bearer token" },
+      invalidToken: { message: "Invalid bearer token" },
+      invalidAuthenticationHeader: { message: "Malformed Authorization header" },
     });
     return requireToken(c, next);
   })
   .post("/users", zValidator("json", createUserBody, validationHook), async (c) => {
     const body = c.req.valid("json");
-    try {
-      const user = await createUser(c.var.store, {
-        userId: body.user_id,
-        username: body.username,
-        modelIds: body.models,
-        balanceDollars: body.balance,
-      });
-      return c.json(userJson(user), 201);
-    } catch (error) {
-      return knownFailure(c, error);
-    }
+    const user = await createUser(c.var.store, {
+      userId: body.user_id,
+      username: body.username,
+      modelIds: body.models,
+      balanceDollars: body.balance,
+    });
+    return c.json(userJson(user), 201);
   })
   .get("/users/:user_id", zValidator("param", userIdParam, validationHook), async (c) => {
     const user = await c.var.store.getUserWithModels(c.req.valid("param").user_id);
-    return user ? c.json(userJson(user)) : userNotFound(c);
+    if (!user) throw new ChatError(ErrorCode.UserDoesNotExist, "User not found");
+    return c.json(userJson(user));
   })
   .patch(
     "/users/:user_id",
@@ -68,17 +66,13 @@ export const adminRoutes = new Hono<AppEnv>()
     zValidator("json", changeUserBody, validationHook),
     async (c) => {
       const body = c.req.valid("json");
-      try {
-        const user = await changeUser(c.env, c.var.store, c.req.valid("param").user_id, {
-          username: body.username,
-          balanceDollars: body.balance,
-          addBalanceDollars: body.add_balance,
-          modelIds: body.models,
-        });
-        return user ? c.json(userJson(user)) : userNotFound(c);
-      } catch (error) {
-        return knownFailure(c, error);
-      }
+      const user = await changeUser(c.env, c.var.store, c.var.config.ACCOUNT_CACHE_TTL_MS, c.req.valid("param").user_id, {
+        username: body.username,
+        balanceDollars: body.balance,
+        addBalanceDollars: body.add_balance,
+        modelIds: body.models,
+      });
+      return c.json(userJson(user));
     },
   );
 
@@ -90,14 +84,4 @@ function userJson(user: UserWithModels) {
     models: user.modelIds,
     created_at: new Date(user.createdAt).toISOString(),
   };
-}
-
-function userNotFound(c: Context) {
-  return c.json({ message: "User not found", data: null }, 404);
-}
-
-function knownFailure(c: Context, error: unknown) {
-  if (error instanceof UnknownModelsError) return c.json({ message: error.message, data: null }, 400);
-  if (error instanceof UserExistsError) return c.json({ message: error.message, data: null }, 409);
-  throw error;
 }

@@ -1,13 +1,20 @@
-// Owns the Hono environment of the HTTP routes: the Worker's bindings and the request's store.
+// Owns the Hono environment of the HTTP routes: the Worker's bindings, its parsed configuration and the request's store.
 import type { MiddlewareHandler } from "hono";
+import { configOf, type Config } from "../../config";
 import type { ChatStore } from "../../storage/chat-store";
 import { openStore } from "../../storage/open-store";
 
-export type AppEnv = { Bindings: Env; Variables: { store: ChatStore } };
+export type AppEnv = { Bindings: Env; Variables: { config: Config; store: ChatStore } };
+
+/** Hands the configuration (parsed once per environment) to the routes. */
+export const withConfig: MiddlewareHandler<AppEnv> = async (c, next) => {
+  c.set("config", configOf(c.env));
+  await next();
+};
 
 /** Opens the store for this request and closes it once the response is on its way. */
 export const withStore: MiddlewareHandler<AppEnv> = async (c, next) => {
-  const store = openStore(c.env);
+  const store = openStore(c.var.config.storage);
   c.set("store", store);
   try {
     await next();

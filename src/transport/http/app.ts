@@ -1,17 +1,18 @@
-// Owns the HTTP surface of the Worker: CORS, health, the WebSocket hand-off, file and admin routes, bench metrics.
+// Owns the HTTP surface of the Worker: CORS, health, the WebSocket hand-off, file and admin routes, bench metrics,
+// and the one failure renderer every route's errors go through.
 import { Hono } from "hono";
 import { cors } from "hono/cors";
-import { HTTPException } from "hono/http-exception";
-import { allowedOrigins, readConfig } from "../../config";
 import { storageCounts } from "../../storage/d1-metrics";
 import { adminRoutes } from "./admin-routes";
-import { withStore, type AppEnv } from "./app-env";
+import { withConfig, withStore, type AppEnv } from "./app-env";
+import { httpFailure, renderFailure } from "./failures";
 import { fileRoutes } from "./file-routes";
 
 export const app = new Hono<AppEnv>();
 
+app.use("*", withConfig);
 app.use("*", (c, next) => {
-  const allowed = allowedOrigins(readConfig(c.env));
+  const allowed = c.var.config.corsOrigins;
   return cors({
     origin: allowed === "*" ? "*" : (origin) => (allowed.includes(origin) ? origin : null),
     allowHeaders: ["Content-Type", "Authorization"],
@@ -22,7 +23,7 @@ app.use("*", (c, next) => {
 for (const path of ["/healthz", "/admin/*", "/upload", "/uploads/*", "/files/*"]) app.use(path, withStore);
 
 app.get("/healthz", async (c) => {
-  const storage = readConfig(c.env).STORAGE;
+  const storage = c.var.config.STORAGE;
   try {
     await c.var.store.ping();
     return c.json({ status: "ok", storage });
@@ -34,31 +35,25 @@ app.get("/healthz", async (c) => {
 
 /** Sockets live in a Durable Object (hibernating); the Worker only picks which one. */
 app.get("/ws", (c) => {
-  if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") {
-    return c.json({ message: "Expected a WebSocket upgrade", data: null }, 426);
-  }
-  const allowed = allowedOrigins(readConfig(c.env));
+  if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") throw httpFailure(426, "Expected a WebSocket upgrade");
+  const allowed = c.var.config.corsOrigins;
   const origin = c.req.header("Origin");
-  if (allowed !== "*" && origin && !allowed.includes(origin)) {
-    return c.json({ message: `Origin not allowed: ${origin}`, data: null }, 403);
-  }
+  if (allowed !== "*" && origin && !allowed.includes(origin)) throw httpFailure(403, `Origin not allowed: ${origin}`);
   const userId = c.req.query("user_id");
   const hubs = c.env.CONNECTIONS;
   const id = userId && userId.length <= 200 ? hubs.idFromName(`user:${userId}`) : hubs.newUniqueId();
   return hubs.get(id).fetch(c.req.raw);
 });
 
-app.get("/__metrics/storage", (c) =>
-  readConfig(c.env).STORAGE_METRICS ? c.json(storageCounts()) : c.json({ message: "Not found", data: null }, 404),
-);
+app.get("/__metrics/storage", (c) => {
+  if (!c.var.config.STORAGE_METRICS) throw httpFailure(404, "Not found");
+  return c.json(storageCounts());
+});
 
 app.route("/admin", adminRoutes);
 app.route("/", fileRoutes);
 
-app.notFound((c) => c.json({ message: "Not found", data: null }, 404));
-app.onError((error, c) => {
-  if (error instanceof HTTPException) return error.getResponse();
-  console.error(`${c.req.method} ${c.req.path} failed`, error);
-  return c.json({ message: "Internal Server Error", data: null }, 500);
+app.notFound(() => {
+  throw httpFailure(404, "Not found");
 });
-
+app.onError(renderFailure);

@@ -1,15 +1,15 @@
 // Owns the file routes: POST /upload (multipart, size-limited while reading), GET /uploads/:fileName for
 // clients, and GET /files/:fileName for agents holding a signed, expiring URL.
 import { Hono, type Context } from "hono";
+import { bodyLimit } from "hono/body-limit";
 import { z } from "zod";
-import { maxFileBytes, readConfig } from "../../config";
 import { ChatError, ErrorCode } from "../../domain/errors";
-import { contentDisposition, isStoredFileName } from "../../domain/file-names";
-import { isValidFileSignature } from "../../domain/file-urls";
-import { acceptUpload } from "../../domain/uploads";
-import type { FileRecord } from "../../storage/chat-store";
-import type { ChatStore } from "../../storage/chat-store";
+import { contentDisposition, isStoredFileName } from "../../domain/files/file-names";
+import { isValidFileSignature } from "../../domain/files/file-urls";
+import { uploadFile } from "../../domain/operations/session-objects";
+import type { ChatStore, FileRecord } from "../../storage/chat-store";
 import type { AppEnv } from "./app-env";
+import { httpFailure } from "./failures";
 
 /** Room for the form's other fields and multipart boundaries on top of the file itself. */
 const MULTIPART_OVERHEAD_BYTES = 64 * 1024;
@@ -26,41 +26,38 @@ const uploadForm = z.object({
 
 type AppContext = Context<AppEnv>;
 
-const failure = (c: AppContext, status: 400 | 403 | 404 | 413 | 500, message: string) => c.json({ message, data: null }, status);
-
-const statusOf: Partial<Record<ErrorCode, 400 | 403 | 404>> = {
-  [ErrorCode.UserDoesNotExist]: 404,
-  [ErrorCode.SessionNotFound]: 404,
-  [ErrorCode.NoModelAccess]: 403,
-  [ErrorCode.UnknownModel]: 400,
-};
+const fileTooLarge = (c: AppContext) => new ChatError(ErrorCode.FileTooLarge, `File too large: the limit is ${c.var.config.MAX_FILE_SIZE} MB`);
+const fileNotFound = () => new ChatError(ErrorCode.FileNotFound, "File not found");
 
 export const fileRoutes = new Hono<AppEnv>()
-  .post("/upload", async (c) => {
-    const config = readConfig(c.env);
-    const limit = maxFileBytes(config);
-    const tooLarge = `File too large: the limit is ${config.MAX_FILE_SIZE} MB`;
-    const declared = Number(c.req.header("content-length"));
-    if (Number.isFinite(declared) && declared > limit + MULTIPART_OVERHEAD_BYTES) return failure(c, 400, tooLarge);
+  .post(
+    "/upload",
+    // Counts what arrives, whatever Content-Length said (or without one).
+    (c, next) =>
+      bodyLimit({
+        maxSize: c.var.config.maxFileBytes + MULTIPART_OVERHEAD_BYTES,
+        onError: () => {
+          throw fileTooLarge(c);
+        },
+      })(c, next),
+    async (c) => {
+      const form = await readForm(c.req.raw);
+      const fields = Object.keys(uploadForm.shape).map((name) => [name, form.get(name) ?? undefined]);
+      const parsed = uploadForm.safeParse(Object.fromEntries(fields));
+      if (!parsed.success) throw new ChatError(ErrorCode.InvalidField, parsed.error.issues[0]?.message ?? "Invalid upload");
+      const { file, user_id, session_id, model_name, session_prompt } = parsed.data;
+      if (file.size > c.var.config.maxFileBytes) throw fileTooLarge(c);
 
-    const form = await readLimitedForm(c.req.raw, limit + MULTIPART_OVERHEAD_BYTES);
-    if (form === "too-large") return failure(c, 400, tooLarge);
-    if (!form) return failure(c, 400, "Expected a well-formed multipart/form-data body");
-    const fields = Object.keys(uploadForm.shape).map((name) => [name, form.get(name) ?? undefined]);
-    const parsed = uploadForm.safeParse(Object.fromEntries(fields));
-    if (!parsed.success) return failure(c, 400, parsed.error.issues[0]?.message ?? "Invalid upload");
-    const { file, user_id, session_id, model_name, session_prompt } = parsed.data;
-    if (file.size > limit) return failure(c, 400, tooLarge);
-
-    try {
-      const stored = await acceptUpload(c.env, c.var.store, {
+      const stored = await uploadFile(c.env, {
         userId: user_id,
         sessionId: session_id,
         modelName: model_name,
         sessionPrompt: session_prompt,
-        file,
+        fileName: file.name,
+        contentType: file.type,
+        bytes: await file.arrayBuffer(),
       });
-      const base = config.PUBLIC_BASE_URL || new URL(c.req.url).origin;
+      const base = c.var.config.PUBLIC_BASE_URL ?? new URL(c.req.url).origin;
       return c.json(
         {
           message: "File uploaded successfully",
@@ -73,26 +70,34 @@ export const fileRoutes = new Hono<AppEnv>()
         },
         202,
       );
-    } catch (error) {
-      if (error instanceof ChatError) return failure(c, statusOf[error.code] ?? 400, error.message);
-      throw error;
-    }
-  })
+    },
+  )
   .get("/uploads/:fileName", async (c) => {
     const record = await findStoredFile(c.var.store, c.req.param("fileName"));
-    return record ? serveFile(c, record, "private, max-age=3600") : failure(c, 404, "File not found");
+    if (!record) throw fileNotFound();
+    return serveFile(c, record, "private, max-age=3600");
   })
   .get("/files/:fileName", async (c) => {
-    const config = readConfig(c.env);
     const fileName = c.req.param("fileName");
-    const secret = config.FILE_URL_SECRET;
+    const secret = c.var.config.FILE_URL_SECRET;
     const valid =
       secret !== undefined &&
       (await isValidFileSignature(fileName, c.req.query("expires"), c.req.query("signature"), secret, Date.now()));
-    if (!valid) return failure(c, 403, "Invalid or expired file URL");
+    if (!valid) throw httpFailure(403, "Invalid or expired file URL");
     const record = await findStoredFile(c.var.store, fileName);
-    return record ? serveFile(c, record, "private, no-store") : failure(c, 404, "File not found");
+    if (!record) throw fileNotFound();
+    return serveFile(c, record, "private, no-store");
   });
+
+async function readForm(request: Request): Promise<FormData> {
+  const malformed = () => new ChatError(ErrorCode.InvalidField, "Expected a well-formed multipart/form-data body");
+  if (!request.body || !request.headers.get("content-type")?.toLowerCase().startsWith("multipart/form-data")) throw malformed();
+  try {
+    return await request.formData();
+  } catch {
+    throw malformed();
+  }
+}
 
 async function findStoredFile(store: ChatStore, fileName: string): Promise<FileRecord | null> {
   return isStoredFileName(fileName) ? store.findFile(fileName) : null;
@@ -100,7 +105,7 @@ async function findStoredFile(store: ChatStore, fileName: string): Promise<FileR
 
 async function serveFile(c: AppContext, record: FileRecord, cacheControl: string): Promise<Response> {
   const object = await c.env.FILES.get(record.r2Key);
-  if (!object) return failure(c, 404, "File not found");
+  if (!object) throw fileNotFound();
   return new Response(object.body, {
     headers: {
       "Content-Type": record.contentType,
@@ -110,27 +115,4 @@ async function serveFile(c: AppContext, record: FileRecord, cacheControl: string
       "Cache-Control": cacheControl,
     },
   });
-}
-
-/** Parses the multipart body, failing as soon as more than `maxBytes` arrive (whatever Content-Length said). */
-async function readLimitedForm(request: Request, maxBytes: number): Promise<FormData | "too-large" | null> {
-  if (!request.body || !request.headers.get("content-type")?.toLowerCase().startsWith("multipart/form-data")) return null;
-  let received = 0;
-  let exceeded = false;
-  const limited = request.body.pipeThrough(
-    new TransformStream<Uint8Array, Uint8Array>({
-      transform(chunk, controller) {
-        received += chunk.byteLength;
-        if (received > maxBytes) {
-          exceeded = true;
-          controller.error(new Error("upload too large"));
-        } else controller.enqueue(chunk);
-      },
-    }),
-  );
-  try {
-    return await new Request(request.url, { method: "POST", headers: request.headers, body: limited }).formData();
-  } catch {
-    return exceeded ? "too-large" : null;
-  }
 }

@@ -1,21 +1,24 @@
 // Owns WebSockets (a Durable Object per user, or per connection when the user is unknown at connect time):
 // accepts them with the Hibernation API and answers each frame, in order, on the socket it came from.
 import { DurableObject } from "cloudflare:workers";
-import { readConfig } from "../../config";
+import { configOf } from "../../config";
 import type { ChatStore } from "../../storage/chat-store";
 import { openStore } from "../../storage/open-store";
-import { answerFrame } from "./dispatch";
+import { answerFrame, type ConnectionWrites } from "./dispatch";
 
+/** Kept with the socket across hibernation. */
 interface SocketAttachment {
+  /** File URLs for the agent default to this origin. */
   origin: string;
+  /** Sessions this connection's turns wrote to that its reads have not waited for yet. */
+  written: string[];
 }
 
 export class ConnectionHub extends DurableObject<Env> {
+  private readonly config = configOf(this.env);
   /** The tail of each socket's pending answers: frames of one socket are answered in the order they came. */
   private readonly pending = new Map<WebSocket, Promise<void>>();
   private store: ChatStore | null = null;
-  /** Sessions this object's turns wrote to since its last read (read-your-writes for the user's connections). */
-  private readonly writtenSessions = new Set<string>();
 
   override async fetch(request: Request): Promise<Response> {
     if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
@@ -23,8 +26,7 @@ export class ConnectionHub extends DurableObject<Env> {
     }
     const { 0: client, 1: server } = new WebSocketPair();
     this.ctx.acceptWebSocket(server);
-    // Kept with the socket across hibernation: file URLs for the agent default to this origin.
-    server.serializeAttachment({ origin: new URL(request.url).origin } satisfies SocketAttachment);
+    server.serializeAttachment({ origin: new URL(request.url).origin, written: [] } satisfies SocketAttachment);
     return new Response(null, { status: 101, webSocket: client });
   }
 
@@ -52,12 +54,28 @@ export class ConnectionHub extends DurableObject<Env> {
   }
 
   private async answer(socket: WebSocket, message: string | ArrayBuffer): Promise<void> {
-    const { origin } = socket.deserializeAttachment() as SocketAttachment;
-    const frame = await answerFrame(message, { env: this.env, config: readConfig(this.env), store: (this.store ??= openStore(this.env)), origin, writtenSessions: this.writtenSessions });
+    const attachment = socket.deserializeAttachment() as SocketAttachment;
+    const context = { env: this.env, config: this.config, store: (this.store ??= openStore(this.config.storage)), origin: attachment.origin };
+    const frame = await answerFrame(message, context, attachedWrites(socket, attachment));
     try {
       socket.send(JSON.stringify(frame));
     } catch {
       // The client went away while its request was being answered; nothing to deliver it to.
     }
   }
+}
+
+/** The connection's written sessions, read from and saved to the socket's attachment. */
+function attachedWrites(socket: WebSocket, attachment: SocketAttachment): ConnectionWrites {
+  const save = (written: string[]) => {
+    attachment.written = written;
+    socket.serializeAttachment(attachment);
+  };
+  return {
+    list: () => attachment.written,
+    add: (sessionId) => {
+      if (!attachment.written.includes(sessionId)) save([...attachment.written, sessionId]);
+    },
+    remove: (sessionIds) => save(attachment.written.filter((id) => !sessionIds.includes(id))),
+  };
 }

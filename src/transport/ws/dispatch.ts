@@ -1,9 +1,22 @@
-// Owns turning one raw WebSocket frame into exactly one answer frame: parse, validate, dispatch, map errors.
+// Owns turning one raw WebSocket frame into exactly one answer frame: parse, validate, wait for the writes the
+// message type declares (read-your-writes), dispatch, record the write it made, map errors.
 import { ChatError, ErrorCode, failureOf } from "../../domain/errors";
+import { waitForCommits } from "../../domain/operations/session-objects";
 import { describeIssue, envelopeSchema, errorFrame, type ErrorFrame, type ReplyFrame } from "./frames";
 import { messageHandlers, type HandlerContext } from "./handlers";
 
-export async function answerFrame(raw: string | ArrayBuffer, ctx: HandlerContext): Promise<ReplyFrame | ErrorFrame> {
+/** The sessions a connection's turns wrote to and its reads have not waited for yet; kept with the socket, so
+ *  they outlive the hub's hibernation. */
+export interface ConnectionWrites {
+  list(): readonly string[];
+  add(sessionId: string): void;
+  remove(sessionIds: readonly string[]): void;
+}
+
+/** A connection remembers this many sessions; writing to more between reads waits for the oldest's commit. */
+export const MAX_REMEMBERED_WRITES = 32;
+
+export async function answerFrame(raw: string | ArrayBuffer, ctx: HandlerContext, writes: ConnectionWrites): Promise<ReplyFrame | ErrorFrame> {
   if (typeof raw !== "string") return errorFrame(ErrorCode.JsonParsing, "JSON Parsing Error: frames must be UTF-8 text");
   if (raw.length > ctx.config.MAX_FRAME_BYTES) {
     return errorFrame(ErrorCode.FrameTooLarge, `Frame too large: the limit is ${ctx.config.MAX_FRAME_BYTES} bytes`);
@@ -26,13 +39,27 @@ export async function answerFrame(raw: string | ArrayBuffer, ctx: HandlerContext
   const parsed = handler.schema.safeParse(data);
   if (!parsed.success) return errorFrame(ErrorCode.InvalidField, describeIssue(parsed.error, "data"), type, id);
   try {
+    const waitFor = handler.waitsFor(parsed.data, writes.list());
+    if (waitFor.length > 0) {
+      await waitForCommits(ctx.env, waitFor);
+      writes.remove(waitFor);
+    }
     const answer = await handler.handle(parsed.data, ctx);
+    if (handler.wrote) await remember(handler.wrote(answer), ctx, writes);
     return id === undefined ? { type, data: answer } : { type, data: answer, id };
   } catch (error) {
     if (!(error instanceof ChatError)) console.error(`message type ${type} failed`, error);
     const failure = failureOf(error, handler.failure);
     return errorFrame(failure.code, failure.message, type, id);
   }
+}
+
+async function remember(sessionId: string, ctx: HandlerContext, writes: ConnectionWrites): Promise<void> {
+  writes.add(sessionId);
+  const overflow = writes.list().slice(0, -MAX_REMEMBERED_WRITES);
+  if (overflow.length === 0) return;
+  await waitForCommits(ctx.env, overflow).catch((error: unknown) => console.warn("a connection's older writes are not committed yet", error));
+  writes.remove(overflow);
 }
 
 function requestIdOf(json: unknown): string | undefined {

@@ -1,6 +1,20 @@
-// Owns the shape of WebSocket frames: the request envelope, per-type data schemas, and reply/error frames.
+// Owns the shape of WebSocket frames: the message types' names, the request envelope, per-type data schemas, and
+// reply/error frames.
 import { z } from "zod";
 import { errorText, type ErrorCode } from "../../domain/errors";
+
+/** The message types of the wire (spec section 3). */
+export const MessageType = {
+  UserDetails: 0,
+  SessionList: 1,
+  SessionChats: 2,
+  ChatMessage: 3,
+  DeleteSession: 4,
+  ModelList: 5,
+  Balance: 6,
+} as const;
+
+export type MessageType = (typeof MessageType)[keyof typeof MessageType];
 
 export const envelopeSchema = z.object({
   type: z.number().int(),

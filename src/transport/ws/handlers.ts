@@ -1,12 +1,14 @@
-// Owns the dispatch table: for each message type, its data schema, its failure code and its handler.
+// Owns the dispatch table: for each message type, its data schema, its failure code, the writes it waits for
+// (read-your-writes), the write it makes, and its handler.
 import type { z } from "zod";
 import type { Config } from "../../config";
-import { grantedModels, requireUser } from "../../domain/accounts";
-import { ErrorCode, unwrap } from "../../domain/errors";
+import { grantedModels, requireUser } from "../../domain/accounts/accounts";
+import { ErrorCode } from "../../domain/errors";
 import { microsToDollars } from "../../domain/money";
-import { listSessions, sessionHistory, sessionObject, settleWrites } from "../../domain/sessions";
+import { deleteSession, sendChatMessage } from "../../domain/operations/session-objects";
+import { listSessions, sessionHistory } from "../../domain/operations/sessions";
 import type { ChatStore, ModelRef } from "../../storage/chat-store";
-import { chatMessageRequest, sessionRequest, userRequest, type ChatMessageRequest } from "./frames";
+import { chatMessageRequest, MessageType, sessionRequest, userRequest } from "./frames";
 
 export interface HandlerContext {
   env: Env;
@@ -14,81 +16,132 @@ export interface HandlerContext {
   store: ChatStore;
   /** Origin the socket connected to. */
   origin: string;
-  /** Sessions this connection's turns wrote to since its last read: reads wait for those writes first. */
-  writtenSessions: Set<string>;
 }
+
+/**
+ * The writes a message waits for before it is handled, so a client reads what it just did (turns commit to the
+ * database right behind their replies): the sessions this connection's turns wrote to since it last waited, and
+ * the session the message names (its history is then complete whichever connection wrote its last turn).
+ */
+interface Waits<D> {
+  connectionWrites: boolean;
+  session?: (data: D) => string;
+}
+
+const NO_WAIT = { connectionWrites: false } as const;
+
+type Answer = Record<string, unknown>;
 
 export interface MessageHandler {
   schema: z.ZodType;
   /** The original's answer when the handler fails unexpectedly (storage down, bug). */
   failure: ErrorCode;
-  handle(data: unknown, ctx: HandlerContext): Promise<Record<string, unknown>>;
+  /** The sessions whose writes to wait for, given the data and the sessions this connection wrote to. */
+  waitsFor(data: unknown, connectionWrites: readonly string[]): string[];
+  /** The session a successful answer wrote to, which this connection's later reads wait for. */
+  wrote?(answer: Answer): string;
+  handle(data: unknown, ctx: HandlerContext): Promise<Answer>;
 }
 
-function define<S extends z.ZodType>(
-  schema: S,
-  failure: ErrorCode,
-  handle: (data: z.output<S>, ctx: HandlerContext) => Promise<Record<string, unknown>>,
-): MessageHandler {
-  return { schema, failure, handle: (data, ctx) => handle(data as z.output<S>, ctx) };
+function define<S extends z.ZodType, A extends Answer>(entry: {
+  schema: S;
+  failure: ErrorCode;
+  waits: Waits<z.output<S>>;
+  wrote?: (answer: A) => string;
+  handle: (data: z.output<S>, ctx: HandlerContext) => Promise<A>;
+}): MessageHandler {
+  const { schema, failure, waits, wrote, handle } = entry;
+  return {
+    schema,
+    failure,
+    waitsFor: (data, connectionWrites) => {
+      const sessions = new Set(waits.connectionWrites ? connectionWrites : []);
+      if (waits.session) sessions.add(waits.session(data as z.output<S>));
+      return [...sessions];
+    },
+    wrote: wrote && ((answer) => wrote(answer as A)),
+    handle: (data, ctx) => handle(data as z.output<S>, ctx),
+  };
 }
 
 export const messageHandlers: Readonly<Record<number, MessageHandler>> = {
-  0: define(userRequest, ErrorCode.InternalServerError, async ({ user_id }, { store }) => {
-    const user = await requireUser(store, user_id);
-    return { user_id: user.id, username: user.username };
+  [MessageType.UserDetails]: define({
+    schema: userRequest,
+    failure: ErrorCode.InternalServerError,
+    waits: NO_WAIT,
+    handle: async ({ user_id }, { store }) => {
+      const user = await requireUser(store, user_id);
+      return { user_id: user.id, username: user.username };
+    },
   }),
 
-  1: define(userRequest, ErrorCode.UnableToLoadSession, async ({ user_id }, { env, store, writtenSessions }) => {
-    await settleWrites(env, writtenSessions);
-    const sessions = await listSessions(store, user_id);
-    return { user_id, session_info: sessions.map((s) => ({ session_id: s.id, session_name: s.name })) };
+  [MessageType.SessionList]: define({
+    schema: userRequest,
+    failure: ErrorCode.UnableToLoadSession,
+    waits: { connectionWrites: true },
+    handle: async ({ user_id }, { store }) => {
+      const sessions = await listSessions(store, user_id);
+      return { user_id, session_info: sessions.map((s) => ({ session_id: s.id, session_name: s.name })) };
+    },
   }),
 
-  2: define(sessionRequest, ErrorCode.UnableToLoadChats, async ({ user_id, session_id }, { env, store, writtenSessions }) => {
-    // The session's own object is asked too: its history reads complete whichever connection wrote the last turn.
-    writtenSessions.add(session_id);
-    await settleWrites(env, writtenSessions);
-    const history = await sessionHistory(store, user_id, session_id);
-    return { user_id, session_id, chat: JSON.stringify(history) };
+  [MessageType.SessionChats]: define({
+    schema: sessionRequest,
+    failure: ErrorCode.UnableToLoadChats,
+    waits: { connectionWrites: true, session: (data) => data.session_id },
+    handle: async ({ user_id, session_id }, { store }) => {
+      const history = await sessionHistory(store, user_id, session_id);
+      return { user_id, session_id, chat: JSON.stringify(history) };
+    },
   }),
 
-  3: define(chatMessageRequest, ErrorCode.UnableToReceiveResponse, sendChatMessage),
-
-  4: define(sessionRequest, ErrorCode.UnableToDeleteSession, async ({ user_id, session_id }, { env }) => {
-    unwrap(await sessionObject(env, session_id).remove(user_id, session_id));
-    return { user_id };
+  [MessageType.ChatMessage]: define({
+    schema: chatMessageRequest,
+    failure: ErrorCode.UnableToReceiveResponse,
+    waits: NO_WAIT,
+    wrote: (answer: { session_id: string }) => answer.session_id,
+    handle: async (data, { env, origin }) => {
+      const model: ModelRef | null = data.model_id != null ? { id: data.model_id } : data.model_name ? { name: data.model_name } : null;
+      const reply = await sendChatMessage(env, {
+        userId: data.user_id,
+        sessionId: data.session_id,
+        model,
+        message: data.message,
+        sessionPrompt: data.session_prompt ?? "",
+        fileName: data.file_name ?? null,
+        requestOrigin: origin,
+      });
+      return { user_id: data.user_id, session_id: reply.sessionId, session_name: reply.sessionName, message: reply.message };
+    },
   }),
 
-  5: define(userRequest, ErrorCode.UnableToListModels, async ({ user_id }, { store }) => {
-    const models = await grantedModels(store, user_id);
-    return { models: models.map((m) => m.name) };
+  [MessageType.DeleteSession]: define({
+    schema: sessionRequest,
+    failure: ErrorCode.UnableToDeleteSession,
+    waits: NO_WAIT, // the session's object commits its writes before deleting
+    handle: async ({ user_id, session_id }, { env }) => {
+      await deleteSession(env, user_id, session_id);
+      return { user_id };
+    },
   }),
 
-  6: define(userRequest, ErrorCode.UnableToGetBalance, async ({ user_id }, { env, store, writtenSessions }) => {
-    await settleWrites(env, writtenSessions);
-    const user = await requireUser(store, user_id);
-    return { balance: microsToDollars(user.balanceMicros) };
+  [MessageType.ModelList]: define({
+    schema: userRequest,
+    failure: ErrorCode.UnableToListModels,
+    waits: NO_WAIT,
+    handle: async ({ user_id }, { store }) => {
+      const models = await grantedModels(store, user_id);
+      return { models: models.map((m) => m.name) };
+    },
+  }),
+
+  [MessageType.Balance]: define({
+    schema: userRequest,
+    failure: ErrorCode.UnableToGetBalance,
+    waits: { connectionWrites: true },
+    handle: async ({ user_id }, { store }) => {
+      const user = await requireUser(store, user_id);
+      return { balance: microsToDollars(user.balanceMicros) };
+    },
   }),
 };
-
-async function sendChatMessage(data: ChatMessageRequest, { env, origin, writtenSessions }: HandlerContext) {
-  const isNew = data.session_id === "NEW";
-  const sessionId = isNew ? crypto.randomUUID() : data.session_id;
-  const model: ModelRef | null =
-    data.model_id != null ? { id: data.model_id } : data.model_name ? { name: data.model_name } : null;
-  const reply = unwrap(
-    await sessionObject(env, sessionId).turn({
-      userId: data.user_id,
-      sessionId,
-      isNew,
-      model,
-      message: data.message,
-      sessionPrompt: data.session_prompt ?? "",
-      fileName: data.file_name ?? null,
-      requestOrigin: origin,
-    }),
-  );
-  writtenSessions.add(reply.sessionId);
-  return { user_id: data.user_id, session_id: reply.sessionId, session_name: reply.sessionName, message: reply.message };
-}

@@ -1,6 +1,6 @@
 // Naming a session from its first message.
 import { expect, it } from "vitest";
-import { sessionNameFrom } from "../src/domain/session-name";
+import { sessionNameFrom } from "../../src/domain/session/session-name";
 
 it.each([
   ["Short question", 40, "Short question"],

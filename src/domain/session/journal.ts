@@ -1,8 +1,10 @@
-// Owns a session's writes to the shared database (D1 or PostgreSQL) that run behind its replies: each is journaled
-// in the session object's own storage (a turn before its reply goes out), then committed in order, exactly once, in
-// batches that gather what arrives within a window, and retried from the object's alarm until the database takes it.
-import { chunked } from "../chunked";
-import type { ChatStore, SessionWrite } from "../storage/chat-store";
+// Owns the session's journal: its writes to the shared database (D1 or PostgreSQL) that run behind its replies. Each
+// is journaled in the session object's own storage (a turn before its reply goes out), then committed in order,
+// exactly once, in batches that gather what arrives within a window, and retried (the object's alarm wakes it)
+// until the database takes it.
+import { chunked } from "../../chunked";
+import type { ChatStore, SessionWrite } from "../../storage/chat-store";
+import type { WakeUp } from "./wake-up";
 
 const WRITE_PREFIX = "write:";
 /** The batch being committed: kept until the database acknowledges it, so a retry sends the same batch again. */
@@ -18,18 +20,22 @@ interface Batch {
   keys: string[];
 }
 
+/** What the database said of a committed write: the user's balance right after its charge, when it is known
+ *  (after a lost acknowledgement the retry finds the batch already applied, and balances are not re-read). */
+export type CommitReceipt = { balance: "known"; balanceMicros: number } | { balance: "unknown" };
+
 interface Journaled {
   key: string;
   write: SessionWrite;
   /** In this object's storage; an entry that is not yet dies with the instance. */
   persisted: boolean;
-  /** Resolves with the user's balance after this write's charge once the database has the write. */
-  committed: Deferred<number>;
+  /** Resolves once the database has the write. */
+  committed: Deferred<CommitReceipt>;
 }
 
 const keyOf = (n: number) => `${WRITE_PREFIX}${String(n).padStart(12, "0")}`;
 
-export class PendingWrites {
+export class Journal {
   private journal: Journaled[] | null = null;
   private batch: Batch | null = null;
   private nextNumber = 0;
@@ -41,6 +47,7 @@ export class PendingWrites {
   constructor(
     private readonly storage: DurableObjectStorage,
     private readonly store: () => ChatStore,
+    private readonly wakeUp: WakeUp,
     private readonly timing: { windowMs: number; retryMs: number },
   ) {}
 
@@ -48,9 +55,9 @@ export class PendingWrites {
    * Journals a write and starts committing it. With `durable`, the write (and any earlier one not yet stored) is
    * in this object's storage when this resolves; without, it is stored with the next durable write, or when the
    * database refuses it, and until then only the database commit behind it keeps it. The returned promise resolves
-   * with the user's balance after its charge once the database has it; while the database fails it stays pending.
+   * once the database has it; while the database fails it stays pending.
    */
-  async add(write: SessionWrite, { durable }: { durable: boolean }): Promise<{ committed: Promise<number> }> {
+  async add(write: SessionWrite, { durable }: { durable: boolean }): Promise<{ committed: Promise<CommitReceipt> }> {
     const journal = await this.load();
     const entry: Journaled = { key: keyOf(this.nextNumber++), write, persisted: false, committed: deferred() };
     journal.push(entry);
@@ -113,14 +120,16 @@ export class PendingWrites {
       } catch (error) {
         console.error(`session writes not committed yet; retrying in ${this.timing.retryMs} ms`, error);
         await this.persist(journal);
-        await this.storage.setAlarm(Date.now() + this.timing.retryMs);
+        await this.wakeUp(this.timing.retryMs);
         throw error;
       }
       await Promise.all(chunked([...batch.keys, BATCH_KEY], MAX_KEYS_PER_STORAGE_CALL).map((keys) => this.storage.delete(keys)));
       this.batch = null;
       journal.splice(0, entries.length);
-      // After a lost acknowledgement the balances are unknown; this object re-reads the account when it needs it.
-      entries.forEach((entry, i) => entry.committed.resolve(result.balancesMicros[i] ?? Number.NaN));
+      entries.forEach((entry, i) => {
+        const balanceMicros = result.balancesMicros[i];
+        entry.committed.resolve(balanceMicros === undefined ? { balance: "unknown" } : { balance: "known", balanceMicros });
+      });
       if (this.urgent === 0) return;
     }
   }
@@ -129,10 +138,9 @@ export class PendingWrites {
   private async persist(journal: Journaled[]): Promise<void> {
     const fresh = journal.filter((entry) => !entry.persisted);
     if (fresh.length === 0) return;
-    // Should this instance die before committing, the alarm wakes a new one to do it (one alarm covers the journal).
-    const armAlarm = fresh.length === journal.length ? this.storage.setAlarm(Date.now() + this.timing.retryMs) : undefined;
+    // Should this instance die before committing, the alarm wakes a new one to do it.
     const puts = chunked(fresh, MAX_KEYS_PER_STORAGE_CALL).map((part) => this.storage.put(Object.fromEntries(part.map((entry) => [entry.key, entry.write]))));
-    await Promise.all([...puts, armAlarm]);
+    await Promise.all([...puts, this.wakeUp(this.timing.retryMs)]);
     fresh.forEach((entry) => (entry.persisted = true));
   }
 
@@ -159,7 +167,7 @@ export class PendingWrites {
       this.storage.get<Batch>(BATCH_KEY),
     ]);
     if (this.journal) return this.journal; // loaded concurrently
-    this.journal = [...stored].map(([key, write]) => ({ key, write, persisted: true, committed: deferred<number>() }));
+    this.journal = [...stored].map(([key, write]) => ({ key, write, persisted: true, committed: deferred<CommitReceipt>() }));
     this.batch = batch ?? null;
     const last = this.journal.at(-1);
     this.nextNumber = last ? Number(last.key.slice(WRITE_PREFIX.length)) + 1 : 0;

@@ -1,6 +1,6 @@
 // Owns the read side of a user's account: who they are, which models they may use, their balance.
-import type { ChatStore, ModelRecord, ModelRef, TurnAuthorization, UserRecord } from "../storage/chat-store";
-import { ChatError, ErrorCode } from "./errors";
+import type { ChatStore, ModelRecord, ModelRef, TurnAuthorization, UserRecord } from "../../storage/chat-store";
+import { ChatError, ErrorCode } from "../errors";
 
 export async function requireUser(store: ChatStore, userId: string): Promise<UserRecord> {
   const user = await store.findUser(userId);

@@ -1,11 +1,11 @@
 // Owns rolling summaries: the agent's Summarize first, an OpenAI-compatible endpoint as fallback,
 // else the summary stays as it was.
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { AgentClient } from "../agent/agent-client";
-import { summarizeWithOpenAi } from "../agent/openai-summarizer";
-import type { Config } from "../config";
-import type { ChatStore, ModelRecord } from "../storage/chat-store";
-import { chargeFromReportedCost, tokenCostMicros } from "./money";
+import type { AgentClient } from "../../agent/agent-client";
+import { summarizeWithOpenAi } from "../../agent/openai-summarizer";
+import type { Config } from "../../config";
+import type { ChatStore, ModelRecord } from "../../storage/chat-store";
+import { chargeFromReportedCost, tokenCostMicros } from "../money";
 
 export interface SummaryInput {
   userId: string;

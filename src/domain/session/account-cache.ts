@@ -2,7 +2,7 @@
 // the balance (kept exact for this session's own charges) and the models already checked. A refusal is
 // always re-checked against storage, so grants and top-ups take effect at once; the admin API invalidates
 // warm sessions on every change, and anything else is re-read after ACCOUNT_CACHE_TTL_MS.
-import type { ModelRef, TurnAuthorization } from "../storage/chat-store";
+import type { ModelRef, TurnAuthorization } from "../../storage/chat-store";
 
 /** Reads the account from storage; the session commits its own journaled charges first, so the read is exact. */
 export type AccountReader = (ref: ModelRef) => Promise<TurnAuthorization | null>;

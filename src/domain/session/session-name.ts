@@ -1,6 +1,7 @@
 // Owns naming a new session from its first message.
 const segmenter = new Intl.Segmenter(undefined, { granularity: "grapheme" });
-const FALLBACK_NAME = "New Chat";
+/** The name of a session whose first message has no text to name it by, or that an upload started. */
+export const NEW_CHAT_NAME = "New Chat";
 
 /**
  * The first message, whitespace collapsed, cut to at most `maxChars` user-perceived characters:
@@ -8,7 +9,7 @@ const FALLBACK_NAME = "New Chat";
  */
 export function sessionNameFrom(message: string, maxChars: number): string {
   const text = message.replace(/\s+/g, " ").trim();
-  if (!text) return FALLBACK_NAME;
+  if (!text) return NEW_CHAT_NAME;
   const graphemes = Array.from(segmenter.segment(text), (s) => s.segment);
   if (graphemes.length <= maxChars) return text;
   const head = graphemes.slice(0, maxChars);

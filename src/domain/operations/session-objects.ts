@@ -1,0 +1,37 @@
+// Owns the Worker side's calls into session objects: reaching a session's object, waiting for its writes, starting
+// a turn or an upload, deleting a session.
+import { unwrap } from "../errors";
+import type { ChatSession, SessionUpload, TurnReply, TurnRequest } from "../session/chat-session";
+import type { FileRecord } from "../../storage/chat-store";
+
+export function sessionObject(env: Env, sessionId: string): DurableObjectStub<ChatSession> {
+  return env.SESSIONS.get(env.SESSIONS.idFromName(sessionId));
+}
+
+/**
+ * Waits until the database has every write of these sessions' answered turns (they commit right behind each
+ * reply), so a read that follows a turn sees it. Throws when the database refused some of them: a read must not
+ * look complete while writes are missing (the caller answers with its own failure code).
+ */
+export async function waitForCommits(env: Env, sessionIds: readonly string[]): Promise<void> {
+  const settled = await Promise.all(sessionIds.map((id) => sessionObject(env, id).settled()));
+  if (settled.includes(false)) throw new Error("the database has not taken this connection's latest turns yet");
+}
+
+/** Starts a turn in its session's object; a "NEW" session gets its id here. */
+export async function sendChatMessage(env: Env, request: Omit<TurnRequest, "sessionId" | "isNew"> & { sessionId: string | "NEW" }): Promise<TurnReply> {
+  const isNew = request.sessionId === "NEW";
+  const sessionId = isNew ? crypto.randomUUID() : request.sessionId;
+  return unwrap(await sessionObject(env, sessionId).turn({ ...request, sessionId, isNew }));
+}
+
+/** Hands an upload to its session's object in one call: it checks ownership (or creates the session) and stores it. */
+export async function uploadFile(env: Env, upload: Omit<SessionUpload, "sessionId" | "isNew"> & { sessionId: string | "NEW" }): Promise<FileRecord> {
+  const isNew = upload.sessionId === "NEW";
+  const sessionId = isNew ? crypto.randomUUID() : upload.sessionId;
+  return unwrap(await sessionObject(env, sessionId).upload({ ...upload, sessionId, isNew }));
+}
+
+export async function deleteSession(env: Env, userId: string, sessionId: string): Promise<void> {
+  unwrap(await sessionObject(env, sessionId).remove(userId, sessionId));
+}

@@ -1,0 +1,103 @@
+// Owns the Durable Object surface of one chat session (an object per session): its RPC methods and its one alarm.
+// Each method runs in the session's queue, so turns, uploads and deletes happen one at a time, in arrival order.
+import { DurableObject } from "cloudflare:workers";
+import { createAgentClient } from "../../agent/agent-client";
+import { configOf } from "../../config";
+import { createEventMirror } from "../../events/redis-mirror";
+import type { FileRecord } from "../../storage/chat-store";
+import { openStore } from "../../storage/open-store";
+import { ErrorCode, outcomeOf, type Outcome } from "../errors";
+import { AccountCache } from "./account-cache";
+import { Journal } from "./journal";
+import { LiveSession } from "./live-context";
+import { TurnOutbox } from "./outbox";
+import { acceptUpload, removeSession, type FileParts, type SessionUpload } from "./session-files";
+import { runTurn, type TurnParts, type TurnReply, type TurnRequest } from "./turn";
+import { TurnQueue } from "./turn-queue";
+import { SessionAlarm } from "./wake-up";
+
+export type { SessionUpload } from "./session-files";
+export type { TurnReply, TurnRequest } from "./turn";
+
+export class ChatSession extends DurableObject<Env> {
+  private readonly config = configOf(this.env);
+  private readonly queue = new TurnQueue((done) => this.ctx.waitUntil(done));
+  private readonly alarmClock = new SessionAlarm(this.ctx.storage);
+  private readonly live = new LiveSession(this.config.MAX_CHAT_HISTORY_CONTEXT);
+  private readonly account = new AccountCache(this.config.ACCOUNT_CACHE_TTL_MS);
+  private readonly journal = new Journal(this.ctx.storage, () => this.parts().store, this.alarmClock.wakeUp, {
+    windowMs: this.config.STORE_BATCH_WINDOW_MS,
+    retryMs: this.config.STORE_RETRY_MS,
+  });
+  private readonly outbox =
+    this.config.mirror &&
+    new TurnOutbox(this.ctx.storage, createEventMirror(this.config.mirror), this.alarmClock.wakeUp, this.config.mirror.retryMs, (done) =>
+      this.ctx.waitUntil(done),
+    );
+  private turnParts: TurnParts & FileParts | null = null;
+
+  /** Answers one chat message. */
+  turn(request: TurnRequest): Promise<Outcome<TurnReply>> {
+    return outcomeOf(
+      this.queue.answerEarly<TurnReply>((respond) => runTurn(request, this.parts(), respond)),
+      ErrorCode.InternalServerError,
+    );
+  }
+
+  /** Accepts an upload into this session, or creates the session with it. */
+  upload(upload: SessionUpload): Promise<Outcome<FileRecord>> {
+    return outcomeOf(
+      this.queue.run(() => acceptUpload(upload, this.parts())),
+      ErrorCode.InternalServerError,
+    );
+  }
+
+  /** Deletes the session, its history and its files, after any turn in progress. */
+  remove(userId: string, sessionId: string): Promise<Outcome<null>> {
+    return outcomeOf(
+      this.queue.run(async () => {
+        await removeSession(userId, sessionId, this.parts());
+        return null;
+      }),
+      ErrorCode.UnableToDeleteSession,
+    );
+  }
+
+  /** Resolves true once the database has every write of this session's answered turns; false when it refused them. */
+  settled(): Promise<boolean> {
+    return this.journal.settle().then(
+      () => true,
+      () => false, // logged by the journal; the alarm retries
+    );
+  }
+
+  /** The user's account changed (admin API): the next turn reads it again. */
+  accountChanged(): void {
+    this.account.invalidate();
+  }
+
+  /** Retries what the journal and the outbox left behind, in order with this session's turns. */
+  override async alarm(): Promise<void> {
+    this.alarmClock.rang();
+    await this.queue.run(async () => {
+      // The outbox resolves staged events against the database, so every journaled turn must be there first;
+      // when the database refuses, the journal has asked to be woken again.
+      const committed = await this.settled();
+      if (committed) await this.outbox?.recover(this.parts().store);
+    });
+  }
+
+  /** One store and one agent client for the object's lifetime: no per-turn connection setup. */
+  private parts(): TurnParts & FileParts {
+    return (this.turnParts ??= {
+      config: this.config,
+      store: openStore(this.config.storage),
+      agent: createAgentClient(this.config.agent),
+      live: this.live,
+      account: this.account,
+      journal: this.journal,
+      outbox: this.outbox || null,
+      files: this.env.FILES,
+    });
+  }
+}

@@ -1,0 +1,117 @@
+// Owns the durable outbox of a session's chat events (in its Durable Object's storage): a turn is staged before it
+// commits and published once it and its summary are committed; anything unpublished is retried when the object's
+// alarm wakes it. Publishing runs one at a time, so the stream gets each session's turns in order.
+import type { ChatEvent } from "../../events/chat-event";
+import type { EventMirror } from "../../events/redis-mirror";
+import type { ChatStore, HistoryEntry } from "../../storage/chat-store";
+import { TurnQueue } from "./turn-queue";
+import type { WakeUp } from "./wake-up";
+
+const PREFIX = "outbox:";
+
+interface StagedTurn {
+  state: "staged";
+  sessionId: string;
+  firstSeq: number;
+  entryCount: number;
+  event: ChatEvent;
+}
+interface ReadyTurn {
+  state: "ready";
+  sessionId: string;
+  firstSeq: number;
+  event: ChatEvent;
+}
+type OutboxEntry = StagedTurn | ReadyTurn;
+
+/** What to do with an outbox entry now. */
+type Resolution = { action: "publish"; event: ChatEvent } | { action: "drop" } | { action: "wait" };
+
+const keyOf = (sessionId: string, firstSeq: number) => `${PREFIX}${sessionId}:${String(firstSeq).padStart(12, "0")}`;
+
+export class TurnOutbox {
+  private readonly publishing: TurnQueue;
+
+  constructor(
+    private readonly storage: DurableObjectStorage,
+    private readonly mirror: EventMirror,
+    private readonly wakeUp: WakeUp,
+    private readonly retryMs: number,
+    keepAlive: (done: Promise<void>) => void,
+  ) {
+    this.publishing = new TurnQueue(keepAlive);
+  }
+
+  /** Before the turn commits: if this object dies before publishing, the alarm finds the turn. */
+  async stage(event: ChatEvent, firstSeq: number): Promise<void> {
+    const entry: StagedTurn = { state: "staged", sessionId: event.sessionId, firstSeq, entryCount: event.chats.length, event };
+    await Promise.all([this.storage.put(keyOf(event.sessionId, firstSeq), entry), this.wakeUp(this.retryMs)]);
+  }
+
+  /** The turn did not commit: there is nothing to publish. */
+  async drop(sessionId: string, firstSeq: number): Promise<void> {
+    await this.storage.delete(keyOf(sessionId, firstSeq));
+  }
+
+  /**
+   * Publishes the turn once `final` gives its event as committed (with its summary and balance), behind any turn
+   * published before it. The caller does not wait: a mirror problem never delays or fails a turn.
+   */
+  publish(firstSeq: number, final: () => Promise<ChatEvent>): void {
+    void this.publishing
+      .run(async () => {
+        const event = await final();
+        const entry: ReadyTurn = { state: "ready", sessionId: event.sessionId, firstSeq, event };
+        await this.storage.put(keyOf(event.sessionId, firstSeq), entry);
+        await this.flushEntries(null);
+      })
+      .catch((error: unknown) => console.error("chat event not staged for publishing", error));
+  }
+
+  /**
+   * From the alarm, with no turn running and the journal committed: publishes everything left behind, resolving
+   * turns staged by an object that died mid-turn against the database (committed: published as stored now;
+   * never committed: dropped).
+   */
+  recover(store: ChatStore): Promise<void> {
+    return this.publishing.run(() => this.flushEntries(store));
+  }
+
+  /** Publishes ready turns in order, stopping at a turn still running (or at a failure: the alarm retries). */
+  private async flushEntries(store: ChatStore | null): Promise<void> {
+    const entries = await this.storage.list<OutboxEntry>({ prefix: PREFIX });
+    for (const [key, entry] of entries) {
+      try {
+        const resolution = await resolve(entry, store);
+        if (resolution.action === "wait") return;
+        if (resolution.action === "publish") await this.mirror.publish(`${entry.sessionId}:${entry.firstSeq}`, resolution.event);
+        await this.storage.delete(key);
+      } catch (error) {
+        console.warn(`chat event ${key} not mirrored yet; retrying in ${this.retryMs} ms`, error);
+        await this.wakeUp(this.retryMs);
+        return;
+      }
+    }
+  }
+}
+
+async function resolve(entry: OutboxEntry, store: ChatStore | null): Promise<Resolution> {
+  if (entry.state === "ready") return { action: "publish", event: entry.event };
+  // A staged turn ahead is still running: waiting keeps the stream in the turns' order.
+  if (!store) return { action: "wait" };
+  return resolveStaged(store, entry);
+}
+
+/** A staged turn left by a dead instance, as the database has it now. */
+async function resolveStaged(store: ChatStore, staged: StagedTurn): Promise<Resolution> {
+  const chats: HistoryEntry[] = await store.readHistoryFrom(staged.sessionId, staged.firstSeq, staged.entryCount);
+  if (chats.length === 0) return { action: "drop" };
+  const [session, user] = await Promise.all([store.findSession(staged.sessionId), store.findUser(staged.event.userId)]);
+  const event: ChatEvent = {
+    ...staged.event,
+    chats,
+    chatsSummary: session?.summary ?? staged.event.chatsSummary,
+    balanceMicros: user?.balanceMicros ?? staged.event.balanceMicros,
+  };
+  return { action: "publish", event };
+}

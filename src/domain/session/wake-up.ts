@@ -1,0 +1,25 @@
+// Owns the session object's one Durable Object alarm: the journal and the outbox ask to be woken within a delay,
+// the earliest request wins, and the object's alarm() hands the wake-up to both. Nothing else sets the alarm, and
+// nothing deletes it: an alarm that finds nothing to do costs one no-op wake-up.
+export type WakeUp = (withinMs: number) => Promise<void>;
+
+export class SessionAlarm {
+  /** When the alarm is set for; null: not set; undefined: not read from storage yet. */
+  private scheduledAt: number | null | undefined;
+
+  constructor(private readonly storage: DurableObjectStorage) {}
+
+  /** Makes sure the object is woken no later than `withinMs` from now. */
+  readonly wakeUp: WakeUp = async (withinMs) => {
+    const at = Date.now() + withinMs;
+    if (this.scheduledAt === undefined) this.scheduledAt = await this.storage.getAlarm();
+    if (this.scheduledAt !== null && this.scheduledAt <= at) return;
+    this.scheduledAt = at;
+    await this.storage.setAlarm(at);
+  };
+
+  /** The alarm went off, so it is no longer set: the first thing alarm() does. */
+  rang(): void {
+    this.scheduledAt = null;
+  }
+}

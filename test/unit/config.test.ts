@@ -1,0 +1,66 @@
+// Settings are parsed once, loudly: defaults for what is unset (an empty value is unset), an error naming every
+// malformed setting, and an error for a feature configured by halves.
+import { describe, expect, it } from "vitest";
+import { ConfigError, describeConfig, parseConfig, type OptionalBindings } from "../../src/config";
+
+const binding = { fetch: async () => new Response() } as unknown as Fetcher;
+const withAgentAndD1: OptionalBindings = { AGENT: binding, DB: {} as D1Database };
+
+function problemsOf(vars: Record<string, string>, bindings: OptionalBindings = withAgentAndD1): string[] {
+  try {
+    parseConfig(vars, bindings);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  return [];
+}
+
+describe("parseConfig", () => {
+  it("gives every setting its default, and reads an empty value as unset", () => {
+    const config = parseConfig({ AI_TIMEOUT_MS: "", UPSTASH_REDIS_REST_URL: "", UPSTASH_REDIS_REST_TOKEN: "", PUBLIC_BASE_URL: "" }, withAgentAndD1);
+    expect(config.AI_TIMEOUT_MS).toBe(30_000);
+    expect(config.mirror).toBeNull();
+    expect(config.PUBLIC_BASE_URL).toBeUndefined();
+    expect(config.storage.engine).toBe("d1");
+    expect(config.corsOrigins).toBe("*");
+    expect(config.maxFileBytes).toBe(10 * 1024 * 1024);
+  });
+
+  it("names each malformed setting and its value instead of falling back to a default", () => {
+    const problems = problemsOf({ AI_TIMEOUT_MS: "30s", MAX_FILE_SIZE: "-1", STORAGE: "sqlite", PUBLIC_BASE_URL: "chat.example" });
+    expect(problems).toHaveLength(4);
+    expect(problems.find((p) => p.startsWith("AI_TIMEOUT_MS="))).toContain('"30s"');
+    expect(problems.some((p) => p.startsWith('MAX_FILE_SIZE="-1"'))).toBe(true);
+    expect(problems.some((p) => p.startsWith('STORAGE="sqlite"'))).toBe(true);
+    expect(problems.some((p) => p.startsWith('PUBLIC_BASE_URL="chat.example"'))).toBe(true);
+  });
+
+  it("refuses a mirror URL without its token, and a token without its URL, saying what is missing", () => {
+    expect(problemsOf({ UPSTASH_REDIS_REST_URL: "http://127.0.0.1:8079" })).toEqual([
+      "UPSTASH_REDIS_REST_URL is set but the secret UPSTASH_REDIS_REST_TOKEN is not: set both to mirror chat events, or neither",
+    ]);
+    expect(problemsOf({ UPSTASH_REDIS_REST_TOKEN: "t" })[0]).toContain("UPSTASH_REDIS_REST_URL is not");
+    const config = parseConfig({ UPSTASH_REDIS_REST_URL: "http://127.0.0.1:8079", UPSTASH_REDIS_REST_TOKEN: "t", REDIS_STREAM: "S" }, withAgentAndD1);
+    expect(config.mirror).toMatchObject({ url: "http://127.0.0.1:8079", token: "t", stream: "S" });
+  });
+
+  it("resolves the agent: the binding over Connect when it exists, else AI_SERVER_URL over gRPC-web, else an error", () => {
+    expect(parseConfig({}, withAgentAndD1).agent).toMatchObject({ kind: "binding", protocol: "connect" });
+    const byUrl = parseConfig({ AI_SERVER_URL: "http://127.0.0.1:8090" }, { DB: {} as D1Database });
+    expect(byUrl.agent).toEqual({ kind: "url", baseUrl: "http://127.0.0.1:8090", protocol: "grpc-web" });
+    expect(problemsOf({}, { DB: {} as D1Database })).toEqual(["no agent: set AI_SERVER_URL, or add the AGENT service binding to wrangler.toml"]);
+  });
+
+  it("says at start which agent is used, and that a URL next to the binding is not", () => {
+    const line = describeConfig(parseConfig({ AI_SERVER_URL: "http://127.0.0.1:8090" }, withAgentAndD1));
+    expect(line).toContain("agent the AGENT service binding over connect");
+    expect(line).toContain("AI_SERVER_URL http://127.0.0.1:8090 is not used");
+  });
+
+  it("needs the binding of the storage it is told to use", () => {
+    expect(problemsOf({ STORAGE: "postgres" })).toEqual(['STORAGE="postgres" needs a [[hyperdrive]] binding named HYPERDRIVE in wrangler.toml']);
+    const hyperdrive = { connectionString: "postgres://x" } as Hyperdrive;
+    expect(parseConfig({ STORAGE: "postgres" }, { AGENT: binding, HYPERDRIVE: hyperdrive }).storage).toEqual({ engine: "postgres", hyperdrive });
+  });
+});
