@@ -5,7 +5,7 @@
 import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
-import { checkoutDatabase, ensureDatabase, migratePostgres } from "./scripts/postgres.mjs";
+import { checkoutDatabase, ensureDatabase, migratePostgres } from "./tools/postgres.ts";
 import { bundleTestAgents } from "./test/agents/bundle.ts";
 
 const root = import.meta.dirname;

@@ -8,7 +8,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import WebSocket from "ws";
-import { bin, offlineEnv, root, run } from "../scripts/lib.mjs";
+import { bin, offlineEnv, root, run } from "../tools/lib.ts";
 
 const quick = process.argv.includes("--quick");
 const plan = quick

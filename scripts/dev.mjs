@@ -4,7 +4,7 @@
 // against the servers scripts/with-services.sh provides (DATABASE_URL, REDIS_URL) and a local Upstash stand-in.
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { bin, DEV_SECRETS, LOCAL_STATE, offlineEnv, root, run, start, wrangler } from "./lib.mjs";
+import { bin, DEV_SECRETS, LOCAL_STATE, offlineEnv, root, run, start, wrangler } from "../tools/lib.ts";
 
 const postgresMode = process.argv.includes("--postgres");
 const extra = process.argv.slice(2).filter((arg) => arg !== "--postgres");
@@ -30,8 +30,8 @@ for (const [name, value] of Object.entries(secrets)) {
 const env = { ...offlineEnv };
 let standIn = null;
 if (postgresMode) {
-  const { ensureDatabase, migratePostgres } = await import("./postgres.mjs");
-  const { startUpstashStandIn } = await import("./upstash-standin.mjs");
+  const { ensureDatabase, migratePostgres } = await import("../tools/postgres.ts");
+  const { startUpstashStandIn } = await import("../tools/upstash-standin.ts");
   const server = process.env.DATABASE_URL ?? "postgres://postgres:postgres@127.0.0.1:5432/postgres";
   const database = process.env.PG_DATABASE ?? "chat_backend";
   const url = await ensureDatabase(server, database);

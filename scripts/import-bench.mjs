@@ -1,9 +1,9 @@
 // npm run bench:import [-- --sessions 10000]: builds an original-schema database with that many sessions
 // (several history sizes, files, empty histories) and times the import into a fresh PostgreSQL database.
 import { parseArgs } from "node:util";
-import { importOriginal, PostgresTarget } from "./import-original.mjs";
-import { createOriginalDatabase } from "./original-fixture.mjs";
-import { ensureDatabase, migratePostgres } from "./postgres.mjs";
+import { importOriginal, PostgresTarget } from "../tools/import-original.ts";
+import { createOriginalDatabase } from "../tools/original-fixture.ts";
+import { ensureDatabase, migratePostgres } from "../tools/postgres.ts";
 
 const { values } = parseArgs({ options: { sessions: { type: "string", default: "10000" } } });
 const server = process.env.DATABASE_URL ?? "postgres://postgres:postgres@127.0.0.1:5432/postgres";

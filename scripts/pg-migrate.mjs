@@ -1,7 +1,7 @@
 // npm run db:migrate:pg [-- --reset]: applies migrations-pg/ to DATABASE_URL
 // (default postgres://postgres:postgres@127.0.0.1:5432/chat_backend, created when missing).
 import { parseArgs } from "node:util";
-import { ensureDatabase, migratePostgres } from "./postgres.mjs";
+import { ensureDatabase, migratePostgres } from "../tools/postgres.ts";
 
 const { values } = parseArgs({ options: { reset: { type: "boolean", default: false } } });
 const target = new URL(process.env.DATABASE_URL ?? "postgres://postgres:postgres@127.0.0.1:5432/chat_backend");

@@ -6,9 +6,9 @@ import os from "node:os";
 import path from "node:path";
 import postgres from "postgres";
 import { beforeAll, describe, expect, it } from "vitest";
-import { createOriginalDatabase } from "../scripts/original-fixture.mjs";
-import { bin, offlineEnv } from "../scripts/lib.mjs";
-import { checkoutDatabase, ensureDatabase, migratePostgres } from "../scripts/postgres.mjs";
+import { createOriginalDatabase } from "../tools/original-fixture.ts";
+import { bin, offlineEnv } from "../tools/lib.ts";
+import { checkoutDatabase, ensureDatabase, migratePostgres } from "../tools/postgres.ts";
 import { r2KeyFor } from "../src/domain/files/file-names";
 
 const root = path.resolve(import.meta.dirname, "..");
@@ -16,7 +16,7 @@ const server = process.env.DATABASE_URL ?? "postgres://postgres:postgres@127.0.0
 let original: Awaited<ReturnType<typeof createOriginalDatabase>>;
 
 const importCli = (...args: string[]) =>
-  execFileSync(process.execPath, ["scripts/import-original.mjs", "--from", original.url, ...args], { cwd: root, encoding: "utf8" });
+  execFileSync(process.execPath, ["--import", "tsx", "scripts/import-original.mjs", "--from", original.url, ...args], { cwd: root, encoding: "utf8" });
 
 /** "sessions read 30 new 30" lines of the import's report. */
 function reported(output: string): Record<string, { read: number; new: number }> {

@@ -6,7 +6,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import WebSocket from "ws";
-import { checkoutDatabase } from "../scripts/postgres.mjs";
+import { checkoutDatabase } from "../tools/postgres.ts";
 
 const root = path.resolve(import.meta.dirname, "..");
 const ADMIN_TOKEN = "dev-admin-token";
@@ -36,6 +36,8 @@ export async function startStack(vars: Record<string, string>): Promise<Stack> {
   const child: ChildProcess = spawn(
     process.execPath,
     [
+      "--import",
+      "tsx", // loads TypeScript in this process (no tsx parent process), so SIGTERM reaches the entry itself
       "scripts/dev.mjs",
       "--postgres",
       "--port",

@@ -1,18 +1,34 @@
-// Builds a database with the original system's schema (scripts/original-schema.sql) and fills it with users
+// Builds a database with the original system's schema (tools/original-schema.sql) and fills it with users
 // and sessions of several sizes: no chat_details row, an empty history, short and long histories, file entries,
 // and histories grown through the original's append trigger. For the import's tests and its benchmark.
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import postgres from "postgres";
-import { root } from "./lib.mjs";
-import { databaseUrl } from "./postgres.mjs";
+import { root } from "./lib.ts";
+import { databaseUrl } from "./postgres.ts";
 
 /** History sizes cycled through the sessions; -1 means "no chat_details row at all". */
-export const HISTORY_SIZES = [-1, 0, 2, 3, 6, 40];
-const MODELS = [[0, "gpt-3.5-turbo-0125", 16385], [4, "gpt-4-turbo", 128000], [8, "llama3.1:8b", 4096], [42, "custom-model", 2048]];
+export const HISTORY_SIZES: number[] = [-1, 0, 2, 3, 6, 40];
+const MODELS: [number, string, number][] = [[0, "gpt-3.5-turbo-0125", 16385], [4, "gpt-4-turbo", 128000], [8, "llama3.1:8b", 4096], [42, "custom-model", 2048]];
 
-function history(size, sessionIndex) {
-  const entries = [];
+export interface OriginalFixtureOptions {
+  sessions?: number;
+  usersEvery?: number;
+}
+
+/** What createOriginalDatabase made: its URL and how many rows of each kind it holds. */
+export interface OriginalDatabase {
+  url: string;
+  users: number;
+  sessions: number;
+  entries: number;
+  files: number;
+}
+
+type HistoryEntry = { role: "user" | "assistant" | "file"; content: string };
+
+function history(size: number, sessionIndex: number): HistoryEntry[] {
+  const entries: HistoryEntry[] = [];
   for (let i = 0; entries.length < size; i++) {
     entries.push({ role: "user", content: `question ${i} of session ${sessionIndex}` });
     if (entries.length < size) entries.push({ role: "assistant", content: `answer ${i} — "quoted", it's fine` });
@@ -22,7 +38,11 @@ function history(size, sessionIndex) {
 }
 
 /** (Re)creates `database` on the server and fills it; returns its URL and what it holds. */
-export async function createOriginalDatabase(serverUrl, database, { sessions = 30, usersEvery = 10 } = {}) {
+export async function createOriginalDatabase(
+  serverUrl: string,
+  database: string,
+  { sessions = 30, usersEvery = 10 }: OriginalFixtureOptions = {},
+): Promise<OriginalDatabase> {
   const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
   await admin.unsafe(`drop database if exists "${database}" with (force)`);
   await admin.unsafe(`create database "${database}"`);
@@ -30,10 +50,10 @@ export async function createOriginalDatabase(serverUrl, database, { sessions = 3
   const url = databaseUrl(serverUrl, database);
   const sql = postgres(url, { max: 4, onnotice: () => {} });
   try {
-    await sql.unsafe(readFileSync(path.join(root, "scripts/original-schema.sql"), "utf8"));
+    await sql.unsafe(readFileSync(path.join(root, "tools/original-schema.sql"), "utf8"));
     await sql`insert into model_details ${sql(MODELS.map(([model_id, model_name, context_length]) => ({ model_id, model_name, context_length })))}`;
     const userCount = Math.max(1, Math.ceil(sessions / usersEvery));
-    const users = await sql`
+    const users = await sql<{ user_id: string }[]>`
       insert into user_data ${sql(
         Array.from({ length: userCount }, (_, i) => ({ username: `Original User ${i}`, models: sql.array(i % 2 ? [4, 8, 42, 99] : [0], 23), balance: 1.25 + i / 1000 })),
       )} returning user_id::text`;
@@ -44,30 +64,30 @@ export async function createOriginalDatabase(serverUrl, database, { sessions = 3
       const sessionRows = page.map((i) => ({
         session_id: crypto.randomUUID(),
         session_name: i % 7 === 3 ? null : `Session ${i}`,
-        user_id: users[i % userCount].user_id,
+        user_id: users[i % userCount]!.user_id,
         model_id: i % 2 ? 4 : 8,
         created_at: new Date(Date.UTC(2024, 0, 1) + i * 60_000),
       }));
       await sql`insert into session_details ${sql(sessionRows)}`;
-      const chatRows = [];
-      const fileRows = [];
+      const chatRows: { session_id: string; session_prompt: string | null; chats_summary: string | null; chats: ReturnType<typeof sql.json> }[] = [];
+      const fileRows: { session_id: string; file_name: ReturnType<typeof sql.array> }[] = [];
       page.forEach((i, k) => {
-        const size = HISTORY_SIZES[i % HISTORY_SIZES.length];
+        const size = HISTORY_SIZES[i % HISTORY_SIZES.length]!;
         if (size < 0) return;
         const chats = history(size, i);
         entries += chats.length;
-        chatRows.push({ session_id: sessionRows[k].session_id, session_prompt: i % 3 ? `Prompt ${i}` : null, chats_summary: size ? `Summary ${i}` : null, chats: sql.json(chats) });
+        chatRows.push({ session_id: sessionRows[k]!.session_id, session_prompt: i % 3 ? `Prompt ${i}` : null, chats_summary: size ? `Summary ${i}` : null, chats: sql.json(chats) });
         const names = chats.filter((c) => c.role === "file").map((c) => c.content);
         if (names.length > 0) {
           files += names.length;
-          fileRows.push({ session_id: sessionRows[k].session_id, file_name: sql.array(names) });
+          fileRows.push({ session_id: sessionRows[k]!.session_id, file_name: sql.array(names) });
         }
       });
       if (chatRows.length > 0) await sql`insert into chat_details ${sql(chatRows)}`;
       if (fileRows.length > 0) await sql`insert into file_data ${sql(fileRows)}`;
     }
     // Grow one history through the original's append-on-update trigger.
-    const [grown] = await sql`select session_id from chat_details where jsonb_array_length(chats) = 2 limit 1`;
+    const [grown] = await sql<{ session_id: string }[]>`select session_id from chat_details where jsonb_array_length(chats) = 2 limit 1`;
     if (grown) {
       await sql`update chat_details set chats = ${sql.json([{ role: "user", content: "appended" }, { role: "assistant", content: "by the trigger" }])} where session_id = ${grown.session_id}`;
       entries += 2;

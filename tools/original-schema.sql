@@ -1,4 +1,4 @@
--- The original Chat-Backend's PostgreSQL schema (spec section 8), used to test the import.
+-- The original Chat-Backend's PostgreSQL schema (spec section 8), used to test the import (tools/original-fixture.ts).
 CREATE EXTENSION IF NOT EXISTS "uuid-ossp";
 CREATE TABLE IF NOT EXISTS user_data (
   user_id uuid PRIMARY KEY DEFAULT uuid_generate_v4(),

@@ -1,14 +1,14 @@
-// Shared by the npm scripts: run wrangler and other tools offline and quietly, failing loudly.
-import { spawn, spawnSync } from "node:child_process";
+// Shared by the npm scripts, the benchmark and the tests: run wrangler and other tools offline and quietly, failing loudly.
+import { spawn, spawnSync, type ChildProcess, type SpawnOptions, type SpawnSyncOptions } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
 
-export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-export const bin = (name) => path.join(root, "node_modules", ".bin", name);
+export const root: string = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+export const bin = (name: string): string => path.join(root, "node_modules", ".bin", name);
 
 /** Without these, wrangler tries to reach Cloudflare and waits on a network that drops packets.
  *  node_modules/.bin is on PATH so buf finds protoc-gen-es even when a script runs outside npm. */
-export const offlineEnv = {
+export const offlineEnv: NodeJS.ProcessEnv = {
   ...process.env,
   PATH: `${path.join(root, "node_modules", ".bin")}${path.delimiter}${process.env.PATH ?? ""}`,
   WRANGLER_SEND_METRICS: "false",
@@ -17,7 +17,7 @@ export const offlineEnv = {
   CLOUDFLARE_CF_FETCH_ENABLED: "false",
 };
 
-export function run(command, args, options = {}) {
+export function run(command: string, args: string[], options: SpawnSyncOptions = {}): void {
   const result = spawnSync(command, args, { cwd: root, stdio: "inherit", env: offlineEnv, ...options });
   if (result.status !== 0) {
     console.error(`${path.basename(command)} ${args.join(" ")} failed (exit ${result.status ?? result.signal})`);
@@ -25,11 +25,11 @@ export function run(command, args, options = {}) {
   }
 }
 
-export function wrangler(args, options) {
+export function wrangler(args: string[], options?: SpawnSyncOptions): void {
   run(bin("wrangler"), args, options);
 }
 
-export function start(command, args, options = {}) {
+export function start(command: string, args: string[], options: SpawnOptions = {}): ChildProcess {
   return spawn(command, args, { cwd: root, stdio: "inherit", env: offlineEnv, ...options });
 }
 

@@ -4,22 +4,22 @@ import path from "node:path";
 import postgres from "postgres";
 import { drizzle } from "drizzle-orm/postgres-js";
 import { migrate } from "drizzle-orm/postgres-js/migrator";
-import { root } from "./lib.mjs";
+import { root } from "./lib.ts";
 
 /** A database name of this checkout's own, so tests of two checkouts on one server never meet. */
-export function checkoutDatabase(base) {
+export function checkoutDatabase(base: string): string {
   return `${base}_${createHash("sha256").update(root).digest("hex").slice(0, 8)}`;
 }
 
 /** The same server, another database name. */
-export function databaseUrl(serverUrl, database) {
+export function databaseUrl(serverUrl: string, database: string): string {
   const url = new URL(serverUrl);
   url.pathname = `/${database}`;
   if (!url.password) url.password = "postgres"; // Hyperdrive wants one; trust auth ignores it
   return url.toString();
 }
 
-export async function ensureDatabase(serverUrl, database) {
+export async function ensureDatabase(serverUrl: string, database: string): Promise<string> {
   const sql = postgres(serverUrl, { max: 1, onnotice: () => {} });
   try {
     const [exists] = await sql`select 1 from pg_database where datname = ${database}`;
@@ -31,7 +31,7 @@ export async function ensureDatabase(serverUrl, database) {
 }
 
 /** Applies pending migrations from migrations-pg/; with reset, drops everything first. */
-export async function migratePostgres(url, { reset = false } = {}) {
+export async function migratePostgres(url: string, { reset = false }: { reset?: boolean } = {}): Promise<void> {
   const sql = postgres(url, { max: 1, onnotice: () => {} });
   try {
     if (reset) await sql.unsafe("drop schema if exists public cascade; drop schema if exists drizzle cascade; create schema public;");
