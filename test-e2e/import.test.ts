@@ -16,7 +16,7 @@ const server = process.env.DATABASE_URL ?? "postgres://postgres:postgres@127.0.0
 let original: Awaited<ReturnType<typeof createOriginalDatabase>>;
 
 const importCli = (...args: string[]) =>
-  execFileSync(process.execPath, ["--import", "tsx", "scripts/import-original.mjs", "--from", original.url, ...args], { cwd: root, encoding: "utf8" });
+  execFileSync(process.execPath, ["--import", "tsx", "scripts/import-original.ts", "--from", original.url, ...args], { cwd: root, encoding: "utf8" });
 
 /** "sessions read 30 new 30" lines of the import's report. */
 function reported(output: string): Record<string, { read: number; new: number }> {

@@ -38,7 +38,7 @@ export async function startStack(vars: Record<string, string>): Promise<Stack> {
     [
       "--import",
       "tsx", // loads TypeScript in this process (no tsx parent process), so SIGTERM reaches the entry itself
-      "scripts/dev.mjs",
+      "scripts/dev.ts",
       "--postgres",
       "--port",
       String(port),

@@ -12,6 +12,6 @@ if (!values.from || (!values["to-postgres"] === !values["to-d1-sql"])) {
   console.error("usage: npm run import:original -- --from <original postgres url> (--to-postgres <url> | --to-d1-sql <file.sql>)");
   process.exit(2);
 }
-const target = values["to-postgres"] ? new PostgresTarget(values["to-postgres"]) : new D1SqlTarget(values["to-d1-sql"], new Set(SEEDED_MODEL_IDS));
+const target = values["to-postgres"] ? new PostgresTarget(values["to-postgres"]) : new D1SqlTarget(values["to-d1-sql"]!, new Set(SEEDED_MODEL_IDS));
 await importOriginal({ from: values.from, target });
 if (values["to-d1-sql"]) console.log(`wrote ${values["to-d1-sql"]}: apply it with \`npx wrangler d1 execute chat-backend --local|--remote --file ${values["to-d1-sql"]}\``);

@@ -5,10 +5,11 @@
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { bin, DEV_SECRETS, LOCAL_STATE, offlineEnv, root, run, start, wrangler } from "../tools/lib.ts";
+import type { UpstashStandIn } from "../tools/upstash-standin.ts";
 
 const postgresMode = process.argv.includes("--postgres");
 const extra = process.argv.slice(2).filter((arg) => arg !== "--postgres");
-const has = (flag) => extra.some((arg) => arg === flag || arg.startsWith(`${flag}=`));
+const has = (flag: string) => extra.some((arg) => arg === flag || arg.startsWith(`${flag}=`));
 
 run(bin("buf"), ["generate"]);
 const persistTo = has("--persist-to") ? extra[extra.indexOf("--persist-to") + 1] : LOCAL_STATE;
@@ -22,13 +23,13 @@ if (!has("--port")) args.push("--port", "8787");
 // Secrets get development defaults unless .dev.vars (or the environment) sets them.
 const devVarsPath = path.join(root, ".dev.vars");
 const devVars = existsSync(devVarsPath) ? readFileSync(devVarsPath, "utf8") : "";
-const secrets = { ...DEV_SECRETS, ...(postgresMode ? { UPSTASH_REDIS_REST_TOKEN: "dev-upstash-token" } : {}) };
+const secrets: Record<string, string> = { ...DEV_SECRETS, ...(postgresMode ? { UPSTASH_REDIS_REST_TOKEN: "dev-upstash-token" } : {}) };
 for (const [name, value] of Object.entries(secrets)) {
   if (!process.env[name] && !new RegExp(`^${name}=`, "m").test(devVars)) args.push("--var", `${name}:${value}`);
 }
 
 const env = { ...offlineEnv };
-let standIn = null;
+let standIn: UpstashStandIn | null = null;
 if (postgresMode) {
   const { ensureDatabase, migratePostgres } = await import("../tools/postgres.ts");
   const { startUpstashStandIn } = await import("../tools/upstash-standin.ts");
@@ -47,7 +48,7 @@ if (postgresMode) {
 }
 
 const child = start(bin("wrangler"), [...args, ...extra], { env });
-for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => child.kill(signal));
+for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => child.kill(signal));
 child.on("exit", async (code, signal) => {
   await standIn?.close();
   process.exit(code ?? (signal ? 0 : 1));

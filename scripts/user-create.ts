@@ -27,7 +27,7 @@ const response = await fetch(new URL("/admin/users", values.url), {
   method: "POST",
   headers: { "content-type": "application/json", authorization: `Bearer ${values.token}` },
   body: JSON.stringify(body),
-}).catch((error) => {
+}).catch((error: Error & { cause?: { code?: string } }) => {
   console.error(`Cannot reach ${values.url}: is \`npm run dev\` running? (${error.cause?.code ?? error.message})`);
   process.exit(1);
 });
