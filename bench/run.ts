@@ -1,0 +1,77 @@
+// npm run bench [-- --quick]: measures a chat turn against the runtime's own floor (a bare hibernating
+// Durable Object echo, same runtime, same run), how cost grows with history and concurrency, and what idle
+// sockets cost. Starts what it needs on 127.0.0.1 (the backend with an instant agent, the echo floor), stops
+// all of it, prints a table, writes bench/results/latest.json and docs/benchmarks.md.
+// This file holds the plan and the order of the phases; bench/lib/ does the work.
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { bin, root, run } from "../tools/lib.ts";
+import { ADMIN } from "./lib/client.ts";
+import { concurrentTurns, echoFloor, historyScaling, idleSockets, sequentialTurns, type Plan } from "./lib/phases.ts";
+import { quiesce, runtimePids, withWrangler } from "./lib/proc.ts";
+import { summarize, writeReport } from "./lib/report.ts";
+import { freePort, seedHistories, setDevtoolsNetwork, startWrangler, type WranglerDev } from "./lib/stack.ts";
+
+const quick = process.argv.includes("--quick");
+const plan: Plan = quick
+  ? { echoWarm: 20, echoCount: 200, warmTurns: 20, seqTurns: 300, sessions: 50, turnsPerSession: 20, rounds: 3, historySessions: 2, idleSockets: 1000 }
+  : { echoWarm: 50, echoCount: 500, warmTurns: 50, seqTurns: 300, sessions: 50, turnsPerSession: 20, rounds: 5, historySessions: 5, idleSockets: 1000 };
+
+const started = performance.now();
+mkdirSync(path.join(root, "bench/results"), { recursive: true });
+const stateDir = mkdtempSync(path.join(os.tmpdir(), "chat-bench-"));
+const running: WranglerDev[] = [];
+try {
+  run(bin("buf"), ["generate"]);
+  run(bin("wrangler"), ["d1", "migrations", "apply", "DB", "--local", "--persist-to", stateDir], { stdio: ["ignore", "ignore", "inherit"] });
+  mkdirSync(path.join(stateDir, "echo"));
+  const seeded = seedHistories(stateDir, [[100, plan.historySessions], [100_000, plan.historySessions]]);
+
+  const echoPort = await freePort();
+  const echo = await startWrangler("echo floor", ["-c", "bench/echo/wrangler.toml", "--persist-to", path.join(stateDir, "echo")], echoPort);
+  running.push(echo);
+  const backendPort = await freePort();
+  const backend = await startWrangler(
+    "backend",
+    ["-c", "wrangler.toml", "-c", "bench/instant-agent/wrangler.toml", "--persist-to", stateDir,
+      "--var", "STORAGE_METRICS:true", "--var", `ADMIN_TOKEN:${ADMIN}`, "--var", "FILE_URL_SECRET:bench"],
+    backendPort,
+  );
+  running.push(backend);
+  const base = `http://127.0.0.1:${backendPort}`;
+  const wsUrl = `ws://127.0.0.1:${backendPort}/ws`;
+  const pids = runtimePids(backend.pid);
+
+  const loadStart = os.loadavg();
+  const everything = () => [...withWrangler(echo.pid), ...withWrangler(backend.pid)];
+  console.log("echo floor…");
+  const floor = await echoFloor(plan, echoPort, runtimePids(echo.pid), echo);
+  await quiesce(everything());
+  console.log("sequential turns (devtools network recording on, as wrangler dev starts)…");
+  const seq = await sequentialTurns(plan, base, wsUrl, pids);
+  await quiesce(everything());
+  console.log("concurrent turns…");
+  // One round: with recording on, wrangler's inspector proxy makes an HTTP request to its Node process for every
+  // recorded event; under sustained load those pile up until workerd runs out of file descriptors.
+  const throughput = await concurrentTurns(plan, base, wsUrl, 1);
+  await setDevtoolsNetwork(backend.inspectorPort, false);
+  await quiesce(everything());
+  console.log("sequential turns (devtools network recording off)…");
+  const seqOff = await sequentialTurns(plan, base, wsUrl, pids);
+  await quiesce(everything());
+  console.log("concurrent turns…");
+  const throughputOff = await concurrentTurns(plan, base, wsUrl, plan.rounds);
+  await quiesce(everything());
+  console.log("history 100 vs 100,000…");
+  const history = await historyScaling(wsUrl, seeded);
+  console.log("idle sockets…");
+  const idle = await idleSockets(plan, wsUrl, base, pids);
+  const load = { start: loadStart, end: os.loadavg() };
+
+  const report = summarize({ quick, rounds: plan.rounds, started, load }, { floor, seq, throughput, seqOff, throughputOff, history, idle });
+  writeReport(report.results, report.targets);
+} finally {
+  await Promise.all(running.map((r) => r.stop()));
+  rmSync(stateDir, { recursive: true, force: true });
+}
