@@ -1,7 +1,7 @@
 // npm run user:create -- --username "Test User" --models 4,5,8 --balance 1 [--user-id ID] [--url URL]
 // Creates a user through the admin API of a running backend and prints it (note its user_id).
 import { parseArgs } from "node:util";
-import { DEV_SECRETS } from "../tools/lib.ts";
+import { DEV_SECRETS } from "../tools/dev-settings.ts";
 
 const { values } = parseArgs({
   options: {

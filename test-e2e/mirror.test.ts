@@ -1,5 +1,7 @@
-// The Redis event mirror end to end: the stack of `npm run dev:pg`, read back by a consumer group with a plain
-// Redis client (XREADGROUP, XACK) as the original Sync-Backend does.
+// The Redis event mirror end to end: the stack of `npm run dev:pg` with a .dev.vars copied from .dev.vars.example
+// (its empty mirror settings must not turn the mirror off), read back by a consumer group with a plain Redis
+// client (XREADGROUP, XACK) as the original Sync-Backend does.
+import path from "node:path";
 import IORedis from "ioredis";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { balanceOf, Client, createUser, setFaults, startStack, type Stack } from "./stack";
@@ -18,7 +20,7 @@ beforeAll(async () => {
   redis = new IORedis(process.env.REDIS_URL ?? "redis://127.0.0.1:6379");
   const stream = `e2e-chat-stream-${crypto.randomUUID()}`;
   await redis.xgroup("CREATE", stream, GROUP, "$", "MKSTREAM");
-  stack = await startStack({ REDIS_STREAM: stream, MIRROR_RETRY_MS: "200" });
+  stack = await startStack({ REDIS_STREAM: stream, MIRROR_RETRY_MS: "200" }, { devVars: path.join(import.meta.dirname, "../.dev.vars.example") });
   client = await Client.connect(stack);
 }, 120_000);
 

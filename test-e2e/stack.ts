@@ -30,7 +30,8 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-export async function startStack(vars: Record<string, string>): Promise<Stack> {
+/** Starts the stack with these settings on top of a .dev.vars file (by default none). */
+export async function startStack(vars: Record<string, string>, options: { devVars?: string } = {}): Promise<Stack> {
   const [port, inspector, standInPort] = [await freePort(), await freePort(), await freePort()];
   const stream = vars.REDIS_STREAM ?? "CHAT_STREAM";
   const child: ChildProcess = spawn(
@@ -46,6 +47,8 @@ export async function startStack(vars: Record<string, string>): Promise<Stack> {
       String(inspector),
       "--persist-to",
       mkdtempSync(path.join(os.tmpdir(), "chat-e2e-")),
+      "--dev-vars",
+      options.devVars ?? "/dev/null",
       ...Object.entries(vars).flatMap(([name, value]) => ["--var", `${name}:${value}`]),
     ],
     {

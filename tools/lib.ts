@@ -34,5 +34,3 @@ export function start(command: string, args: string[], options: SpawnOptions = {
 }
 
 export const LOCAL_STATE = ".wrangler/state";
-/** Development defaults for secrets (see .dev.vars.example); never used by a deployed Worker. */
-export const DEV_SECRETS = { ADMIN_TOKEN: "dev-admin-token", FILE_URL_SECRET: "dev-file-url-secret" };
