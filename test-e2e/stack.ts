@@ -7,6 +7,7 @@ import os from "node:os";
 import path from "node:path";
 import WebSocket from "ws";
 import { checkoutDatabase } from "../tools/postgres.ts";
+import { MessageType } from "../src/transport/ws/frames";
 
 const root = path.resolve(import.meta.dirname, "..");
 const ADMIN_TOKEN = "dev-admin-token";
@@ -131,7 +132,7 @@ export class Client {
   }
 
   chat(userId: string, sessionId: string, message: string, prompt = ""): Promise<Frame> {
-    return this.request({ type: 3, data: { user_id: userId, session_id: sessionId, model_name: "gpt-4-turbo", message, session_prompt: prompt } });
+    return this.request({ type: MessageType.ChatMessage, data: { user_id: userId, session_id: sessionId, model_name: "gpt-4-turbo", message, session_prompt: prompt } });
   }
 
   close() {

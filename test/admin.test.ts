@@ -1,6 +1,7 @@
 // The admin API: bearer token, creating users (with a kept id), reading and changing them, effective at once.
 import { describe, expect, it } from "vitest";
 import { admin, backendFetch, createUser, query, useSockets } from "./helpers/backend";
+import { MessageType } from "../src/transport/ws/frames";
 
 const open = useSockets();
 
@@ -85,12 +86,12 @@ describe("users", () => {
   it("takes effect at once for connected clients", async () => {
     const user = await createUser({ models: [4], balance: 0 });
     const ws = await open();
-    expect(await ws.request({ type: 5, data: { user_id: user.user_id } })).toMatchObject({ data: { models: ["gpt-4-turbo"] } });
+    expect(await ws.request({ type: MessageType.ModelList, data: { user_id: user.user_id } })).toMatchObject({ data: { models: ["gpt-4-turbo"] } });
     await admin("PATCH", `/admin/users/${user.user_id}`, { models: [8], add_balance: 2 });
-    expect(await ws.request({ type: 5, data: { user_id: user.user_id } })).toMatchObject({ data: { models: ["llama3.1:8b"] } });
-    expect(await ws.request({ type: 6, data: { user_id: user.user_id } })).toMatchObject({ data: { balance: 2 } });
+    expect(await ws.request({ type: MessageType.ModelList, data: { user_id: user.user_id } })).toMatchObject({ data: { models: ["llama3.1:8b"] } });
+    expect(await ws.request({ type: MessageType.Balance, data: { user_id: user.user_id } })).toMatchObject({ data: { balance: 2 } });
     const turn = await ws.request({
-      type: 3,
+      type: MessageType.ChatMessage,
       data: { user_id: user.user_id, session_id: "NEW", model_name: "llama3.1:8b", message: "now I can", session_prompt: "" },
     });
     expect(turn).not.toHaveProperty("error");
@@ -100,7 +101,7 @@ describe("users", () => {
     const user = await createUser({ models: [4, 8], balance: 1 });
     const ws = await open();
     const chat = (sessionId: string, message: string, model?: string) =>
-      ws.request({ type: 3, data: { user_id: user.user_id, session_id: sessionId, model_name: model, message, session_prompt: "" } });
+      ws.request({ type: MessageType.ChatMessage, data: { user_id: user.user_id, session_id: sessionId, model_name: model, message, session_prompt: "" } });
     const sessionId = (await chat("NEW", "warm up", "gpt-4-turbo")).data?.session_id as string;
     expect(await chat(sessionId, "still fine")).not.toHaveProperty("error");
 
@@ -116,11 +117,11 @@ describe("users", () => {
     const user = await createUser({ models: [4], balance: 0.01 });
     const ws = await open();
     const first = await ws.request({
-      type: 3,
+      type: MessageType.ChatMessage,
       data: { user_id: user.user_id, session_id: "NEW", model_name: "gpt-4-turbo", message: "cost:0.02 spend it all", session_prompt: "" },
     });
     const sessionId = first.data?.session_id as string;
-    const next = { type: 3, data: { user_id: user.user_id, session_id: sessionId, message: "more", session_prompt: "" } };
+    const next = { type: MessageType.ChatMessage, data: { user_id: user.user_id, session_id: sessionId, message: "more", session_prompt: "" } };
     expect(await ws.request(next)).toMatchObject({ code: 15 });
     await query("update users set balance_micros = 5000000 where id = ?", user.user_id);
     expect(await ws.request(next)).not.toHaveProperty("error");
@@ -130,6 +131,6 @@ describe("users", () => {
     await query("insert into models (id, name, provider, context_length, input_micros_per_1k, output_micros_per_1k) values (42, 'new-model', 'acme', 1000, 1, 1)");
     const user = await createUser({ models: [42] });
     const ws = await open();
-    expect(await ws.request({ type: 5, data: { user_id: user.user_id } })).toMatchObject({ data: { models: ["new-model"] } });
+    expect(await ws.request({ type: MessageType.ModelList, data: { user_id: user.user_id } })).toMatchObject({ data: { models: ["new-model"] } });
   });
 });

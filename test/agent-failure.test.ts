@@ -1,6 +1,7 @@
 // An agent error or timeout: the client gets code 6, nothing is charged, nothing stored changes, the next turn works.
 import { expect, it } from "vitest";
 import { agentView, balanceMicros, chat, committed, createUser, eventually, query, useSockets } from "./helpers/backend";
+import { MessageType } from "../src/transport/ws/frames";
 
 const open = useSockets();
 
@@ -14,7 +15,7 @@ async function snapshot(userId: string, sessionId: string) {
   };
 }
 
-const UNABLE = { error: "Unable to Receive Response To Query", code: 6, type: 3 };
+const UNABLE = { error: "Unable to Receive Response To Query", code: 6, type: MessageType.ChatMessage };
 
 it.each([
   ["an agent error", "fail please"],

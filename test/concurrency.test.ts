@@ -2,6 +2,7 @@
 import { expect, it } from "vitest";
 import { chargedMicros, DEFAULT_TURN_COST, SUMMARY_COST } from "./agents/scripted-costs";
 import { balanceMicros, chat, createUser, eventually, query, useSockets } from "./helpers/backend";
+import { MessageType } from "../src/transport/ws/frames";
 
 const open = useSockets();
 
@@ -12,7 +13,7 @@ it("answers two messages sent at once to one session, in order, with their entri
   const sessionId = first.data?.session_id as string;
 
   const frame = (message: string) => ({
-    type: 3,
+    type: MessageType.ChatMessage,
     data: { user_id, session_id: sessionId, model_name: "gpt-4-turbo", message, session_prompt: "" },
   });
   // Two sockets, two hubs: either turn may reach the session first, but one must run wholly after the other.
@@ -28,8 +29,8 @@ it("answers two messages sent at once to one session, in order, with their entri
   expect(slowSawFast !== fastSawSlow).toBe(true);
 
   // Both sockets' reads wait for the turns their connection sent, so the history is complete for both.
-  await a.request({ type: 2, data: { user_id, session_id: sessionId } });
-  await b.request({ type: 2, data: { user_id, session_id: sessionId } });
+  await a.request({ type: MessageType.SessionChats, data: { user_id, session_id: sessionId } });
+  await b.request({ type: MessageType.SessionChats, data: { user_id, session_id: sessionId } });
   const rows = await query<{ seq: number; role: string; content: string }>(
     "select seq, role, content from messages where session_id = ? order by seq",
     sessionId,

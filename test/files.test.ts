@@ -13,6 +13,7 @@ import {
   upload,
   useSockets,
 } from "./helpers/backend";
+import { MessageType } from "../src/transport/ws/frames";
 
 const open = useSockets();
 
@@ -200,7 +201,7 @@ describe("file turns", () => {
     expect(served.status).toBe(200);
     expect(new Uint8Array(await served.arrayBuffer())).toEqual(png);
 
-    const history = await ws.request({ type: 2, data: { user_id, session_id: sessionId } });
+    const history = await ws.request({ type: MessageType.SessionChats, data: { user_id, session_id: sessionId } });
     const chats = JSON.parse(history.data?.chat as string) as { role: string; content: string }[];
     expect(chats.map((c) => c.role)).toEqual(["user", "assistant", "file"]);
     expect(chats[2]?.content).toBe(fileName);
@@ -247,7 +248,7 @@ describe("file turns", () => {
     // The other session's summary is charged after its reply: wait for it before taking the balance.
     await eventually(async () => expect(await query("select id from cost_ledger where session_id = ? and kind = 'summary'", otherSession)).toHaveLength(1));
     const before = await balanceMicros(user_id);
-    expect(await chat(ws, user_id, otherSession, "use it", { file_name: fileName })).toMatchObject({ code: 103, type: 3 });
+    expect(await chat(ws, user_id, otherSession, "use it", { file_name: fileName })).toMatchObject({ code: 103, type: MessageType.ChatMessage });
     expect(await chat(ws, user_id, otherSession, "made up", { file_name: "nope.png" })).toMatchObject({ code: 103 });
     expect(await balanceMicros(user_id)).toBe(before);
   });
@@ -269,7 +270,7 @@ describe("file turns", () => {
     const prefix = `users/${user_id}/sessions/${sessionId}/`;
     expect((await storedObjects()).filter((k) => k.startsWith(prefix))).toHaveLength(2);
 
-    expect(await ws.request({ type: 4, data: { user_id, session_id: sessionId } })).toEqual({ type: 4, data: { user_id } });
+    expect(await ws.request({ type: MessageType.DeleteSession, data: { user_id, session_id: sessionId } })).toEqual({ type: MessageType.DeleteSession, data: { user_id } });
     expect((await storedObjects()).filter((k) => k.startsWith(prefix))).toEqual([]);
     expect(await query("select * from files where session_id = ?", sessionId)).toEqual([]);
     expect((await backendFetch(`/uploads/${fileName}`)).status).toBe(404);

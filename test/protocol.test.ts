@@ -1,6 +1,7 @@
 // Every message type and error frame of spec section 1, as the existing client sees them.
 import { beforeAll, describe, expect, it } from "vitest";
 import { chat, createUser, query, type CreatedUser, useSockets } from "./helpers/backend";
+import { MessageType } from "../src/transport/ws/frames";
 
 let user: CreatedUser;
 const open = useSockets();
@@ -13,23 +14,23 @@ beforeAll(async () => {
 describe("success frames", () => {
   it("type 0 answers user details", async () => {
     const ws = await open();
-    expect(await ws.request({ type: 0, data: { user_id: user.user_id } })).toEqual({
-      type: 0,
+    expect(await ws.request({ type: MessageType.UserDetails, data: { user_id: user.user_id } })).toEqual({
+      type: MessageType.UserDetails,
       data: { user_id: user.user_id, username: "Ada" },
     });
   });
 
   it("type 1 answers [] for a user without sessions, then the sessions most recently active first", async () => {
     const ws = await open();
-    expect(await ws.request({ type: 1, data: { user_id: user.user_id } })).toEqual({
-      type: 1,
+    expect(await ws.request({ type: MessageType.SessionList, data: { user_id: user.user_id } })).toEqual({
+      type: MessageType.SessionList,
       data: { user_id: user.user_id, session_info: [] },
     });
     const first = await chat(ws, user.user_id, "NEW", "first session");
     const second = await chat(ws, user.user_id, "NEW", "second session");
     const firstId = first.data?.session_id as string;
     await chat(ws, user.user_id, firstId, "first is active again");
-    const list = await ws.request({ type: 1, data: { user_id: user.user_id } });
+    const list = await ws.request({ type: MessageType.SessionList, data: { user_id: user.user_id } });
     expect(list.data?.session_info).toEqual([
       { session_id: firstId, session_name: "first session" },
       { session_id: second.data?.session_id, session_name: "second session" },
@@ -40,7 +41,7 @@ describe("success frames", () => {
     const ws = await open();
     const created = await chat(ws, user.user_id, "NEW", "hello history");
     const sessionId = created.data?.session_id as string;
-    const frame = await ws.request({ type: 2, data: { user_id: user.user_id, session_id: sessionId } });
+    const frame = await ws.request({ type: MessageType.SessionChats, data: { user_id: user.user_id, session_id: sessionId } });
     expect(frame.type).toBe(2);
     expect(frame).not.toHaveProperty("error");
     expect(frame.data?.user_id).toBe(user.user_id);
@@ -66,7 +67,7 @@ describe("success frames", () => {
   it("type 3 accepts model_id (int) as the original README documents", async () => {
     const ws = await open();
     const frame = await ws.request({
-      type: 3,
+      type: MessageType.ChatMessage,
       data: { user_id: user.user_id, session_id: "NEW", model_id: 8, message: "by id", session_prompt: "" },
     });
     expect(JSON.parse(frame.data?.message as string).model).toBe("llama3.1:8b");
@@ -76,21 +77,21 @@ describe("success frames", () => {
     const ws = await open();
     const created = await chat(ws, user.user_id, "NEW", "to be deleted");
     const sessionId = created.data?.session_id as string;
-    expect(await ws.request({ type: 4, data: { user_id: user.user_id, session_id: sessionId } })).toEqual({
-      type: 4,
+    expect(await ws.request({ type: MessageType.DeleteSession, data: { user_id: user.user_id, session_id: sessionId } })).toEqual({
+      type: MessageType.DeleteSession,
       data: { user_id: user.user_id },
     });
     expect(await query("select * from messages where session_id = ?", sessionId)).toEqual([]);
-    const list = await ws.request({ type: 1, data: { user_id: user.user_id } });
+    const list = await ws.request({ type: MessageType.SessionList, data: { user_id: user.user_id } });
     expect((list.data?.session_info as { session_id: string }[]).map((s) => s.session_id)).not.toContain(sessionId);
-    const again = await ws.request({ type: 2, data: { user_id: user.user_id, session_id: sessionId } });
-    expect(again).toMatchObject({ code: 101, type: 2 });
+    const again = await ws.request({ type: MessageType.SessionChats, data: { user_id: user.user_id, session_id: sessionId } });
+    expect(again).toMatchObject({ code: 101, type: MessageType.SessionChats });
   });
 
   it("type 5 answers the user's model names sorted by model id", async () => {
     const ws = await open();
-    expect(await ws.request({ type: 5, data: { user_id: user.user_id } })).toEqual({
-      type: 5,
+    expect(await ws.request({ type: MessageType.ModelList, data: { user_id: user.user_id } })).toEqual({
+      type: MessageType.ModelList,
       data: { models: ["gpt-4-turbo", "gpt-4-turbo-2024-04-09", "llama3.1:8b"] },
     });
   });
@@ -98,20 +99,20 @@ describe("success frames", () => {
   it("type 6 answers the balance in dollars", async () => {
     const fresh = await createUser({ balance: 0.75 });
     const ws = await open();
-    expect(await ws.request({ type: 6, data: { user_id: fresh.user_id } })).toEqual({ type: 6, data: { balance: 0.75 } });
+    expect(await ws.request({ type: MessageType.Balance, data: { user_id: fresh.user_id } })).toEqual({ type: MessageType.Balance, data: { balance: 0.75 } });
   });
 
   it("echoes a request id on the answer", async () => {
     const ws = await open();
-    expect(await ws.request({ type: 0, data: { user_id: user.user_id }, id: "req-7" })).toMatchObject({ id: "req-7", type: 0 });
+    expect(await ws.request({ type: MessageType.UserDetails, data: { user_id: user.user_id }, id: "req-7" })).toMatchObject({ id: "req-7", type: MessageType.UserDetails });
   });
 
   it("answers on the socket the request came from, in order", async () => {
     const a = await open(`?user_id=${user.user_id}`);
     const b = await open(`?user_id=${user.user_id}`);
-    a.send({ type: 0, data: { user_id: user.user_id }, id: "a1" });
-    b.send({ type: 6, data: { user_id: user.user_id }, id: "b1" });
-    a.send({ type: 5, data: { user_id: user.user_id }, id: "a2" });
+    a.send({ type: MessageType.UserDetails, data: { user_id: user.user_id }, id: "a1" });
+    b.send({ type: MessageType.Balance, data: { user_id: user.user_id }, id: "b1" });
+    a.send({ type: MessageType.ModelList, data: { user_id: user.user_id }, id: "a2" });
     expect([(await a.next()).id, (await a.next()).id]).toEqual(["a1", "a2"]);
     expect((await b.next()).id).toBe("b1");
   });
@@ -127,20 +128,20 @@ describe("error frames", () => {
         type,
       });
     }
-    expect(await chat(ws, UNKNOWN_USER, "NEW", "hi")).toEqual({ error: "User Does Not Exists", code: 3, type: 3 });
+    expect(await chat(ws, UNKNOWN_USER, "NEW", "hi")).toEqual({ error: "User Does Not Exists", code: 3, type: MessageType.ChatMessage });
   });
 
   it("answers malformed JSON with code 0 and keeps the socket open", async () => {
     const ws = await open();
     expect(await ws.request("{not json")).toEqual({ error: "JSON Parsing Error", code: 0 });
-    expect((await ws.request({ type: 0, data: { user_id: user.user_id } })).type).toBe(0);
+    expect((await ws.request({ type: MessageType.UserDetails, data: { user_id: user.user_id } })).type).toBe(0);
     expect(ws.closed).toBe(false);
   });
 
   it("answers an unknown type with code 1 and keeps the socket open", async () => {
     const ws = await open();
     expect(await ws.request({ type: 42, data: {}, id: "u" })).toEqual({ error: "Unknown Message", code: 1, type: 42, id: "u" });
-    expect((await ws.request({ type: 6, data: { user_id: user.user_id } })).type).toBe(6);
+    expect((await ws.request({ type: MessageType.Balance, data: { user_id: user.user_id } })).type).toBe(6);
     expect(ws.closed).toBe(false);
   });
 
@@ -148,31 +149,31 @@ describe("error frames", () => {
     [{ data: { user_id: "x" } }, '"type"'],
     [{ type: "0", data: { user_id: "x" } }, '"type"'],
     [{ type: 1.5, data: { user_id: "x" } }, '"type"'],
-    [{ type: 0 }, '"data"'],
-    [{ type: 0, data: "{\"user_id\":\"x\"}" }, '"data"'],
-    [{ type: 0, data: {} }, '"data.user_id"'],
-    [{ type: 0, data: { user_id: 12 } }, '"data.user_id"'],
-    [{ type: 2, data: { user_id: "x" } }, '"data.session_id"'],
-    [{ type: 2, data: { user_id: "x", session_id: "not-a-uuid" } }, '"data.session_id"'],
-    [{ type: 3, data: { user_id: "x", session_id: "NEW", model_name: "gpt-4-turbo" } }, '"data.message"'],
-    [{ type: 3, data: { user_id: "x", session_id: "NEW", model_name: "gpt-4-turbo", message: "" } }, '"data.message"'],
-    [{ type: 3, data: { user_id: "x", session_id: "NEW", model_id: "4", message: "hi" } }, '"data.model_id"'],
+    [{ type: MessageType.UserDetails }, '"data"'],
+    [{ type: MessageType.UserDetails, data: "{\"user_id\":\"x\"}" }, '"data"'],
+    [{ type: MessageType.UserDetails, data: {} }, '"data.user_id"'],
+    [{ type: MessageType.UserDetails, data: { user_id: 12 } }, '"data.user_id"'],
+    [{ type: MessageType.SessionChats, data: { user_id: "x" } }, '"data.session_id"'],
+    [{ type: MessageType.SessionChats, data: { user_id: "x", session_id: "not-a-uuid" } }, '"data.session_id"'],
+    [{ type: MessageType.ChatMessage, data: { user_id: "x", session_id: "NEW", model_name: "gpt-4-turbo" } }, '"data.message"'],
+    [{ type: MessageType.ChatMessage, data: { user_id: "x", session_id: "NEW", model_name: "gpt-4-turbo", message: "" } }, '"data.message"'],
+    [{ type: MessageType.ChatMessage, data: { user_id: "x", session_id: "NEW", model_id: "4", message: "hi" } }, '"data.model_id"'],
   ])("answers a frame with a missing or mistyped field (%j) naming %s", async (frame, field) => {
     const ws = await open();
     const answer = await ws.request(frame);
     expect(answer.code).toBe(100);
     expect(answer.error).toContain(field);
     expect(answer).not.toHaveProperty("data");
-    expect((await ws.request({ type: 0, data: { user_id: user.user_id } })).type).toBe(0);
+    expect((await ws.request({ type: MessageType.UserDetails, data: { user_id: user.user_id } })).type).toBe(0);
   });
 
   it("answers a binary frame and an oversized frame without closing", async () => {
     const ws = await open();
     ws.send(new Uint8Array([1, 2, 3]));
     expect((await ws.next()).code).toBe(0);
-    const huge = { type: 0, data: { user_id: "x".repeat(1_100_000) } };
+    const huge = { type: MessageType.UserDetails, data: { user_id: "x".repeat(1_100_000) } };
     expect((await ws.request(huge)).code).toBe(104);
-    expect((await ws.request({ type: 0, data: { user_id: user.user_id } })).type).toBe(0);
+    expect((await ws.request({ type: MessageType.UserDetails, data: { user_id: user.user_id } })).type).toBe(0);
   });
 
   it("never sends an error key on success", async () => {

@@ -11,6 +11,7 @@ import {
   useSockets,
 } from "./helpers/backend";
 import { HISTORY_WINDOW } from "./helpers/env";
+import { MessageType } from "../src/transport/ws/frames";
 
 const open = useSockets();
 
@@ -75,7 +76,7 @@ describe("history and context", () => {
     const first = await chat(ws, user_id, "NEW", "one");
     const sessionId = first.data?.session_id as string;
     for (const message of ["two", "three", "four"]) await chat(ws, user_id, sessionId, message);
-    const frame = await ws.request({ type: 2, data: { user_id, session_id: sessionId } });
+    const frame = await ws.request({ type: MessageType.SessionChats, data: { user_id, session_id: sessionId } });
     const chats = JSON.parse(frame.data?.chat as string) as { role: string; content: string }[];
     expect(chats.map((c) => c.role)).toEqual(["user", "assistant", "user", "assistant", "user", "assistant", "user", "assistant"]);
     expect(chats.filter((c) => c.role === "user").map((c) => c.content)).toEqual(["one", "two", "three", "four"]);
@@ -148,7 +149,7 @@ describe("billing", () => {
       { kind: "turn", delta_micros: -chargedMicros(0.25), session_id: sessionId },
       { kind: "summary", delta_micros: -chargedMicros(SUMMARY_COST), session_id: sessionId },
     ]);
-    const balance = await ws.request({ type: 6, data: { user_id } });
+    const balance = await ws.request({ type: MessageType.Balance, data: { user_id } });
     expect(balance.data?.balance).toBeCloseTo(expected / 1e6, 9);
   });
 
@@ -164,7 +165,7 @@ describe("billing", () => {
     expect(await chat(ws, user_id, "NEW", "hi", { model_name: "gpt-4" })).toEqual({
       error: "User Does Not Have Model Access",
       code: 7,
-      type: 3,
+      type: MessageType.ChatMessage,
     });
     expect(await query("select id from sessions where user_id = ?", user_id)).toEqual([]);
     expect(await balanceMicros(user_id)).toBe(1_000_000);
@@ -173,14 +174,14 @@ describe("billing", () => {
   it("refuses an unknown model with its own code", async () => {
     const { user_id } = await createUser();
     const ws = await open();
-    expect(await chat(ws, user_id, "NEW", "hi", { model_name: "gpt-9" })).toMatchObject({ code: 102, type: 3 });
+    expect(await chat(ws, user_id, "NEW", "hi", { model_name: "gpt-9" })).toMatchObject({ code: 102, type: MessageType.ChatMessage });
     expect(await query("select id from sessions where user_id = ?", user_id)).toEqual([]);
   });
 
   it("refuses a zero balance without creating a session", async () => {
     const { user_id } = await createUser({ balance: 0 });
     const ws = await open();
-    expect(await chat(ws, user_id, "NEW", "hi")).toEqual({ error: "Insufficient balance", code: 15, type: 3 });
+    expect(await chat(ws, user_id, "NEW", "hi")).toEqual({ error: "Insufficient balance", code: 15, type: MessageType.ChatMessage });
     expect(await query("select id from sessions where user_id = ?", user_id)).toEqual([]);
   });
 
@@ -191,7 +192,7 @@ describe("billing", () => {
     expect(first).not.toHaveProperty("error");
     const sessionId = first.data?.session_id as string;
     expect(await chat(ws, user_id, sessionId, "more")).toMatchObject({ code: 15 });
-    const history = await ws.request({ type: 2, data: { user_id, session_id: sessionId } });
+    const history = await ws.request({ type: MessageType.SessionChats, data: { user_id, session_id: sessionId } });
     expect(JSON.parse(history.data?.chat as string)).toHaveLength(2);
   });
 });

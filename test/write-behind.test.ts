@@ -7,6 +7,7 @@ import { configOf } from "../src/config";
 import { agentView, balanceMicros, chat, committed, createUser, eventually, query, useSockets } from "./helpers/backend";
 import { chargedMicros, DEFAULT_TURN_COST, SUMMARY_COST } from "./agents/scripted-costs";
 import { testEnv } from "./helpers/env";
+import { MessageType } from "../src/transport/ws/frames";
 
 const open = useSockets();
 const BLOCKED = "this write is refused";
@@ -48,14 +49,14 @@ it("answers a turn the database refuses, refuses to read it back as stored, and 
   const answered = await chat(ws, user_id, sessionId, BLOCKED);
   expect(answered).not.toHaveProperty("error");
   // A read on this connection waits for the turn's writes: it fails rather than show history without them.
-  expect(await ws.request({ type: 2, data: { user_id, session_id: sessionId } })).toMatchObject({ code: 9, type: 2 });
+  expect(await ws.request({ type: MessageType.SessionChats, data: { user_id, session_id: sessionId } })).toMatchObject({ code: 9, type: MessageType.SessionChats });
   expect(await query("select seq from messages where session_id = ?", sessionId)).toHaveLength(2);
   expect(await balanceMicros(user_id)).toBe(before);
 
   await acceptWritesAgain();
   // The session object's alarm retries: the turn, its summary and their charges land once each.
   await eventually(async () => expect(await ledgerKinds(sessionId)).toEqual(["turn", "summary", "turn", "summary"]));
-  const history = await ws.request({ type: 2, data: { user_id, session_id: sessionId } });
+  const history = await ws.request({ type: MessageType.SessionChats, data: { user_id, session_id: sessionId } });
   expect(JSON.parse(history.data?.chat as string).map((e: { content: string }) => e.content)).toEqual([
     "first",
     expect.any(String),
@@ -104,7 +105,7 @@ it("shows another connection a session's history complete right after a reply, b
   const { user_id, ws, sessionId } = await settledSession();
   expect(await chat(ws, user_id, sessionId, "just answered")).not.toHaveProperty("error");
   const elsewhere = await open();
-  const history = await elsewhere.request({ type: 2, data: { user_id, session_id: sessionId } });
+  const history = await elsewhere.request({ type: MessageType.SessionChats, data: { user_id, session_id: sessionId } });
   expect(JSON.parse(history.data?.chat as string).map((e: { content: string }) => e.content)).toContain("just answered");
 });
 

@@ -5,6 +5,7 @@ import postgres from "postgres";
 import { configOf } from "../../src/config";
 import { sessionObject } from "../../src/domain/operations/session-objects";
 import { ADMIN_TOKEN, testEnv } from "./env";
+import { MessageType } from "../../src/transport/ws/frames";
 
 export type Frame = Record<string, unknown> & { type?: number; data?: Record<string, unknown>; error?: string; code?: number; id?: string };
 
@@ -106,7 +107,7 @@ export function chat(
   extra: Record<string, unknown> = {},
 ): Promise<Frame> {
   return socket.request({
-    type: 3,
+    type: MessageType.ChatMessage,
     data: { user_id: userId, session_id: sessionId, model_name: "gpt-4-turbo", message, session_prompt: "", ...extra },
   });
 }
