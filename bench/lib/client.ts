@@ -1,6 +1,7 @@
 // The benchmark's clients: a WebSocket that pairs each frame with its answer, timing, and the calls a chat client
 // makes (admin user creation, a chat turn, the backend's storage counters).
 import WebSocket from "ws";
+import { MessageType } from "../../src/transport/ws/frames.ts";
 
 /** The admin token the benchmark starts the backend with. */
 export const ADMIN = "bench-admin-token";
@@ -56,7 +57,7 @@ export async function createUser(base: string, balance = 1000): Promise<string> 
 }
 
 const chatFrame = (userId: string, sessionId: string, message: string) => ({
-  type: 3,
+  type: MessageType.ChatMessage,
   data: { user_id: userId, session_id: sessionId, model_name: "gpt-4-turbo", message, session_prompt: "Be brief." },
 });
 

@@ -4,10 +4,16 @@ import { createClient, type Client, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/connect-web";
 import { AIService } from "../../gen/ai_service_pb";
 import type { AgentEndpoint } from "../config";
+import { bindingUnary } from "./binding-unary";
 
-export type AgentClient = Client<typeof AIService>;
+/** The agent's methods the backend calls. */
+export type AgentClient = Pick<Client<typeof AIService>, "process" | "summarize">;
 
 export function createAgentClient(endpoint: AgentEndpoint): AgentClient {
+  if (endpoint.kind === "binding" && endpoint.protocol === "connect") {
+    // The hot path of every turn: a lean unary call (binding-unary.ts).
+    return { process: bindingUnary(endpoint.binding, AIService.method.process), summarize: bindingUnary(endpoint.binding, AIService.method.summarize) };
+  }
   return createClient(AIService, createAgentTransport(endpoint));
 }
 

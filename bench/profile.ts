@@ -1,0 +1,127 @@
+// npm run bench:profile [-- --turns N]: a CPU profile of the backend's isolate while 50 sessions answer turns
+// concurrently (devtools network recording off, as a deployed Worker runs), taken through wrangler's inspector
+// port. Prints the functions with the most self time and writes bench/results/turns.cpuprofile (open it in
+// Chrome DevTools' Performance panel).
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import WebSocket from "ws";
+import { bin, root, run } from "../tools/lib.ts";
+import { ADMIN, createUser, Socket, turn } from "./lib/client.ts";
+import { freePort, setDevtoolsNetwork, startWrangler } from "./lib/stack.ts";
+
+const turnsArg = process.argv.indexOf("--turns");
+const TURNS_PER_SESSION = turnsArg > 0 ? Number(process.argv[turnsArg + 1]) : 40;
+const SESSIONS = 50;
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number; scriptId: string };
+  hitCount?: number;
+  children?: number[];
+}
+interface Profile {
+  nodes: ProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+  startTime: number;
+  endTime: number;
+}
+
+/** A devtools protocol session on wrangler's inspector port (the backend Worker's isolate). */
+async function inspector(port: number) {
+  const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`);
+  await new Promise((resolve, reject) => (ws.once("open", resolve), ws.once("error", reject)));
+  let nextId = 1;
+  const pending = new Map<number, (result: unknown) => void>();
+  const scripts: string[] = [];
+  ws.on("message", (data) => {
+    const message = JSON.parse(String(data)) as { id?: number; result?: unknown; method?: string; params?: { scriptId: string } };
+    if (message.id !== undefined) pending.get(message.id)?.(message.result);
+    if (message.method === "Debugger.scriptParsed" && message.params) scripts.push(message.params.scriptId);
+  });
+  return {
+    call<T>(method: string, params: object = {}): Promise<T> {
+      const id = nextId++;
+      return new Promise<T>((resolve) => {
+        pending.set(id, (result) => resolve(result as T));
+        ws.send(JSON.stringify({ id, method, params }));
+      });
+    },
+    /** The source of every script the isolate runs, by script id (for naming anonymous functions). */
+    async sources(): Promise<Map<string, string[]>> {
+      await this.call("Debugger.enable");
+      const sources = new Map<string, string[]>();
+      for (const id of scripts) sources.set(id, (await this.call<{ scriptSource: string }>("Debugger.getScriptSource", { scriptId: id })).scriptSource.split("\n"));
+      await this.call("Debugger.disable");
+      return sources;
+    },
+    close: () => ws.close(),
+  };
+}
+
+async function load(base: string, wsUrl: string, turns: number): Promise<number> {
+  const userId = await createUser(base, 1_000_000);
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: SESSIONS }, async (_, s) => {
+      const socket = await Socket.open(wsUrl);
+      let sessionId = "NEW";
+      for (let t = 0; t < turns; t++) sessionId = await turn(socket, userId, sessionId, `session ${s} turn ${t}`);
+      socket.close();
+    }),
+  );
+  return (SESSIONS * turns) / ((performance.now() - started) / 1000);
+}
+
+/** Self time per function (name and location, with its source line), most first. */
+function selfTimes(profile: Profile, sources: Map<string, string[]>): { name: string; ms: number; share: number }[] {
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const totals = new Map<string, number>();
+  let all = 0;
+  profile.samples.forEach((id, i) => {
+    const frame = byId.get(id)!.callFrame;
+    const where = frame.url ? `${path.basename(frame.url)}:${frame.lineNumber + 1}` : "";
+    const line = sources.get(frame.scriptId)?.[frame.lineNumber]?.trim().slice(0, 70) ?? "";
+    const key = `${frame.functionName || "(anonymous)"} ${where} ${line ? `| ${line}` : ""}`.trim();
+    const ms = (profile.timeDeltas[i] ?? 0) / 1000;
+    totals.set(key, (totals.get(key) ?? 0) + ms);
+    all += ms;
+  });
+  return [...totals].map(([name, ms]) => ({ name, ms, share: ms / all })).sort((a, b) => b.ms - a.ms);
+}
+
+const stateDir = mkdtempSync(path.join(os.tmpdir(), "chat-profile-"));
+run(bin("buf"), ["generate"]);
+run(bin("wrangler"), ["d1", "migrations", "apply", "DB", "--local", "--persist-to", stateDir], { stdio: ["ignore", "ignore", "inherit"] });
+const port = await freePort();
+const backend = await startWrangler(
+  "profile backend",
+  ["-c", "wrangler.toml", "-c", "bench/instant-agent/wrangler.toml", "--persist-to", stateDir, "--var", `ADMIN_TOKEN:${ADMIN}`, "--var", "FILE_URL_SECRET:bench"],
+  port,
+);
+try {
+  await setDevtoolsNetwork(backend.inspectorPort, false);
+  const base = `http://127.0.0.1:${port}`;
+  const wsUrl = `ws://127.0.0.1:${port}/ws`;
+  await load(base, wsUrl, 5); // warm: code compiled, objects created
+  const devtools = await inspector(backend.inspectorPort);
+  await devtools.call("Profiler.enable");
+  await devtools.call("Profiler.setSamplingInterval", { interval: 100 });
+  await devtools.call("Profiler.start");
+  const throughput = await load(base, wsUrl, TURNS_PER_SESSION);
+  const { profile } = await devtools.call<{ profile: Profile }>("Profiler.stop");
+  const sources = await devtools.sources();
+  devtools.close();
+  writeFileSync(path.join(root, "bench/results/turns.cpuprofile"), JSON.stringify(profile));
+
+  const top = selfTimes(profile, sources);
+  const turns = SESSIONS * TURNS_PER_SESSION;
+  const busy = top.filter((t) => !/^\((idle|program|garbage collector)\)/.test(t.name)).reduce((sum, t) => sum + t.ms, 0);
+  console.log(`${turns} turns at ${throughput.toFixed(0)}/s; backend isolate busy ${(busy / turns).toFixed(3)} ms per turn (sampled)`);
+  console.log("self time, top 25 (ms per turn, share of samples):");
+  for (const entry of top.slice(0, 25)) console.log(`  ${(entry.ms / turns).toFixed(4).padStart(8)}  ${(entry.share * 100).toFixed(1).padStart(5)}%  ${entry.name}`);
+} finally {
+  await backend.stop();
+  rmSync(stateDir, { recursive: true, force: true });
+}
