@@ -2,27 +2,16 @@
 // stand-in), on free loopback ports, and talks to it like a client: WebSocket frames and the admin API.
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync } from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import WebSocket from "ws";
+import { freePort } from "../tools/lib.ts";
 import { checkoutDatabase } from "../tools/postgres.ts";
 import { MessageType } from "../src/transport/ws/frames";
 
 const root = path.resolve(import.meta.dirname, "..");
 const ADMIN_TOKEN = "dev-admin-token";
 export const UPSTASH_TOKEN = "dev-upstash-token";
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-    server.on("error", reject);
-  });
-}
 
 export interface Stack {
   baseUrl: string;

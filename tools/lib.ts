@@ -1,6 +1,7 @@
 // Shared by the npm scripts, the benchmark and the tests: run wrangler and other tools offline and quietly, failing loudly.
 import { spawn, spawnSync, type ChildProcess, type SpawnOptions, type SpawnSyncOptions } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import net from "node:net";
 import path from "node:path";
 
 export const root: string = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -34,3 +35,15 @@ export function start(command: string, args: string[], options: SpawnOptions = {
 }
 
 export const LOCAL_STATE = ".wrangler/state";
+
+/** A loopback port nobody listens on right now. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+    server.on("error", reject);
+  });
+}

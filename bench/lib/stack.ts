@@ -2,25 +2,15 @@
 // network recording, the backend's write-behind window, and long histories seeded into local D1 beforehand.
 import { spawn, type ChildProcessByStdio } from "node:child_process";
 import { createWriteStream, readFileSync, writeFileSync } from "node:fs";
-import net from "node:net";
 import path from "node:path";
 import type { Readable } from "node:stream";
 import WebSocket from "ws";
-import { bin, offlineEnv, root, run } from "../../tools/lib.ts";
+import { bin, freePort, offlineEnv, root, run } from "../../tools/lib.ts";
+
+export { freePort };
 
 /** The backend's write-behind window, as wrangler.toml ships it. */
 export const batchWindowMs = Number(/^STORE_BATCH_WINDOW_MS = "(\d+)"/m.exec(readFileSync(path.join(root, "wrangler.toml"), "utf8"))?.[1] ?? 1000);
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-    server.on("error", reject);
-  });
-}
 
 /** A running `wrangler dev`. */
 export interface WranglerDev {
