@@ -1,6 +1,7 @@
 // Owns the Worker's settings: every var, secret and optional binding read once per environment, checked loudly
 // (a malformed value or a feature configured by halves is an error naming the setting), then passed down typed.
 import { z } from "zod";
+import { dollarsToMicros } from "./domain/money";
 
 const positiveInt = z.coerce.number<string>().int("expected a whole number").positive("expected a number above 0");
 const url = z.url({ protocol: /^https?$/, error: "expected an http(s) URL" });
@@ -16,6 +17,8 @@ export const settingsSchema = z.object({
    *  cheaper of the two), gRPC-web over the network (what a bridge in front of a native gRPC agent speaks). */
   AI_PROTOCOL: z.enum(["auto", "grpc-web", "connect"]).default("auto"),
   AI_TIMEOUT_MS: positiveInt.default(30_000),
+  /** The largest reply the backend reads from the agent; a larger one fails the turn with code 6. */
+  AI_MAX_REPLY_BYTES: positiveInt.default(4_194_304),
   MAX_CHAT_HISTORY_CONTEXT: positiveInt.default(10),
   /** How long a session trusts what it read of its user's account (the admin API invalidates it at once). */
   ACCOUNT_CACHE_TTL_MS: positiveInt.default(60_000),
@@ -42,6 +45,12 @@ export const settingsSchema = z.object({
   SUMMARY_OPENAI_BASE_URL: url.optional(),
   SUMMARY_OPENAI_API_KEY: z.string().optional(),
   SUMMARY_MODEL: z.string().default("gpt-3.5-turbo-0125"),
+  /** Dollars: the most one turn (with its summary) may cost; reservations and reported costs are capped by it. */
+  MAX_TURN_COST: z.coerce.number<string>().positive("expected a number of dollars above 0").default(1),
+  /** Tokens an agent call may answer with, for the turn's reservation. */
+  MAX_OUTPUT_TOKENS: positiveInt.default(4096),
+  /** Turns of one user running at once, over all sessions and sockets; more are refused with code 108. */
+  MAX_TURNS_IN_FLIGHT_PER_USER: positiveInt.default(8),
 });
 
 export type Settings = z.output<typeof settingsSchema>;
@@ -73,6 +82,10 @@ export interface Config extends Settings {
   mirror: MirrorSettings | null;
   corsOrigins: "*" | string[];
   maxFileBytes: number;
+  maxTurnCostMicros: number;
+  /** How long a turn's reservation outlives a session that died without finishing it: its two agent calls,
+   *  and five minutes for its charges to reach the database. */
+  reservationTtlMs: number;
 }
 
 /** A setting the Worker cannot run with; the message names it. */
@@ -108,7 +121,16 @@ export function parseConfig(vars: Record<string, unknown>, bindings: OptionalBin
   const storage = resolveStorage(settings, bindings, problems);
   const mirror = resolveMirror(settings, problems);
   if (problems.length > 0 || !agent || !storage) throw new ConfigError(problems);
-  return { ...settings, agent, storage, mirror, corsOrigins: corsOrigins(settings.CORS_ORIGINS), maxFileBytes: Math.floor(settings.MAX_FILE_SIZE * 1024 * 1024) };
+  return {
+    ...settings,
+    agent,
+    storage,
+    mirror,
+    corsOrigins: corsOrigins(settings.CORS_ORIGINS),
+    maxFileBytes: Math.floor(settings.MAX_FILE_SIZE * 1024 * 1024),
+    maxTurnCostMicros: dollarsToMicros(settings.MAX_TURN_COST),
+    reservationTtlMs: 2 * settings.AI_TIMEOUT_MS + 300_000,
+  };
 }
 
 function resolveAgent(settings: Settings, binding: Fetcher | undefined, problems: string[]): AgentEndpoint | null {

@@ -7,6 +7,7 @@ import { app } from "./transport/http/app";
 
 export { ConnectionHub } from "./transport/ws/connection-hub";
 export { ChatSession } from "./domain/session/chat-session";
+export { UserAccount } from "./domain/accounts/user-account";
 
 console.log(describeConfig(configOf(env)));
 

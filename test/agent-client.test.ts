@@ -1,5 +1,5 @@
 // The agent client against a real Connect server (the reference agent Worker), over gRPC-web and Connect.
-import { ConnectError } from "@connectrpc/connect";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { timestampNow } from "@bufbuild/protobuf/wkt";
 import { describe, expect, it } from "vitest";
 import { createAgentClient } from "../src/agent/agent-client";
@@ -24,7 +24,7 @@ const turnRequest = {
 };
 
 describe.each<"grpc-web" | "connect">(["grpc-web", "connect"])("over %s", (protocol) => {
-  const agent = createAgentClient({ kind: "binding", protocol, binding: testEnv.REFERENCE_AGENT });
+  const agent = createAgentClient({ kind: "binding", protocol, binding: testEnv.REFERENCE_AGENT }, 1_000_000);
 
   it("Process returns the offline model's reply describing the context it received, with a cost", async () => {
     const response = await agent.process(turnRequest);
@@ -52,7 +52,25 @@ describe.each<"grpc-web" | "connect">(["grpc-web", "connect"])("over %s", (proto
 });
 
 it("an unreachable agent surfaces as a ConnectError", async () => {
-  const agent = createAgentClient({ kind: "url", baseUrl: "http://127.0.0.1:9", protocol: "grpc-web" });
+  const agent = createAgentClient({ kind: "url", baseUrl: "http://127.0.0.1:9", protocol: "grpc-web" }, 1_000_000);
   const failure = await agent.process(turnRequest, { timeoutMs: 2000 }).catch((error: unknown) => error);
   expect(failure).toBeInstanceOf(ConnectError);
+});
+
+describe.each<"grpc-web" | "connect">(["grpc-web", "connect"])("an agent that answers outside the protocol, over %s", (protocol) => {
+  const agent = createAgentClient({ kind: "binding", protocol, binding: testEnv.AGENT }, 1_000_000);
+
+  it.each([
+    ["garbage:html", Code.Internal],
+    ["garbage:bytes", Code.Internal],
+    ["garbage:huge", Code.ResourceExhausted],
+  ])("fails %s with a protocol error at once, not a timeout", async (marker, code) => {
+    const failure = await agent.process({ ...turnRequest, chatMessage: marker }, { timeoutMs: 10_000 }).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(ConnectError);
+    expect((failure as ConnectError).code).toBe(code);
+  });
+
+  it("still answers the next call", async () => {
+    expect((await agent.process({ ...turnRequest, chatMessage: "brief hello" })).responseText).toBe("ok: brief hello");
+  });
 });

@@ -121,7 +121,7 @@ describe("success frames", () => {
 describe("error frames", () => {
   it("answers the original texts with codes for unknown users", async () => {
     const ws = await open();
-    for (const type of [0, 1, 5, 6]) {
+    for (const type of [MessageType.UserDetails, MessageType.SessionList, MessageType.ModelList, MessageType.Balance]) {
       expect(await ws.request({ type, data: { user_id: UNKNOWN_USER } })).toEqual({
         error: "User Does Not Exists",
         code: 3,
@@ -176,9 +176,17 @@ describe("error frames", () => {
     expect((await ws.request({ type: MessageType.UserDetails, data: { user_id: user.user_id } })).type).toBe(0);
   });
 
+  it("counts a frame's size in bytes: 400,000 euro signs are 1.2 MB, over the 1 MiB limit", async () => {
+    const ws = await open();
+    const euros = { type: MessageType.ChatMessage, data: { user_id: user.user_id, session_id: "NEW", model_name: "gpt-4-turbo", message: "€".repeat(400_000) } };
+    expect((await ws.request(euros)).code).toBe(104);
+    const justUnder = { type: MessageType.UserDetails, data: { user_id: user.user_id, padding: "€".repeat(340_000) } };
+    expect((await ws.request(justUnder)).type).toBe(MessageType.UserDetails);
+  });
+
   it("never sends an error key on success", async () => {
     const ws = await open();
-    for (const type of [0, 1, 5, 6]) {
+    for (const type of [MessageType.UserDetails, MessageType.SessionList, MessageType.ModelList, MessageType.Balance]) {
       expect(await ws.request({ type, data: { user_id: user.user_id } })).not.toHaveProperty("error");
     }
   });

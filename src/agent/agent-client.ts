@@ -1,30 +1,18 @@
-// Owns the connection to the agent ("Chat-AI"): a Connect client over gRPC-web or Connect, through a service
-// binding or over the network, as the configuration resolved it.
-import { createClient, type Client, type Transport } from "@connectrpc/connect";
-import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/connect-web";
+// Owns the connection to the agent ("Chat-AI"): its two methods as unary calls over Connect or gRPC-web, through a
+// service binding or over the network, as the configuration resolved it (unary-call.ts does the protocol).
+import type { Client } from "@connectrpc/connect";
 import { AIService } from "../../gen/ai_service_pb";
 import type { AgentEndpoint } from "../config";
-import { bindingUnary } from "./binding-unary";
+import { unaryMethod, type UnaryEndpoint } from "./unary-call";
 
 /** The agent's methods the backend calls. */
 export type AgentClient = Pick<Client<typeof AIService>, "process" | "summarize">;
 
-export function createAgentClient(endpoint: AgentEndpoint): AgentClient {
-  if (endpoint.kind === "binding" && endpoint.protocol === "connect") {
-    // The hot path of every turn: a lean unary call (binding-unary.ts).
-    return { process: bindingUnary(endpoint.binding, AIService.method.process), summarize: bindingUnary(endpoint.binding, AIService.method.summarize) };
-  }
-  return createClient(AIService, createAgentTransport(endpoint));
-}
-
-function createAgentTransport(endpoint: AgentEndpoint): Transport {
-  // connect-web asks for redirect "error", which workerd rejects: agents never redirect, so "manual" is safe.
-  const viaFetch: typeof fetch =
+export function createAgentClient(endpoint: AgentEndpoint, maxReplyBytes: number): AgentClient {
+  const unary: UnaryEndpoint =
     endpoint.kind === "binding"
-      ? (input, init) => endpoint.binding.fetch(input, { ...init, redirect: "manual" })
-      : (input, init) => fetch(input, { ...init, redirect: "manual" });
-  // A binding needs a URL all the same; its host is never resolved.
-  const baseUrl = endpoint.kind === "binding" ? "http://agent.binding" : endpoint.baseUrl;
-  const options = { baseUrl, fetch: viaFetch, useBinaryFormat: true };
-  return endpoint.protocol === "connect" ? createConnectTransport(options) : createGrpcWebTransport(options);
+      ? // A binding needs a URL all the same; its host is never resolved. (An unbound fetch is an "Illegal invocation".)
+        { fetch: (url, init) => endpoint.binding.fetch(url, init), baseUrl: "http://agent.binding", protocol: endpoint.protocol, maxReplyBytes }
+      : { fetch: (url, init) => fetch(url, init), baseUrl: endpoint.baseUrl, protocol: endpoint.protocol, maxReplyBytes };
+  return { process: unaryMethod(unary, AIService.method.process), summarize: unaryMethod(unary, AIService.method.summarize) };
 }

@@ -25,6 +25,9 @@ export const ErrorCode = {
   FrameTooLarge: 104,
   UserExists: 105,
   FileTooLarge: 106,
+  UserMismatch: 107,
+  TooManyTurnsInFlight: 108,
+  RateLimited: 109,
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -54,6 +57,9 @@ const defaultTexts: Record<ErrorCode, string> = {
   104: "Frame too large",
   105: "User already exists",
   106: "File too large",
+  107: "This connection belongs to another user",
+  108: "Too many turns in flight",
+  109: "Too many requests",
 };
 
 /** An expected failure that the client sees as an error frame. */

@@ -9,11 +9,6 @@ export function microsToDollars(micros: number): number {
   return micros / MICROS_PER_DOLLAR;
 }
 
-/** An agent-reported cost as a charge: never negative, never NaN. */
-export function chargeFromReportedCost(dollars: number): number {
-  return Number.isFinite(dollars) && dollars > 0 ? dollarsToMicros(dollars) : 0;
-}
-
 /** Cost of a call from token counts and a model's prices (micro-dollars per 1K tokens). */
 export function tokenCostMicros(
   prices: { inputMicrosPer1k: number; outputMicrosPer1k: number },

@@ -80,6 +80,8 @@ export interface TurnCommit {
   entries: HistoryEntry[];
   firstSeq: number;
   chargeMicros: number;
+  /** The user account's reservation the charge was made under (absent in journals written before reservations). */
+  reservationId?: string;
   at: number;
 }
 
@@ -88,6 +90,7 @@ export interface SummaryCommit {
   userId: string;
   summary: string;
   chargeMicros: number;
+  reservationId?: string;
   at: number;
 }
 

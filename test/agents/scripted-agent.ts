@@ -1,5 +1,7 @@
 // A test agent that speaks the real AIService protocol (served like the reference agent) and whose
-// behaviour the test picks through the chat message: "fail ...", "slow:<ms> ...", "cost:<dollars> ...".
+// behaviour the test picks through the chat message: "fail ...", "slow:<ms> ...", "cost:<dollars> ..." (also
+// NaN, -1, 1e13), "empty ..." (an empty reply), and, answered outside the protocol, "garbage:html",
+// "garbage:bytes" (random bytes under the protocol's content type), "garbage:huge" (a 5 MB reply).
 // Its reply is JSON describing everything the backend sent, so tests can assert on the context; "brief ..." gets
 // a short reply instead (replies that quote the history grow with every turn).
 import { create } from "@bufbuild/protobuf";
@@ -15,7 +17,8 @@ const serve = serveService(AIService, {
     if (message.startsWith("fail")) throw new ConnectError("scripted failure", Code.Internal);
     const slow = /^slow:(\d+)/.exec(message);
     if (slow) await new Promise((resolve) => setTimeout(resolve, Number(slow[1])));
-    const cost = /^cost:([\d.]+)/.exec(message);
+    const cost = /^cost:(\S+)/.exec(message);
+    if (message.startsWith("empty")) return create(ResponseSchema, { responseText: "", cost: DEFAULT_TURN_COST });
     if (message.startsWith("brief")) return create(ResponseSchema, { responseText: `ok: ${message}`, cost: DEFAULT_TURN_COST });
     const responseText = JSON.stringify({
       message,
@@ -40,4 +43,19 @@ const serve = serveService(AIService, {
   },
 });
 
-export default { fetch: serve };
+/** Answers that break the protocol, picked by a marker anywhere in the request body. */
+function misbehaviour(body: string, contentType: string): Response | null {
+  if (body.includes("garbage:html")) {
+    return new Response(`<!doctype html><html><body>${"<p>Bad gateway</p>".repeat(200)}</body></html>`, { headers: { "content-type": "text/html" } });
+  }
+  if (body.includes("garbage:bytes")) return new Response(crypto.getRandomValues(new Uint8Array(4096)), { headers: { "content-type": contentType } });
+  if (body.includes("garbage:huge")) return new Response(new Uint8Array(5 * 1024 * 1024).fill(7), { headers: { "content-type": contentType } });
+  return null;
+}
+
+export default {
+  async fetch(request: Request): Promise<Response> {
+    const body = new TextDecoder().decode(await request.clone().arrayBuffer());
+    return misbehaviour(body, request.headers.get("content-type") ?? "") ?? serve(request);
+  },
+};

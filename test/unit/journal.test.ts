@@ -40,13 +40,15 @@ class RecordingDatabase {
 
 function setUp(storage = new MemoryStorage(), database = new RecordingDatabase()) {
   const wakeUps: number[] = [];
+  const reported: { writes: number; balanceAfterMicros: number | null }[] = [];
   const journal = new Journal(
     storage.asStorage(),
     () => database as unknown as ChatStore,
     async (withinMs) => void wakeUps.push(withinMs),
     { windowMs: WINDOW_MS, retryMs: RETRY_MS },
+    (writes, balanceAfterMicros) => reported.push({ writes: writes.length, balanceAfterMicros }),
   );
-  return { journal, storage, database, wakeUps };
+  return { journal, storage, database, wakeUps, reported };
 }
 
 const journaledKeys = (storage: MemoryStorage) => storage.keys("write:");
@@ -71,7 +73,7 @@ describe("Journal", () => {
   });
 
   it("gathers what arrives within the window into one batch, in order, and clears the journal after the commit", async () => {
-    const { journal, storage, database } = setUp();
+    const { journal, storage, database, reported } = setUp();
     const receipts: Promise<CommitReceipt>[] = [];
     for (let n = 0; n < 3; n++) {
       receipts.push((await journal.add(turnWrite(n), { durable: true })).committed);
@@ -91,7 +93,8 @@ describe("Journal", () => {
       { balance: "known", balanceMicros: 999_670 },
     ]);
     expect(storage.keys("write")).toEqual([]);
-    expect(journal.uncommittedChargeMicros()).toBe(0);
+    // The session's account hears of the whole batch once, with the balance after it.
+    expect(reported).toEqual([{ writes: 6, balanceAfterMicros: 999_670 }]);
   });
 
   it("settle() commits at once, without waiting for the window", async () => {
@@ -120,7 +123,6 @@ describe("Journal", () => {
     await expect(journal.settle()).rejects.toThrow("database unavailable");
     expect(journaledKeys(storage)).toHaveLength(2); // the non-durable summary was stored when the database refused
     expect(wakeUps.at(-1)).toBe(RETRY_MS);
-    expect(journal.uncommittedChargeMicros()).toBe(320);
     expect(receipt).toBeNull();
 
     database.refusing = false;
@@ -134,12 +136,13 @@ describe("Journal", () => {
   });
 
   it("after a lost acknowledgement, the retry applies nothing twice and reports the balance as unknown", async () => {
-    const { journal, database } = setUp();
+    const { journal, database, reported } = setUp();
     database.loseNextAcknowledgement = true;
     const { committed } = await journal.add(turnWrite(0, 300), { durable: true });
     await expect(journal.settle()).rejects.toThrow("connection reset");
     await journal.settle();
     expect(await committed).toEqual({ balance: "unknown" });
+    expect(reported).toEqual([{ writes: 1, balanceAfterMicros: null }]);
     expect(database.appliedWrites()).toEqual([turnWrite(0, 300)]);
     expect(database.balanceMicros).toBe(999_700);
   });

@@ -1,5 +1,5 @@
 // Owns the read side of a user's account: who they are, which models they may use, their balance.
-import type { ChatStore, ModelRecord, ModelRef, TurnAuthorization, UserRecord } from "../../storage/chat-store";
+import type { ChatStore, ModelRecord, ModelRef, UserRecord } from "../../storage/chat-store";
 import { ChatError, ErrorCode } from "../errors";
 
 export async function requireUser(store: ChatStore, userId: string): Promise<UserRecord> {
@@ -13,11 +13,11 @@ export async function grantedModels(store: ChatStore, userId: string): Promise<M
   return models;
 }
 
-/** An authorization that allows the model: the user exists, the model too, and it is granted (else the error). */
-export function requireModelAccess(auth: TurnAuthorization | null, ref: ModelRef): TurnAuthorization & { model: ModelRecord } {
-  if (!auth) throw new ChatError(ErrorCode.UserDoesNotExist);
-  const { model } = auth;
+/** Access that allows the model: the user exists, the model too, and it is granted (else the error). */
+export function requireModelAccess(access: { model: ModelRecord | null; granted: boolean } | null, ref: ModelRef): { model: ModelRecord } {
+  if (!access) throw new ChatError(ErrorCode.UserDoesNotExist);
+  const { model } = access;
   if (!model) throw new ChatError(ErrorCode.UnknownModel, `Unknown model: ${"id" in ref ? ref.id : ref.name}`);
-  if (!auth.granted) throw new ChatError(ErrorCode.NoModelAccess);
-  return { ...auth, model };
+  if (!access.granted) throw new ChatError(ErrorCode.NoModelAccess);
+  return { model };
 }

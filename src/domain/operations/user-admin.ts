@@ -2,7 +2,8 @@
 import type { ChatStore, UserChanges, UserWithModels } from "../../storage/chat-store";
 import { ChatError, ErrorCode } from "../errors";
 import { dollarsToMicros } from "../money";
-import { sessionObject, waitForCommits } from "./session-objects";
+import { accountObject } from "../accounts/user-account";
+import { waitForCommits } from "./session-objects";
 
 export interface NewUserInput {
   userId?: string;
@@ -26,11 +27,11 @@ export async function createUser(store: ChatStore, input: NewUserInput): Promise
   return creation.user;
 }
 
-/** Applies the changes; the user's warm session objects forget what they cached of the account. */
+/** Applies the changes; the user's account object forgets what it cached of them. */
 export async function changeUser(
   env: Env,
   store: ChatStore,
-  accountCacheTtlMs: number,
+  recentSessionsMs: number,
   userId: string,
   input: UserChangesInput,
 ): Promise<UserWithModels> {
@@ -40,13 +41,15 @@ export async function changeUser(
     addBalanceMicros: input.addBalanceDollars === undefined ? undefined : dollarsToMicros(input.addBalanceDollars),
     modelIds: input.modelIds === undefined ? undefined : await requireKnownModels(store, input.modelIds),
   };
-  // Sessions that may hold this user's account in memory: active within the account cache's lifetime.
-  const warm = await store.sessionsActiveSince(userId, Date.now() - accountCacheTtlMs);
-  // A balance set by hand comes after the charges of turns already answered, which commit behind their replies.
-  if (changes.setBalanceMicros !== undefined) await waitForCommits(env, warm).catch(() => undefined);
+  // A balance set by hand comes after the charges of turns already answered (they commit behind their replies):
+  // the sessions recently active are asked to commit first.
+  if (changes.setBalanceMicros !== undefined) {
+    const recent = await store.sessionsActiveSince(userId, Date.now() - recentSessionsMs);
+    await waitForCommits(env, recent).catch(() => undefined);
+  }
   const user = await store.updateUser(userId, changes, Date.now());
   if (!user) throw new ChatError(ErrorCode.UserDoesNotExist, "User not found");
-  await Promise.all(warm.map((sessionId) => sessionObject(env, sessionId).accountChanged()));
+  await accountObject(env, userId).accountChanged();
   return user;
 }
 

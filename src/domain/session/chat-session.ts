@@ -7,13 +7,14 @@ import { createEventMirror } from "../../events/redis-mirror";
 import type { FileRecord } from "../../storage/chat-store";
 import { openStore } from "../../storage/open-store";
 import { ErrorCode, outcomeOf, type Outcome } from "../errors";
-import { AccountCache } from "./account-cache";
+import { accountObject, type CommittedCharge } from "../accounts/user-account";
+import type { SessionWrite } from "../../storage/chat-store";
 import { Journal } from "./journal";
 import { LiveSession } from "./live-context";
 import { TurnOutbox } from "./outbox";
 import { acceptUpload, removeSession, type FileParts, type SessionUpload } from "./session-files";
 import { runTurn, type TurnParts, type TurnReply, type TurnRequest } from "./turn";
-import { TurnQueue } from "./turn-queue";
+import { SerialQueue } from "../serial-queue";
 import { SessionAlarm } from "./wake-up";
 
 export type { SessionUpload } from "./session-files";
@@ -21,14 +22,16 @@ export type { TurnReply, TurnRequest } from "./turn";
 
 export class ChatSession extends DurableObject<Env> {
   private readonly config = configOf(this.env);
-  private readonly queue = new TurnQueue((done) => this.ctx.waitUntil(done));
+  private readonly queue = new SerialQueue((done) => this.ctx.waitUntil(done));
   private readonly alarmClock = new SessionAlarm(this.ctx.storage);
   private readonly live = new LiveSession(this.config.MAX_CHAT_HISTORY_CONTEXT);
-  private readonly account = new AccountCache(this.config.ACCOUNT_CACHE_TTL_MS);
-  private readonly journal = new Journal(this.ctx.storage, () => this.parts().store, this.alarmClock.wakeUp, {
-    windowMs: this.config.STORE_BATCH_WINDOW_MS,
-    retryMs: this.config.STORE_RETRY_MS,
-  });
+  private readonly journal = new Journal(
+    this.ctx.storage,
+    () => this.parts().store,
+    this.alarmClock.wakeUp,
+    { windowMs: this.config.STORE_BATCH_WINDOW_MS, retryMs: this.config.STORE_RETRY_MS },
+    (writes, balanceAfterMicros) => this.chargesCommitted(writes, balanceAfterMicros),
+  );
   private readonly outbox =
     this.config.mirror &&
     new TurnOutbox(this.ctx.storage, createEventMirror(this.config.mirror), this.alarmClock.wakeUp, this.config.mirror.retryMs, (done) =>
@@ -71,11 +74,6 @@ export class ChatSession extends DurableObject<Env> {
     );
   }
 
-  /** The user's account changed (admin API): the next turn reads it again. */
-  accountChanged(): void {
-    this.account.invalidate();
-  }
-
   /** Retries what the journal and the outbox left behind, in order with this session's turns. */
   override async alarm(): Promise<void> {
     this.alarmClock.rang();
@@ -87,14 +85,29 @@ export class ChatSession extends DurableObject<Env> {
     });
   }
 
+  /** Tells the user's account what the database now has of its reservations, so it stops holding that money. */
+  private chargesCommitted(writes: readonly SessionWrite[], balanceAfterMicros: number | null): void {
+    const first = writes[0];
+    if (!first) return;
+    const userId = first.kind === "turn" ? first.turn.session.userId : first.summary.userId;
+    const charges: CommittedCharge[] = writes.flatMap((write) => {
+      const { reservationId, chargeMicros } = write.kind === "turn" ? write.turn : write.summary;
+      return reservationId ? [{ reservationId, chargeMicros }] : [];
+    });
+    const told = accountObject(this.env, userId)
+      .committed(charges, balanceAfterMicros)
+      .catch((error: unknown) => console.error(`account of ${userId} not told of committed charges; its reservations expire instead`, error));
+    this.ctx.waitUntil(told);
+  }
+
   /** One store and one agent client for the object's lifetime: no per-turn connection setup. */
   private parts(): TurnParts & FileParts {
     return (this.turnParts ??= {
       config: this.config,
       store: openStore(this.config.storage),
-      agent: createAgentClient(this.config.agent),
+      agent: createAgentClient(this.config.agent, this.config.AI_MAX_REPLY_BYTES),
       live: this.live,
-      account: this.account,
+      accountOf: (userId) => accountObject(this.env, userId),
       journal: this.journal,
       outbox: this.outbox || null,
       files: this.env.FILES,

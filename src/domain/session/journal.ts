@@ -49,6 +49,9 @@ export class Journal {
     private readonly store: () => ChatStore,
     private readonly wakeUp: WakeUp,
     private readonly timing: { windowMs: number; retryMs: number },
+    /** Told of every batch the database took (including writes an earlier instance journaled), with the
+     *  user's balance after it when the commit reported it. */
+    private readonly onCommitted: (writes: readonly SessionWrite[], balanceAfterMicros: number | null) => void = () => undefined,
   ) {}
 
   /**
@@ -64,11 +67,6 @@ export class Journal {
     if (durable) await this.persist(journal);
     this.scheduleDrain();
     return { committed: entry.committed.promise };
-  }
-
-  /** Charges journaled and not yet committed: the database's balance does not include them yet. */
-  uncommittedChargeMicros(): number {
-    return (this.journal ?? []).reduce((sum, { write }) => sum + (write.kind === "turn" ? write.turn.chargeMicros : write.summary.chargeMicros), 0);
   }
 
   /** Resolves when every write journaled so far is in the database; rejects when the database fails. */
@@ -130,6 +128,10 @@ export class Journal {
         const balanceMicros = result.balancesMicros[i];
         entry.committed.resolve(balanceMicros === undefined ? { balance: "unknown" } : { balance: "known", balanceMicros });
       });
+      this.onCommitted(
+        entries.map((entry) => entry.write),
+        result.balancesMicros.at(-1) ?? null,
+      );
       if (this.urgent === 0) return;
     }
   }

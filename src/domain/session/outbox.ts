@@ -4,7 +4,7 @@
 import type { ChatEvent } from "../../events/chat-event";
 import type { EventMirror } from "../../events/redis-mirror";
 import type { ChatStore, HistoryEntry } from "../../storage/chat-store";
-import { TurnQueue } from "./turn-queue";
+import { SerialQueue } from "../serial-queue";
 import type { WakeUp } from "./wake-up";
 
 const PREFIX = "outbox:";
@@ -30,7 +30,7 @@ type Resolution = { action: "publish"; event: ChatEvent } | { action: "drop" } |
 const keyOf = (sessionId: string, firstSeq: number) => `${PREFIX}${sessionId}:${String(firstSeq).padStart(12, "0")}`;
 
 export class TurnOutbox {
-  private readonly publishing: TurnQueue;
+  private readonly publishing: SerialQueue;
 
   constructor(
     private readonly storage: DurableObjectStorage,
@@ -39,7 +39,7 @@ export class TurnOutbox {
     private readonly retryMs: number,
     keepAlive: (done: Promise<void>) => void,
   ) {
-    this.publishing = new TurnQueue(keepAlive);
+    this.publishing = new SerialQueue(keepAlive);
   }
 
   /** Before the turn commits: if this object dies before publishing, the alarm finds the turn. */

@@ -5,7 +5,7 @@ import type { AgentClient } from "../../agent/agent-client";
 import { summarizeWithOpenAi } from "../../agent/openai-summarizer";
 import type { Config } from "../../config";
 import type { ChatStore, ModelRecord } from "../../storage/chat-store";
-import { chargeFromReportedCost, tokenCostMicros } from "../money";
+import { microsToDollars, tokenCostMicros } from "../money";
 
 export interface SummaryInput {
   userId: string;
@@ -18,7 +18,8 @@ export interface SummaryInput {
 
 export interface SummaryResult {
   summary: string;
-  chargeMicros: number;
+  /** What the summary cost, in dollars, as reported (or priced from token counts for the fallback). */
+  costDollars: number;
 }
 
 let reportedNoSummarizer = false;
@@ -47,7 +48,7 @@ export async function summarizeTurn(
       },
       { timeoutMs: config.AI_TIMEOUT_MS },
     );
-    return { summary: answer.summary, chargeMicros: chargeFromReportedCost(answer.cost) };
+    return { summary: answer.summary, costDollars: answer.cost };
   } catch (error) {
     if (!(error instanceof ConnectError && error.code === Code.Unimplemented)) throw error;
   }
@@ -61,7 +62,7 @@ export async function summarizeTurn(
       turn,
       timeoutMs: config.AI_TIMEOUT_MS,
     });
-    return { summary: answer.summary, chargeMicros: tokenCostMicros(prices, answer.promptTokens, answer.completionTokens) };
+    return { summary: answer.summary, costDollars: microsToDollars(tokenCostMicros(prices, answer.promptTokens, answer.completionTokens)) };
   }
   if (!reportedNoSummarizer) {
     reportedNoSummarizer = true;

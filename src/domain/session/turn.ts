@@ -1,22 +1,23 @@
-// Owns one chat turn, as named steps: load the context, authorize, call the agent, journal the turn (durable before
-// the reply), reply; then summarize, store the summary and publish the event. Its collaborators are passed in.
+// Owns one chat turn, as named steps: load the context, authorize, reserve its money, call the agent, journal the
+// turn (durable before the reply), reply; then summarize, store the summary, finish the reservation and publish
+// the event. Its collaborators are passed in.
 import { timestampNow } from "@bufbuild/protobuf/wkt";
 import type { AgentClient } from "../../agent/agent-client";
 import type { Config } from "../../config";
 import type { ChatEvent } from "../../events/chat-event";
 import type { ChatStore, FileRecord, HistoryEntry, ModelRecord, ModelRef, SessionRecord } from "../../storage/chat-store";
-import { requireModelAccess } from "../accounts/accounts";
-import { ChatError, ErrorCode } from "../errors";
+import { chargeForReportedCost, type Charge } from "../accounts/turn-budget";
+import type { AuthorizedTurn, TurnAuthorizationRequest } from "../accounts/user-account";
+import { ChatError, ErrorCode, unwrap, type Outcome } from "../errors";
 import { signedFileUrl } from "../files/file-urls";
-import { chargeFromReportedCost, microsToDollars } from "../money";
-import type { AccountCache } from "./account-cache";
+import { microsToDollars } from "../money";
 import type { CommitReceipt, Journal } from "./journal";
 import type { LiveContext, LiveSession } from "./live-context";
 import type { TurnOutbox } from "./outbox";
 import { sessionNameFrom } from "./session-name";
 import { newSessionRecord } from "./session-record";
 import { summarizeTurn, type SummaryResult } from "./summaries";
-import type { Respond } from "./turn-queue";
+import type { Respond } from "../serial-queue";
 
 export interface TurnRequest {
   userId: string;
@@ -39,13 +40,19 @@ export interface TurnReply {
   message: string;
 }
 
+/** The user's account object, as a turn uses it (accounts/user-account.ts). */
+export interface Account {
+  authorizeTurn(request: TurnAuthorizationRequest): Promise<Outcome<AuthorizedTurn>>;
+  finish(reservationId: string, chargedMicros: number): Promise<void>;
+}
+
 /** What a turn works with: the session object's parts, one per object lifetime. */
 export interface TurnParts {
   config: Config;
   store: ChatStore;
   agent: AgentClient;
   live: LiveSession;
-  account: AccountCache;
+  accountOf(userId: string): Account;
   journal: Journal;
   outbox: TurnOutbox | null;
 }
@@ -53,15 +60,22 @@ export interface TurnParts {
 /** Answers one chat message: `respond` gets the reply once the turn is durable; the rest runs before the next turn. */
 export async function runTurn(request: TurnRequest, parts: TurnParts, respond: Respond<TurnReply>): Promise<void> {
   const context = await loadContext(request, parts);
-  const access = await authorize(request, context, parts);
-  const answer = await callAgent(request, context, access, parts);
-  const turn = recordTurn(request, context, access.model, answer, parts.config.SESSION_NAME_MAX_CHARS);
-  const journaled = await journalTurn(turn, context.live, access.balanceMicros, answer.chargeMicros, parts);
-  respond({ sessionId: turn.session.id, sessionName: turn.session.name, message: answer.text });
+  const { model, budget } = await authorizeAndReserve(request, context, parts);
+  let chargedMicros = 0;
+  try {
+    const answer = await callAgent(request, context, model, budget, parts);
+    const turn = recordTurn(request, context, model, answer, parts.config.SESSION_NAME_MAX_CHARS);
+    const journaled = await journalTurn(turn, context.live, budget, answer.charge.chargeMicros, parts);
+    chargedMicros = answer.charge.chargeMicros;
+    respond({ sessionId: turn.session.id, sessionName: turn.session.name, message: answer.text });
 
-  const summary = await summarize(turn, access.model, parts);
-  const summaryStored = summary ? await storeSummary(turn.session, summary, journaled.live, parts) : null;
-  publish(turn, journaled, summary, summaryStored, parts);
+    const summary = await summarize(turn, model, budget, chargedMicros, parts);
+    const summaryStored = summary ? await storeSummary(turn.session, summary, journaled.live, budget, parts) : null;
+    if (summary && summaryStored) chargedMicros += summary.chargeMicros;
+    publish(turn, journaled, summary, summaryStored, parts);
+  } finally {
+    await finishReservation(request.userId, budget, chargedMicros, parts);
+  }
 }
 
 interface TurnContext {
@@ -71,14 +85,17 @@ interface TurnContext {
   modelRef: ModelRef;
 }
 
-interface TurnAccess {
-  model: ModelRecord;
-  balanceMicros: number;
+/** The money held for this turn in the user's account. */
+interface TurnBudget {
+  reservationId: string;
+  reservedMicros: number;
+  /** What the user could spend when the turn was reserved (the agent is told it as the balance). */
+  spendableMicros: number;
 }
 
 interface AgentAnswer {
   text: string;
-  chargeMicros: number;
+  charge: Charge;
 }
 
 interface RecordedTurn {
@@ -113,40 +130,44 @@ async function loadContext(request: TurnRequest, { store, live, journal }: TurnP
   return { live: context, file, modelRef };
 }
 
-/** The user may use the model and has money left; warm sessions answer from their account cache. */
-async function authorize(request: TurnRequest, { modelRef }: TurnContext, { account, journal, store }: TurnParts): Promise<TurnAccess> {
-  const readAccount = async (ref: ModelRef) => {
-    await journal.settle(); // the database's balance must include this session's journaled charges
-    return store.authorizeTurn(request.userId, ref);
-  };
-  const access = requireModelAccess(await account.authorize(readAccount, modelRef, Date.now()), modelRef);
-  if (access.balanceMicros <= 0) throw new ChatError(ErrorCode.InsufficientBalance);
-  return { model: access.model, balanceMicros: access.balanceMicros };
+/** The user may use the model and the money the turn may cost is held, whatever other sessions of the user do
+ *  (one call to the user's account object, which caches grants and balance: a warm turn reads nothing). */
+async function authorizeAndReserve(request: TurnRequest, context: TurnContext, { accountOf }: TurnParts): Promise<{ model: ModelRecord; budget: TurnBudget }> {
+  const live = context.live;
+  const promptChars = promptOf(request, context).length + request.message.length + (live ? live.session.summary.length + JSON.stringify(live.recent).length : 0);
+  const reservationId = crypto.randomUUID();
+  const authorized = unwrap(await accountOf(request.userId).authorizeTurn({ userId: request.userId, reservationId, model: context.modelRef, promptChars }));
+  return { model: authorized.model, budget: { reservationId, reservedMicros: authorized.reservedMicros, spendableMicros: authorized.spendableMicros } };
 }
 
-async function callAgent(request: TurnRequest, context: TurnContext, access: TurnAccess, { agent, config }: TurnParts): Promise<AgentAnswer> {
+async function callAgent(request: TurnRequest, context: TurnContext, model: ModelRecord, budget: TurnBudget, { agent, config }: TurnParts): Promise<AgentAnswer> {
   const fileUrls = context.file ? [await agentFileUrl(config, context.file, request.requestOrigin)] : [];
+  let response;
   try {
-    const response = await agent.process(
+    response = await agent.process(
       {
         userId: request.userId,
         sessionId: request.sessionId,
         chatMessage: request.message,
-        modelName: access.model.name,
-        modelProvider: access.model.provider,
+        modelName: model.name,
+        modelProvider: model.provider,
         sessionPrompt: promptOf(request, context),
         fileName: fileUrls,
         chatSummary: context.live?.session.summary ?? "",
         chatHistory: JSON.stringify(context.live?.recent ?? []),
-        balance: microsToDollars(access.balanceMicros),
+        balance: microsToDollars(budget.spendableMicros),
         timestamp: timestampNow(),
       },
       { timeoutMs: config.AI_TIMEOUT_MS },
     );
-    return { text: response.responseText, chargeMicros: chargeFromReportedCost(response.cost) };
   } catch (error) {
     throw new ChatError(ErrorCode.UnableToReceiveResponse, undefined, error);
   }
+  // An empty reply is not an answer: the turn fails and charges nothing.
+  if (response.responseText.trim() === "") throw new ChatError(ErrorCode.UnableToReceiveResponse, undefined, new Error("the agent answered an empty reply"));
+  const charge = chargeForReportedCost(response.cost, budget.reservedMicros, config.maxTurnCostMicros);
+  if (charge.adjusted) console.warn(`turn of session ${request.sessionId}: ${charge.adjusted}`);
+  return { text: response.responseText, charge };
 }
 
 /** An expiring signed URL of the attached file, for the agent to fetch. */
@@ -178,12 +199,12 @@ function recordTurn(request: TurnRequest, context: TurnContext, model: ModelReco
 
 /**
  * Stages the turn's event, then journals the turn durably in this object's storage: once this returns, the reply
- * may go out (the database gets the turn behind it). Until the database confirms, the charge is held in the cache.
+ * may go out (the database gets the turn behind it; until then the user's account holds its charge).
  */
 async function journalTurn(
   turn: RecordedTurn,
   previous: LiveContext | null,
-  balanceMicros: number,
+  budget: TurnBudget,
   chargeMicros: number,
   parts: TurnParts,
 ): Promise<JournaledTurn> {
@@ -197,18 +218,19 @@ async function journalTurn(
     chatsSummary: session.summary,
     sessionName: session.name,
     isNew: firstSeq === 0,
-    balanceMicros: balanceMicros - chargeMicros,
+    balanceMicros: budget.spendableMicros - chargeMicros,
   };
   const staged = await stageEvent(event, firstSeq, parts.outbox);
   let committed: Promise<CommitReceipt>;
   try {
-    ({ committed } = await parts.journal.add({ kind: "turn", turn: { session, isNew, entries, firstSeq, chargeMicros, at } }, { durable: true }));
+    ({ committed } = await parts.journal.add(
+      { kind: "turn", turn: { session, isNew, entries, firstSeq, chargeMicros, reservationId: budget.reservationId, at } },
+      { durable: true },
+    ));
   } catch (error) {
     if (staged) await parts.outbox?.drop(session.id, firstSeq);
     throw new ChatError(isNew ? ErrorCode.UnableToCreateSession : ErrorCode.InternalServerError, undefined, error);
   }
-  parts.account.debit(chargeMicros);
-  trackBalance(committed, parts);
   const live = parts.live.turnJournaled(previous, session, entries);
   return { live, event, staged, committed };
 }
@@ -225,11 +247,25 @@ async function stageEvent(event: ChatEvent, firstSeq: number, outbox: TurnOutbox
   }
 }
 
-/** The summary after the turn (the next turn needs it), or null when there is none or it failed. */
-async function summarize(turn: RecordedTurn, model: ModelRecord, { agent, config, store }: TurnParts): Promise<SummaryResult | null> {
+/** A summary and what it charges. */
+interface ChargedSummary {
+  summary: string;
+  chargeMicros: number;
+}
+
+/** The summary after the turn (the next turn needs it) and its charge out of what is left of the turn's
+ *  reservation, or null when there is none or it failed. */
+async function summarize(
+  turn: RecordedTurn,
+  model: ModelRecord,
+  budget: TurnBudget,
+  turnChargeMicros: number,
+  { agent, config, store }: TurnParts,
+): Promise<ChargedSummary | null> {
   const { session } = turn;
+  let result: SummaryResult | null;
   try {
-    return await summarizeTurn(
+    result = await summarizeTurn(
       { userId: session.userId, sessionId: session.id, model, previousSummary: session.summary, userMessage: turn.userMessage, assistantMessage: turn.assistantMessage },
       agent,
       config,
@@ -239,26 +275,39 @@ async function summarize(turn: RecordedTurn, model: ModelRecord, { agent, config
     console.error(`summary of session ${session.id} not updated`, error);
     return null;
   }
+  if (!result) return null;
+  const charge = chargeForReportedCost(result.costDollars, budget.reservedMicros - turnChargeMicros, config.maxTurnCostMicros);
+  if (charge.adjusted) console.warn(`summary of session ${session.id}: ${charge.adjusted}`);
+  return { summary: result.summary, chargeMicros: charge.chargeMicros };
 }
 
 /** Hands the summary to the next turn and journals it with its charge; null when it could not be journaled. The
  *  commit comes wrapped: a promise returned bare would make the caller wait for it. */
 async function storeSummary(
   session: SessionRecord,
-  result: SummaryResult,
+  summary: ChargedSummary,
   live: LiveContext,
+  budget: TurnBudget,
   parts: TurnParts,
 ): Promise<{ committed: Promise<CommitReceipt> } | null> {
-  parts.live.summarized(live, result.summary);
+  parts.live.summarized(live, summary.summary);
   try {
     // Not stored on its own: it goes with the next turn's journal entry or its batch (a crash in between loses
     // this summary and its charge, never a turn). One storage commit per turn instead of two.
     const { committed } = await parts.journal.add(
-      { kind: "summary", summary: { sessionId: session.id, userId: session.userId, summary: result.summary, chargeMicros: result.chargeMicros, at: Date.now() } },
+      {
+        kind: "summary",
+        summary: {
+          sessionId: session.id,
+          userId: session.userId,
+          summary: summary.summary,
+          chargeMicros: summary.chargeMicros,
+          reservationId: budget.reservationId,
+          at: Date.now(),
+        },
+      },
       { durable: false },
     );
-    parts.account.debit(result.chargeMicros);
-    trackBalance(committed, parts);
     return { committed };
   } catch (error) {
     console.error(`summary of session ${session.id} not stored`, error);
@@ -266,19 +315,21 @@ async function storeSummary(
   }
 }
 
-/** Once the database has a write, its balance (less the charges still journaled) replaces the cache's estimate. */
-function trackBalance(committed: Promise<CommitReceipt>, { account, journal }: TurnParts): void {
-  void committed.then((receipt) => {
-    if (receipt.balance === "known") account.charged(receipt.balanceMicros - journal.uncommittedChargeMicros());
-    else account.invalidate(); // re-read when next needed
-  });
+/** The turn ended: its account keeps holding what it charged until the database has it, and frees the rest. */
+async function finishReservation(userId: string, budget: TurnBudget, chargedMicros: number, { accountOf }: TurnParts): Promise<void> {
+  try {
+    await accountOf(userId).finish(budget.reservationId, chargedMicros);
+  } catch (error) {
+    // The reservation expires on its own; until then it holds more than it needs, never less.
+    console.error(`reservation ${budget.reservationId} not finished`, error);
+  }
 }
 
 /** Mirrors the turn once it and its summary are in the database; the next turn need not wait for that. */
 function publish(
   turn: RecordedTurn,
   journaled: JournaledTurn,
-  summary: SummaryResult | null,
+  summary: ChargedSummary | null,
   summaryStored: { committed: Promise<CommitReceipt> } | null,
   { outbox }: TurnParts,
 ): void {

@@ -32,6 +32,9 @@ const statusOf: Record<ErrorCode, ContentfulStatusCode> = {
   [ErrorCode.UserExists]: 409,
   // The original's upload answered 400 for a file over the limit; clients rely on it.
   [ErrorCode.FileTooLarge]: 400,
+  [ErrorCode.UserMismatch]: 403,
+  [ErrorCode.TooManyTurnsInFlight]: 429,
+  [ErrorCode.RateLimited]: 429,
 };
 
 /** A failure of the HTTP layer itself (wrong method of connecting, origin, signature, route), with its status. */

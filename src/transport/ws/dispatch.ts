@@ -18,7 +18,7 @@ export const MAX_REMEMBERED_WRITES = 32;
 
 export async function answerFrame(raw: string | ArrayBuffer, ctx: HandlerContext, writes: ConnectionWrites): Promise<ReplyFrame | ErrorFrame> {
   if (typeof raw !== "string") return errorFrame(ErrorCode.JsonParsing, "JSON Parsing Error: frames must be UTF-8 text");
-  if (raw.length > ctx.config.MAX_FRAME_BYTES) {
+  if (utf8Bytes(raw, ctx.config.MAX_FRAME_BYTES) > ctx.config.MAX_FRAME_BYTES) {
     return errorFrame(ErrorCode.FrameTooLarge, `Frame too large: the limit is ${ctx.config.MAX_FRAME_BYTES} bytes`);
   }
   let json: unknown;
@@ -60,6 +60,22 @@ async function remember(sessionId: string, ctx: HandlerContext, writes: Connecti
   if (overflow.length === 0) return;
   await waitForCommits(ctx.env, overflow).catch((error: unknown) => console.warn("a connection's older writes are not committed yet", error));
   writes.remove(overflow);
+}
+
+/** The frame's size in UTF-8 bytes (what the client sent), counted only as far as it can matter. */
+function utf8Bytes(text: string, limit: number): number {
+  if (text.length * 3 <= limit) return text.length; // cannot exceed the limit: a UTF-16 unit is at most 3 bytes
+  let bytes = 0;
+  for (let i = 0; i < text.length && bytes <= limit; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit < 0x80) bytes += 1;
+    else if (unit < 0x800) bytes += 2;
+    else if (unit >= 0xd800 && unit < 0xdc00 && i + 1 < text.length) {
+      bytes += 4; // a surrogate pair: one 4-byte character
+      i++;
+    } else bytes += 3;
+  }
+  return bytes;
 }
 
 function requestIdOf(json: unknown): string | undefined {

@@ -1,9 +1,9 @@
-// Owns the order of a session's work: one task at a time, in arrival order. A task may answer its caller before
-// it ends (a turn replies, then stores its summary); the next task starts only when it ends. A failing task
-// never blocks the ones behind it.
+// Owns running work one task at a time, in arrival order (a session's turns, its outbox's publishing, an account's
+// decisions). A task may answer its caller before it ends (a turn replies, then stores its summary); the next
+// task starts only when it ends. A failing task never blocks the ones behind it.
 export type Respond<T> = (value: T) => void;
 
-export class TurnQueue {
+export class SerialQueue {
   private tail: Promise<void> = Promise.resolve();
 
   /**

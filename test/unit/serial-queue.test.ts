@@ -1,11 +1,11 @@
 // The session's turn queue: strict order, early answers, error isolation and draining, proved with gates.
 import { describe, expect, it } from "vitest";
-import { TurnQueue } from "../../src/domain/session/turn-queue";
+import { SerialQueue } from "../../src/domain/serial-queue";
 import { gate, settle } from "./deferred";
 
-describe("TurnQueue", () => {
+describe("SerialQueue", () => {
   it("starts each task only after the one before it ended, in arrival order", async () => {
-    const queue = new TurnQueue();
+    const queue = new SerialQueue();
     const started: string[] = [];
     const gates = { a: gate(), b: gate(), c: gate() };
     const results = (["a", "b", "c"] as const).map((name) =>
@@ -28,7 +28,7 @@ describe("TurnQueue", () => {
   });
 
   it("answers a caller early and holds the next task until the first one has finished its after-work", async () => {
-    const queue = new TurnQueue();
+    const queue = new SerialQueue();
     const afterWork = gate();
     const log: string[] = [];
     const first = queue.answerEarly<string>(async (respond) => {
@@ -46,7 +46,7 @@ describe("TurnQueue", () => {
   });
 
   it("isolates a failing task: its caller gets the error, the next task runs", async () => {
-    const queue = new TurnQueue();
+    const queue = new SerialQueue();
     const failing = queue.run(async () => {
       throw new Error("agent down");
     });
@@ -57,7 +57,7 @@ describe("TurnQueue", () => {
 
   it("reports an error thrown after answering to its handler, not the caller, and keeps going", async () => {
     const late: unknown[] = [];
-    const queue = new TurnQueue(undefined, (error) => late.push(error));
+    const queue = new SerialQueue(undefined, (error) => late.push(error));
     const answered = queue.answerEarly<number>(async (respond) => {
       respond(1);
       throw new Error("summary store failed");
@@ -69,12 +69,12 @@ describe("TurnQueue", () => {
   });
 
   it("rejects a caller whose task ended without answering", async () => {
-    const queue = new TurnQueue();
+    const queue = new SerialQueue();
     await expect(queue.answerEarly(async () => undefined)).rejects.toThrow("without answering");
   });
 
   it("drains: resolves once every task queued so far has ended, not the ones queued later", async () => {
-    const queue = new TurnQueue();
+    const queue = new SerialQueue();
     const a = gate();
     const later = gate();
     void queue.run(() => a.promise);
@@ -91,7 +91,7 @@ describe("TurnQueue", () => {
 
   it("tells the runtime about every task so the object stays alive until it ends", async () => {
     const kept: Promise<void>[] = [];
-    const queue = new TurnQueue((done) => kept.push(done));
+    const queue = new SerialQueue((done) => kept.push(done));
     const work = gate();
     const result = queue.run(() => work.promise.then(() => "done"));
     expect(kept).toHaveLength(1);

@@ -1,0 +1,89 @@
+// Money never runs past the balance, however many sessions of a user run at once: each turn reserves in the
+// user's account before its agent is called and is charged no more than its reservation; the ledger stays exact.
+import { describe, expect, it } from "vitest";
+import { MessageType } from "../src/transport/ws/frames";
+import { chargedMicros, SUMMARY_COST } from "./agents/scripted-costs";
+import { balanceMicros, chat, committed, createUser, query, useSockets, type TestSocket } from "./helpers/backend";
+
+const open = useSockets();
+
+const ledgerTotal = async (userId: string) =>
+  (await query<{ total: number }>("select sum(delta_micros) as total from cost_ledger where user_id = ?", userId))[0]?.total ?? 0;
+
+/** Sends `turns` turns on each of `sessions` sessions at once (one socket each) and waits for every answer. */
+async function race(userId: string, sessions: number, turns: number, message: string) {
+  const sockets: TestSocket[] = await Promise.all(Array.from({ length: sessions }, () => open()));
+  const ids = await Promise.all(sockets.map(async (socket) => (await chat(socket, userId, "NEW", `${message} first`)).data?.session_id as string | undefined));
+  const answers = await Promise.all(
+    sockets.map(async (socket, s) => {
+      const replies = [];
+      for (let t = 1; t < turns; t++) replies.push(await chat(socket, userId, ids[s] ?? "NEW", `${message} ${t}`));
+      return replies;
+    }),
+  );
+  return { ids: ids.filter((id): id is string => id !== undefined), answers: answers.flat() };
+}
+
+describe("reservations across sessions", () => {
+  it.each([
+    [10, 10],
+    [100, 1],
+  ])("%i sessions x %i turns on a balance for about 10 turns end at or above zero with the ledger exact", async (sessions, turns) => {
+    const perTurn = chargedMicros(0.0015) + chargedMicros(SUMMARY_COST);
+    const { user_id } = await createUser({ balance: (10 * perTurn) / 1e6 });
+    const { ids, answers } = await race(user_id, sessions, turns, "cost:0.0015");
+    await Promise.all(ids.map((id) => committed(id)));
+    const balance = await balanceMicros(user_id);
+    expect(balance).toBeGreaterThanOrEqual(0);
+    expect(await ledgerTotal(user_id)).toBe(balance);
+    // Turns were answered and charged; the others were refused as unaffordable (15) or over the user's turns in flight.
+    expect(ids.length).toBeGreaterThan(0);
+    expect(balance).toBeLessThan(10 * perTurn);
+    for (const answer of answers) if ("error" in answer) expect([15, 101, 108]).toContain(answer.code);
+  });
+
+  it("caps a reported cost at the turn's reservation, so an agent over-reporting cannot push the balance below zero", async () => {
+    const { user_id } = await createUser({ balance: 0.002 });
+    const ws = await open();
+    const answer = await chat(ws, user_id, "NEW", "cost:1e13 expensive");
+    expect(answer).not.toHaveProperty("error");
+    await committed(answer.data?.session_id as string);
+    expect(await balanceMicros(user_id)).toBe(0);
+    expect(await ledgerTotal(user_id)).toBe(0);
+  });
+
+  it.each(["NaN", "-1", "Infinity"])("charges a reported cost of %s as the turn's reservation", async (cost) => {
+    const { user_id } = await createUser({ balance: 0.003 });
+    const ws = await open();
+    const answer = await chat(ws, user_id, "NEW", `cost:${cost} odd`);
+    expect(answer).not.toHaveProperty("error");
+    await committed(answer.data?.session_id as string);
+    // The whole balance was reserved (it is less than the turn's estimate) and charged; the summary found none left.
+    expect(await balanceMicros(user_id)).toBe(0);
+    expect(await ledgerTotal(user_id)).toBe(0);
+  });
+
+  it("fails an empty reply with code 6, charges nothing and stores nothing", async () => {
+    const { user_id } = await createUser({ balance: 1 });
+    const ws = await open();
+    expect(await chat(ws, user_id, "NEW", "empty please")).toMatchObject({ code: 6, type: MessageType.ChatMessage });
+    expect(await balanceMicros(user_id)).toBe(1_000_000);
+    expect(await query("select id from sessions where user_id = ?", user_id)).toEqual([]);
+    // The reservation was released: the whole balance is spendable again.
+    expect(agentBalance(await chat(ws, user_id, "NEW", "what do I have?"))).toBeCloseTo(1, 6);
+  });
+});
+
+function agentBalance(frame: { data?: Record<string, unknown> }): number {
+  return (JSON.parse(frame.data?.message as string) as { balance: number }).balance;
+}
+
+describe("a turn whose agent answers outside the protocol", () => {
+  it.each(["garbage:html", "garbage:bytes", "garbage:huge"])("fails %s with code 6, charges nothing and frees its reservation", async (marker) => {
+    const { user_id } = await createUser({ balance: 1 });
+    const ws = await open();
+    expect(await chat(ws, user_id, "NEW", `${marker} please`)).toMatchObject({ code: 6, type: MessageType.ChatMessage });
+    expect(await balanceMicros(user_id)).toBe(1_000_000);
+    expect(agentBalance(await chat(ws, user_id, "NEW", "what do I have?"))).toBeCloseTo(1, 6);
+  });
+});
