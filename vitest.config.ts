@@ -1,15 +1,18 @@
 // Tests run inside workerd (real Durable Objects, D1, R2) with two agent Workers bound by service bindings.
 // Projects: "d1" (every workerd suite), "postgres" (every workerd suite not excluded below, on a real PostgreSQL
-// through Hyperdrive; DATABASE_URL, default 127.0.0.1:5432, as set up by scripts/with-services.sh), "unit" (plain
-// Node, vitest.unit.config.ts) and "e2e" (Node, the dev:pg stack).
+// through Hyperdrive; DATABASE_URL, default 127.0.0.1:5432, as set up by scripts/with-services.sh), "auth" (the
+// sign-in suites, with AUTH_MODE=token and a JWKS served to the Worker), "unit" (plain Node,
+// vitest.unit.config.ts) and "e2e" (Node, the dev:pg stack).
 import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
+import { exportJWK, generateKeyPair } from "jose";
 import { defineConfig } from "vitest/config";
 import { checkoutDatabase, ensureDatabase, migratePostgres } from "./tools/postgres.ts";
 import { bundleTestAgents } from "./test/agents/bundle.ts";
 
 const root = import.meta.dirname;
 const WORKERD_SUITES = "test/*.test.ts";
+const TEST_JWKS_URL = "http://jwks.test/.well-known/jwks.json";
 /** Suites that do not touch storage, so a second engine would run them for nothing. */
 const NOT_ON_POSTGRES = ["agent-client"].map((name) => `test/${name}.test.ts`);
 
@@ -35,7 +38,14 @@ export default defineConfig(async () => {
     modulesRoot: path.dirname(bundles[name]),
     compatibilityDate: "2026-04-20",
   });
-  const project = (name: string, exclude: string[], storage: Record<string, string>) => ({
+  // Asymmetric JWTs for the auth suites: the private key signs in the tests, the public one is served as a JWKS.
+  const signingKey = await generateKeyPair("ES256", { extractable: true });
+  const publicJwk = { ...(await exportJWK(signingKey.publicKey)), kid: "test-key", alg: "ES256" };
+  const privateJwk = JSON.stringify({ ...(await exportJWK(signingKey.privateKey)), kid: "test-key", alg: "ES256" });
+  const jwks = (request: Request) =>
+    new URL(request.url).href === TEST_JWKS_URL ? Response.json({ keys: [publicJwk] }) : new Response("offline", { status: 502 });
+
+  const project = (name: string, include: string, exclude: string[], settings: Record<string, string>) => ({
     plugins: [
       cloudflareTest({
         main: "./src/index.ts",
@@ -49,8 +59,10 @@ export default defineConfig(async () => {
             AI_TIMEOUT_MS: "1000",
             STORE_RETRY_MS: "200",
             MAX_CHAT_HISTORY_CONTEXT: "4",
-            ...storage,
+            TEST_JWT_PRIVATE_JWK: privateJwk,
+            ...settings,
           },
+          outboundService: jwks,
           hyperdrives: { HYPERDRIVE: postgresUrl },
           serviceBindings: { AGENT: "scripted-agent", REFERENCE_AGENT: "reference-agent" },
           workers: [agentWorker("reference-agent"), agentWorker("scripted-agent")],
@@ -59,7 +71,7 @@ export default defineConfig(async () => {
     ],
     test: {
       name,
-      include: [WORKERD_SUITES],
+      include: [include],
       exclude,
       setupFiles: ["./test/setup.ts"],
       testTimeout: 20_000,
@@ -69,8 +81,15 @@ export default defineConfig(async () => {
   return {
     test: {
       projects: [
-        project("d1", [], { STORAGE: "d1" }),
-        project("postgres", NOT_ON_POSTGRES, { STORAGE: "postgres" }),
+        project("d1", WORKERD_SUITES, [], { STORAGE: "d1" }),
+        project("postgres", WORKERD_SUITES, NOT_ON_POSTGRES, { STORAGE: "postgres" }),
+        project("auth", "test/auth/*.test.ts", [], {
+          STORAGE: "d1",
+          AUTH_MODE: "token",
+          AUTH_JWT_SECRET: "test-jwt-secret",
+          AUTH_JWKS_URL: TEST_JWKS_URL,
+          CORS_ORIGINS: "http://ui.test",
+        }),
         "./vitest.unit.config.ts",
         // End to end in Node: the `npm run dev:pg` stack, and Redis read by a plain client.
         { test: { name: "e2e", include: ["test-e2e/**/*.test.ts"], environment: "node", testTimeout: 60_000, hookTimeout: 120_000 } },

@@ -25,6 +25,16 @@ export const settingsSchema = z.object({
   MAX_FRAME_BYTES: positiveInt.default(1_048_576),
   SESSION_NAME_MAX_CHARS: positiveInt.default(40),
   CORS_ORIGINS: z.string().default("*"),
+  /** With AUTH_MODE=token, "true" lets CORS_ORIGINS stay "*" (any web page may then use a user's credential). */
+  CORS_ALLOW_ANY_ORIGIN: z.enum(["true", "false"]).default("false").transform((value) => value === "true"),
+  /** none: a frame's user_id is trusted (local work, Chat-UI as it is); token: every request proves its user. */
+  AUTH_MODE: z.enum(["none", "token"]).default("none"),
+  /** HS256 key of the JWTs users present (AUTH_MODE=token). */
+  AUTH_JWT_SECRET: z.string().optional(),
+  /** Where the public keys of asymmetric JWTs are published (AUTH_MODE=token). */
+  AUTH_JWKS_URL: url.optional(),
+  AUTH_JWT_ISSUER: z.string().optional(),
+  AUTH_JWT_AUDIENCE: z.string().optional(),
   ADMIN_TOKEN: z.string().optional(),
   /** Megabytes. */
   MAX_FILE_SIZE: z.coerce.number<string>().positive("expected a number of megabytes above 0").default(10),
@@ -67,6 +77,11 @@ export type AgentEndpoint =
 /** The database binding; Hyperdrive's connection string is read when a store opens (not allowed at start). */
 export type StorageBinding = { engine: "d1"; db: D1Database; countRoundTrips: boolean } | { engine: "postgres"; hyperdrive: Hyperdrive };
 
+/** How requests prove their user. */
+export type AuthSettings =
+  | { mode: "none" }
+  | { mode: "token"; jwtSecret: string | null; jwksUrl: string | null; issuer: string | null; audience: string | null };
+
 export interface MirrorSettings {
   url: string;
   token: string;
@@ -76,6 +91,7 @@ export interface MirrorSettings {
 }
 
 export interface Config extends Settings {
+  auth: AuthSettings;
   agent: AgentEndpoint;
   storage: StorageBinding;
   /** The Redis event mirror, or null when it is off. */
@@ -120,9 +136,11 @@ export function parseConfig(vars: Record<string, unknown>, bindings: OptionalBin
   const agent = resolveAgent(settings, bindings.AGENT, problems);
   const storage = resolveStorage(settings, bindings, problems);
   const mirror = resolveMirror(settings, problems);
+  const auth = resolveAuth(settings, problems);
   if (problems.length > 0 || !agent || !storage) throw new ConfigError(problems);
   return {
     ...settings,
+    auth,
     agent,
     storage,
     mirror,
@@ -162,6 +180,21 @@ function resolveMirror(settings: Settings, problems: string[]): MirrorSettings |
   return null;
 }
 
+function resolveAuth(settings: Settings, problems: string[]): AuthSettings {
+  if (settings.AUTH_MODE === "none") return { mode: "none" };
+  if (corsOrigins(settings.CORS_ORIGINS) === "*" && !settings.CORS_ALLOW_ANY_ORIGIN) {
+    problems.push('AUTH_MODE="token" with CORS_ORIGINS="*" lets any web page use a signed-in user\'s credential: list your origins in CORS_ORIGINS, or set CORS_ALLOW_ANY_ORIGIN="true"');
+  }
+  if (!settings.FILE_URL_SECRET) problems.push('AUTH_MODE="token" hands out signed file links: set the secret FILE_URL_SECRET');
+  return {
+    mode: "token",
+    jwtSecret: settings.AUTH_JWT_SECRET ?? null,
+    jwksUrl: settings.AUTH_JWKS_URL ?? null,
+    issuer: settings.AUTH_JWT_ISSUER ?? null,
+    audience: settings.AUTH_JWT_AUDIENCE ?? null,
+  };
+}
+
 function corsOrigins(setting: string): "*" | string[] {
   const list = setting.split(",").map((o) => o.trim()).filter(Boolean);
   return list.length === 0 || list.includes("*") ? "*" : list;
@@ -174,7 +207,8 @@ export function describeConfig(config: Config): string {
       ? `the AGENT service binding over ${config.agent.protocol}${config.AI_SERVER_URL ? ` (AI_SERVER_URL ${config.AI_SERVER_URL} is not used while the binding exists)` : ""}`
       : `${config.agent.baseUrl} over ${config.agent.protocol}`;
   const mirror = config.mirror ? `Redis stream ${config.mirror.stream} at ${config.mirror.url}` : "off";
-  return `chat-backend: agent ${agent}; storage ${config.storage.engine}; event mirror ${mirror}`;
+  const auth = config.auth.mode === "none" ? "none (a frame's user_id is trusted)" : `token (${[config.auth.jwtSecret && "HS256 JWTs", config.auth.jwksUrl && `JWTs signed by ${config.auth.jwksUrl}`, "API keys"].filter(Boolean).join(", ")})`;
+  return `chat-backend: agent ${agent}; storage ${config.storage.engine}; event mirror ${mirror}; auth ${auth}`;
 }
 
 const parsedConfigs = new WeakMap<object, Config>();

@@ -5,5 +5,6 @@ declare namespace Cloudflare {
     SUMMARY_OPENAI_API_KEY?: string;
     FILE_URL_SECRET?: string;
     UPSTASH_REDIS_REST_TOKEN?: string;
+    AUTH_JWT_SECRET?: string;
   }
 }

@@ -111,6 +111,15 @@ export interface NewUser {
   modelIds: number[];
 }
 
+/** An API key of a user; `secretHash` is the hex SHA-256 of its secret (the secret itself is never stored). */
+export interface ApiKeyRecord {
+  id: string;
+  userId: string;
+  secretHash: string;
+  createdAt: number;
+  revokedAt: number | null;
+}
+
 export type UserCreation = { created: true; user: UserWithModels } | { created: false; reason: "id-taken" };
 
 export interface UserChanges {
@@ -159,4 +168,11 @@ export interface ChatStore {
   getUserWithModels(userId: string): Promise<UserWithModels | null>;
   /** null when the user does not exist. */
   updateUser(userId: string, changes: UserChanges, at: number): Promise<UserWithModels | null>;
+
+  createApiKey(key: ApiKeyRecord): Promise<void>;
+  findApiKey(keyId: string): Promise<ApiKeyRecord | null>;
+  /** Oldest first. */
+  listApiKeys(userId: string): Promise<ApiKeyRecord[]>;
+  /** false when the user has no such key; revoking twice keeps the first time. */
+  revokeApiKey(userId: string, keyId: string, at: number): Promise<boolean>;
 }

@@ -3,6 +3,7 @@
 import { and, asc, desc, eq, gte, inArray, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type {
+  ApiKeyRecord,
   ChatStore,
   FileRecord,
   HistoryEntry,
@@ -303,5 +304,28 @@ export class DrizzleChatStore implements ChatStore {
       inputMicrosPer1k: models.inputMicrosPer1k,
       outputMicrosPer1k: models.outputMicrosPer1k,
     };
+  }
+
+  async createApiKey(key: ApiKeyRecord): Promise<void> {
+    await this.db.insert(this.t.apiKeys).values(key);
+  }
+
+  async findApiKey(keyId: string): Promise<ApiKeyRecord | null> {
+    const { apiKeys } = this.t;
+    const rows = await this.db.select().from(apiKeys).where(eq(apiKeys.id, keyId)).limit(1);
+    return rows[0] ?? null;
+  }
+
+  listApiKeys(userId: string): Promise<ApiKeyRecord[]> {
+    const { apiKeys } = this.t;
+    return this.db.select().from(apiKeys).where(eq(apiKeys.userId, userId)).orderBy(asc(apiKeys.createdAt), asc(apiKeys.id));
+  }
+
+  async revokeApiKey(userId: string, keyId: string, at: number): Promise<boolean> {
+    const { apiKeys } = this.t;
+    const key = await this.findApiKey(keyId);
+    if (!key || key.userId !== userId) return false;
+    if (key.revokedAt === null) await this.db.update(apiKeys).set({ revokedAt: at }).where(eq(apiKeys.id, keyId));
+    return true;
   }
 }

@@ -31,5 +31,6 @@ export const schemasAgree: Drift = {
   appliedWrites: true,
   costLedger: true,
   files: true,
+  apiKeys: true,
 };
 export const sameTableSet: Same<Tables, TableNames<typeof pg>> = true;

@@ -104,3 +104,17 @@ export const files = pgTable(
   },
   (t) => [index("files_session_idx").on(t.sessionId)],
 );
+
+export const apiKeys = pgTable(
+  "api_keys",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    secretHash: text("secret_hash").notNull(),
+    createdAt: epochMs("created_at").notNull(),
+    revokedAt: epochMs("revoked_at"),
+  },
+  (t) => [index("api_keys_user_idx").on(t.userId)],
+);

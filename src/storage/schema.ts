@@ -106,3 +106,18 @@ export const files = sqliteTable(
   },
   (t) => [index("files_session_idx").on(t.sessionId)],
 );
+
+/** API keys the admin API issues to users (AUTH_MODE=token); only a SHA-256 hash of a key's secret is kept. */
+export const apiKeys = sqliteTable(
+  "api_keys",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    secretHash: text("secret_hash").notNull(),
+    createdAt: integer("created_at").notNull(),
+    revokedAt: integer("revoked_at"),
+  },
+  (t) => [index("api_keys_user_idx").on(t.userId)],
+);

@@ -55,22 +55,27 @@ export class TestSocket {
 }
 
 /** `open()` connects a socket that is closed after each test of the file. */
-export function useSockets(): (query?: string) => Promise<TestSocket> {
+export function useSockets(): (query?: string, headers?: Record<string, string>) => Promise<TestSocket> {
   const sockets: TestSocket[] = [];
   afterEach(() => sockets.splice(0).forEach((s) => s.close()));
-  return async (query = "") => {
-    const socket = await connect(query);
+  return async (query = "", headers = {}) => {
+    const socket = await connect(query, headers);
     sockets.push(socket);
     return socket;
   };
 }
 
-export async function connect(query = ""): Promise<TestSocket> {
-  const response = await exports.default.fetch(`http://backend.test/ws${query}`, { headers: { Upgrade: "websocket" } });
+export async function connect(query = "", headers: Record<string, string> = {}): Promise<TestSocket> {
+  const response = await upgrade(query, headers);
   const socket = response.webSocket;
   if (response.status !== 101 || !socket) throw new Error(`upgrade failed: ${response.status}`);
   socket.accept();
   return new TestSocket(socket);
+}
+
+/** A WebSocket upgrade request to /ws, answered as the Worker answers it (101, or an HTTP failure). */
+export function upgrade(query = "", headers: Record<string, string> = {}): Promise<Response> {
+  return exports.default.fetch(`http://backend.test/ws${query}`, { headers: { Upgrade: "websocket", ...headers } });
 }
 
 export function backendFetch(path: string, init?: RequestInit): Promise<Response> {

@@ -5,6 +5,8 @@ import { env } from "cloudflare:test";
 export interface TestBindings {
   TEST_MIGRATIONS: D1Migration[];
   REFERENCE_AGENT: Fetcher;
+  /** The private half of the JWKS the auth project serves at AUTH_JWKS_URL (vitest.config.ts). */
+  TEST_JWT_PRIVATE_JWK: string;
 }
 
 export const testEnv = env as Env & TestBindings;

@@ -58,6 +58,15 @@ describe("parseConfig", () => {
     expect(line).toContain("AI_SERVER_URL http://127.0.0.1:8090 is not used");
   });
 
+  it("refuses sign-in with any origin allowed, unless explicitly allowed, and without a key for signed file links", () => {
+    expect(problemsOf({ AUTH_MODE: "token", FILE_URL_SECRET: "s" })[0]).toContain('CORS_ORIGINS="*"');
+    expect(problemsOf({ AUTH_MODE: "token", FILE_URL_SECRET: "s", CORS_ALLOW_ANY_ORIGIN: "true" })).toEqual([]);
+    expect(problemsOf({ AUTH_MODE: "token", CORS_ORIGINS: "https://chat.example" })).toEqual(['AUTH_MODE="token" hands out signed file links: set the secret FILE_URL_SECRET']);
+    const auth = parseConfig({ AUTH_MODE: "token", CORS_ORIGINS: "https://chat.example", FILE_URL_SECRET: "s", AUTH_JWT_SECRET: "k", AUTH_JWT_ISSUER: "" }, withAgentAndD1).auth;
+    expect(auth).toEqual({ mode: "token", jwtSecret: "k", jwksUrl: null, issuer: null, audience: null });
+    expect(parseConfig({}, withAgentAndD1).auth).toEqual({ mode: "none" });
+  });
+
   it("needs the binding of the storage it is told to use", () => {
     expect(problemsOf({ STORAGE: "postgres" })).toEqual(['STORAGE="postgres" needs a [[hyperdrive]] binding named HYPERDRIVE in wrangler.toml']);
     const hyperdrive = { connectionString: "postgres://x" } as Hyperdrive;

@@ -27,16 +27,18 @@ function fromBase64Url(text: string): Uint8Array | null {
   }
 }
 
+/** A URL of the file under `route` ("/files/" for agents, "/uploads/" for users) that works until it expires. */
 export async function signedFileUrl(
   baseUrl: string,
   fileName: string,
   secret: string,
   ttlSeconds: number,
   nowMs: number,
+  route: "/files/" | "/uploads/" = "/files/",
 ): Promise<string> {
   const expires = Math.floor(nowMs / 1000) + ttlSeconds;
   const signature = await crypto.subtle.sign("HMAC", await hmacKey(secret), signedText(fileName, expires));
-  const url = new URL(`/files/${encodeURIComponent(fileName)}`, baseUrl);
+  const url = new URL(`${route}${encodeURIComponent(fileName)}`, baseUrl);
   url.searchParams.set("expires", String(expires));
   url.searchParams.set("signature", toBase64Url(signature));
   return url.toString();

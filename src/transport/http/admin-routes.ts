@@ -1,4 +1,4 @@
-// Owns the admin HTTP API (/admin/users): bearer ADMIN_TOKEN, zod-validated bodies, users as JSON.
+// Owns the admin HTTP API (/admin/users and their API keys): bearer ADMIN_TOKEN, zod-validated bodies, JSON answers.
 import { zValidator } from "@hono/zod-validator";
 import { Hono, type MiddlewareHandler } from "hono";
 import { bearerAuth } from "hono/bearer-auth";
@@ -6,7 +6,8 @@ import { z } from "zod";
 import { ChatError, ErrorCode } from "../../domain/errors";
 import { microsToDollars } from "../../domain/money";
 import { changeUser, createUser } from "../../domain/operations/user-admin";
-import type { UserWithModels } from "../../storage/chat-store";
+import { issueApiKey } from "../../domain/accounts/credentials";
+import type { ApiKeyRecord, UserWithModels } from "../../storage/chat-store";
 import type { AppEnv } from "./app-env";
 import { httpFailure } from "./failures";
 import { validationHook } from "./validation";
@@ -32,6 +33,7 @@ const changeUserBody = z
   .refine((b) => b.balance === undefined || b.add_balance === undefined, "Send either balance or add_balance, not both");
 
 const userIdParam = z.object({ user_id: z.string().min(1).max(200) });
+const keyParam = z.object({ user_id: z.string().min(1).max(200), key_id: z.string().regex(/^[0-9a-f]{32}$/, "expected a key id") });
 
 export const adminRoutes = new Hono<AppEnv>()
   .use("*", async (c, next) => {
@@ -74,7 +76,31 @@ export const adminRoutes = new Hono<AppEnv>()
       });
       return c.json(userJson(user));
     },
-  );
+  )
+  // API keys (AUTH_MODE=token): the key is shown once, when issued; only its hash is kept.
+  .post("/users/:user_id/keys", zValidator("param", userIdParam, validationHook), async (c) => {
+    const issued = await issueApiKey(c.var.store, c.req.valid("param").user_id, Date.now());
+    return c.json({ ...keyJson(issued.record), key: issued.key }, 201);
+  })
+  .get("/users/:user_id/keys", zValidator("param", userIdParam, validationHook), async (c) => {
+    const userId = c.req.valid("param").user_id;
+    if (!(await c.var.store.findUser(userId))) throw new ChatError(ErrorCode.UserDoesNotExist, "User not found");
+    return c.json({ keys: (await c.var.store.listApiKeys(userId)).map(keyJson) });
+  })
+  .delete("/users/:user_id/keys/:key_id", zValidator("param", keyParam, validationHook), async (c) => {
+    const { user_id, key_id } = c.req.valid("param");
+    if (!(await c.var.store.revokeApiKey(user_id, key_id, Date.now()))) throw httpFailure(404, "No such key for this user");
+    const key = await c.var.store.findApiKey(key_id);
+    return c.json(keyJson(key!));
+  });
+
+function keyJson(key: ApiKeyRecord) {
+  return {
+    key_id: key.id,
+    created_at: new Date(key.createdAt).toISOString(),
+    revoked_at: key.revokedAt === null ? null : new Date(key.revokedAt).toISOString(),
+  };
+}
 
 function userJson(user: UserWithModels) {
   return {

@@ -1,10 +1,12 @@
-// Owns the Hono environment of the HTTP routes: the Worker's bindings, its parsed configuration and the request's store.
+// Owns the Hono environment of the HTTP routes: the Worker's bindings, its parsed configuration, the request's store
+// and its authenticated user.
 import type { MiddlewareHandler } from "hono";
 import { configOf, type Config } from "../../config";
 import type { ChatStore } from "../../storage/chat-store";
 import { openStore } from "../../storage/open-store";
 
-export type AppEnv = { Bindings: Env; Variables: { config: Config; store: ChatStore } };
+/** `user`: the user the request's credential proved (AUTH_MODE=token), or null (set by authenticate.ts). */
+export type AppEnv = { Bindings: Env; Variables: { config: Config; store: ChatStore; user: string | null } };
 
 /** Hands the configuration (parsed once per environment) to the routes. */
 export const withConfig: MiddlewareHandler<AppEnv> = async (c, next) => {

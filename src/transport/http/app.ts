@@ -6,7 +6,9 @@ import { storageCounts } from "../../storage/d1-metrics";
 import { adminRoutes } from "./admin-routes";
 import { withConfig, withStore, type AppEnv } from "./app-env";
 import { httpFailure, renderFailure } from "./failures";
+import { authenticate } from "./authenticate";
 import { fileRoutes } from "./file-routes";
+import { withSocketUser } from "../ws/socket-user";
 
 export const app = new Hono<AppEnv>();
 
@@ -16,11 +18,11 @@ app.use("*", (c, next) => {
   return cors({
     origin: allowed === "*" ? "*" : (origin) => (allowed.includes(origin) ? origin : null),
     allowHeaders: ["Content-Type", "Authorization"],
-    allowMethods: ["GET", "POST", "PATCH", "OPTIONS"],
+    allowMethods: ["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
   })(c, next);
 });
 
-for (const path of ["/healthz", "/admin/*", "/upload", "/uploads/*", "/files/*"]) app.use(path, withStore);
+for (const path of ["/healthz", "/ws", "/admin/*", "/upload", "/uploads/*", "/files/*"]) app.use(path, withStore);
 
 app.get("/healthz", async (c) => {
   const storage = c.var.config.STORAGE;
@@ -33,16 +35,21 @@ app.get("/healthz", async (c) => {
   }
 });
 
-/** Sockets live in a Durable Object (hibernating); the Worker only picks which one. */
-app.get("/ws", (c) => {
+/**
+ * Sockets live in a Durable Object (hibernating); the Worker only picks which one. With AUTH_MODE=token the
+ * upgrade is refused (401) before any object wakes unless its credential proves a user, whose hub it reaches and
+ * who becomes the socket's user; otherwise `?user_id=` picks a shared hub, as before.
+ */
+app.get("/ws", authenticate({ fromQuery: true }), (c) => {
   if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") throw httpFailure(426, "Expected a WebSocket upgrade");
   const allowed = c.var.config.corsOrigins;
   const origin = c.req.header("Origin");
   if (allowed !== "*" && origin && !allowed.includes(origin)) throw httpFailure(403, `Origin not allowed: ${origin}`);
-  const userId = c.req.query("user_id");
+  const user = c.var.user;
+  const hubUser = user ?? c.req.query("user_id");
   const hubs = c.env.CONNECTIONS;
-  const id = userId && userId.length <= 200 ? hubs.idFromName(`user:${userId}`) : hubs.newUniqueId();
-  return hubs.get(id).fetch(c.req.raw);
+  const id = hubUser && hubUser.length <= 200 ? hubs.idFromName(`user:${hubUser}`) : hubs.newUniqueId();
+  return hubs.get(id).fetch(withSocketUser(c.req.raw, user));
 });
 
 app.get("/__metrics/storage", (c) => {

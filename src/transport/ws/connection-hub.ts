@@ -5,11 +5,15 @@ import { configOf } from "../../config";
 import type { ChatStore } from "../../storage/chat-store";
 import { openStore } from "../../storage/open-store";
 import { answerFrame, type ConnectionWrites } from "./dispatch";
+import { AccessGuard } from "../../domain/operations/access-guard";
+import { socketUserOf } from "./socket-user";
 
 /** Kept with the socket across hibernation. */
 interface SocketAttachment {
   /** File URLs for the agent default to this origin. */
   origin: string;
+  /** The user the socket authenticated as (AUTH_MODE=token), or null. */
+  user: string | null;
   /** Sessions this connection's turns wrote to that its reads have not waited for yet. */
   written: string[];
 }
@@ -19,6 +23,7 @@ export class ConnectionHub extends DurableObject<Env> {
   /** The tail of each socket's pending answers: frames of one socket are answered in the order they came. */
   private readonly pending = new Map<WebSocket, Promise<void>>();
   private store: ChatStore | null = null;
+  private readonly guard = new AccessGuard();
 
   override async fetch(request: Request): Promise<Response> {
     if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
@@ -26,7 +31,7 @@ export class ConnectionHub extends DurableObject<Env> {
     }
     const { 0: client, 1: server } = new WebSocketPair();
     this.ctx.acceptWebSocket(server);
-    server.serializeAttachment({ origin: new URL(request.url).origin, written: [] } satisfies SocketAttachment);
+    server.serializeAttachment({ origin: new URL(request.url).origin, user: socketUserOf(request), written: [] } satisfies SocketAttachment);
     return new Response(null, { status: 101, webSocket: client });
   }
 
@@ -55,7 +60,14 @@ export class ConnectionHub extends DurableObject<Env> {
 
   private async answer(socket: WebSocket, message: string | ArrayBuffer): Promise<void> {
     const attachment = socket.deserializeAttachment() as SocketAttachment;
-    const context = { env: this.env, config: this.config, store: (this.store ??= openStore(this.config.storage)), origin: attachment.origin };
+    const context = {
+      env: this.env,
+      config: this.config,
+      store: (this.store ??= openStore(this.config.storage)),
+      origin: attachment.origin,
+      user: attachment.user,
+      guard: this.guard,
+    };
     const frame = await answerFrame(message, context, attachedWrites(socket, attachment));
     try {
       socket.send(JSON.stringify(frame));

@@ -1,5 +1,6 @@
-// Owns turning one raw WebSocket frame into exactly one answer frame: parse, validate, wait for the writes the
-// message type declares (read-your-writes), dispatch, record the write it made, map errors.
+// Owns turning one raw WebSocket frame into exactly one answer frame: parse, validate, check the session object it
+// would reach (access-guard.ts), wait for the writes the message type declares (read-your-writes), dispatch,
+// record the write it made, map errors.
 import { ChatError, ErrorCode, failureOf } from "../../domain/errors";
 import { waitForCommits } from "../../domain/operations/session-objects";
 import { describeIssue, envelopeSchema, errorFrame, type ErrorFrame, type ReplyFrame } from "./frames";
@@ -32,20 +33,32 @@ export async function answerFrame(raw: string | ArrayBuffer, ctx: HandlerContext
   if (!envelope.success) {
     return errorFrame(ErrorCode.InvalidField, describeIssue(envelope.error, ""), typeOf(json), id);
   }
-  const { type, data } = envelope.data;
+  const { type } = envelope.data;
+  let { data } = envelope.data;
   const handler = messageHandlers[type];
   if (!handler) return errorFrame(ErrorCode.UnknownMessage, undefined, type, id);
+  if (ctx.user !== null) {
+    // An authenticated socket acts as its user only: user_id may be left out, and naming another user touches nothing.
+    if (data.user_id !== undefined && data.user_id !== ctx.user) return errorFrame(ErrorCode.UserMismatch, undefined, type, id);
+    data = { ...data, user_id: ctx.user };
+  }
 
   const parsed = handler.schema.safeParse(data);
   if (!parsed.success) return errorFrame(ErrorCode.InvalidField, describeIssue(parsed.error, "data"), type, id);
   try {
+    const access = handler.reaches?.(parsed.data);
+    if (access) await ctx.guard.check(ctx.store, access.userId, access.sessionId);
     const waitFor = handler.waitsFor(parsed.data, writes.list());
     if (waitFor.length > 0) {
       await waitForCommits(ctx.env, waitFor);
       writes.remove(waitFor);
     }
     const answer = await handler.handle(parsed.data, ctx);
-    if (handler.wrote) await remember(handler.wrote(answer), ctx, writes);
+    if (handler.wrote) {
+      const sessionId = handler.wrote(answer);
+      if (access) ctx.guard.owns(access.userId, sessionId);
+      await remember(sessionId, ctx, writes);
+    }
     return id === undefined ? { type, data: answer } : { type, data: answer, id };
   } catch (error) {
     if (!(error instanceof ChatError)) console.error(`message type ${type} failed`, error);

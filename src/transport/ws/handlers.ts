@@ -8,6 +8,7 @@ import { microsToDollars } from "../../domain/money";
 import { deleteSession, sendChatMessage } from "../../domain/operations/session-objects";
 import { listSessions, sessionHistory } from "../../domain/operations/sessions";
 import type { ChatStore, ModelRef } from "../../storage/chat-store";
+import type { AccessGuard } from "../../domain/operations/access-guard";
 import { chatMessageRequest, MessageType, sessionRequest, userRequest } from "./frames";
 
 export interface HandlerContext {
@@ -16,6 +17,16 @@ export interface HandlerContext {
   store: ChatStore;
   /** Origin the socket connected to. */
   origin: string;
+  /** The socket's authenticated user (AUTH_MODE=token): frames act as this user only. */
+  user: string | null;
+  /** What the hub knows of users and session owners, to refuse before waking a session object. */
+  guard: AccessGuard;
+}
+
+/** The user and session a message would wake a session object for. */
+export interface SessionAccess {
+  userId: string;
+  sessionId: string | "NEW";
 }
 
 /**
@@ -38,6 +49,8 @@ export interface MessageHandler {
   failure: ErrorCode;
   /** The sessions whose writes to wait for, given the data and the sessions this connection wrote to. */
   waitsFor(data: unknown, connectionWrites: readonly string[]): string[];
+  /** The session object the message reaches, checked by the hub's guard first; absent when it reaches none. */
+  reaches?(data: unknown): SessionAccess;
   /** The session a successful answer wrote to, which this connection's later reads wait for. */
   wrote?(answer: Answer): string;
   handle(data: unknown, ctx: HandlerContext): Promise<Answer>;
@@ -47,13 +60,15 @@ function define<S extends z.ZodType, A extends Answer>(entry: {
   schema: S;
   failure: ErrorCode;
   waits: Waits<z.output<S>>;
+  reaches?: (data: z.output<S>) => SessionAccess;
   wrote?: (answer: A) => string;
   handle: (data: z.output<S>, ctx: HandlerContext) => Promise<A>;
 }): MessageHandler {
-  const { schema, failure, waits, wrote, handle } = entry;
+  const { schema, failure, waits, reaches, wrote, handle } = entry;
   return {
     schema,
     failure,
+    reaches: reaches && ((data) => reaches(data as z.output<S>)),
     waitsFor: (data, connectionWrites) => {
       const sessions = new Set(waits.connectionWrites ? connectionWrites : []);
       if (waits.session) sessions.add(waits.session(data as z.output<S>));
@@ -89,6 +104,7 @@ export const messageHandlers: Readonly<Record<number, MessageHandler>> = {
     schema: sessionRequest,
     failure: ErrorCode.UnableToLoadChats,
     waits: { connectionWrites: true, session: (data) => data.session_id },
+    reaches: (data) => ({ userId: data.user_id, sessionId: data.session_id }),
     handle: async ({ user_id, session_id }, { store }) => {
       const history = await sessionHistory(store, user_id, session_id);
       return { user_id, session_id, chat: JSON.stringify(history) };
@@ -99,6 +115,7 @@ export const messageHandlers: Readonly<Record<number, MessageHandler>> = {
     schema: chatMessageRequest,
     failure: ErrorCode.UnableToReceiveResponse,
     waits: NO_WAIT,
+    reaches: (data) => ({ userId: data.user_id, sessionId: data.session_id }),
     wrote: (answer: { session_id: string }) => answer.session_id,
     handle: async (data, { env, origin }) => {
       const model: ModelRef | null = data.model_id != null ? { id: data.model_id } : data.model_name ? { name: data.model_name } : null;
@@ -119,6 +136,7 @@ export const messageHandlers: Readonly<Record<number, MessageHandler>> = {
     schema: sessionRequest,
     failure: ErrorCode.UnableToDeleteSession,
     waits: NO_WAIT, // the session's object commits its writes before deleting
+    reaches: (data) => ({ userId: data.user_id, sessionId: data.session_id }),
     handle: async ({ user_id, session_id }, { env }) => {
       await deleteSession(env, user_id, session_id);
       return { user_id };

@@ -1,0 +1,92 @@
+// Owns proving who a request's user is (AUTH_MODE=token): a JWT (HS256 with AUTH_JWT_SECRET, or keys published at
+// AUTH_JWKS_URL; `sub` is the user id, `exp` required, `iss`/`aud` checked when configured) or an API key the admin
+// API issued ("cbk_<key id>_<secret>", checked against the stored hash in constant time).
+import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify, type JWTVerifyGetKey } from "jose";
+import type { AuthSettings } from "../../config";
+import type { ApiKeyRecord, ChatStore } from "../../storage/chat-store";
+import { ChatError, ErrorCode } from "../errors";
+
+const API_KEY_PREFIX = "cbk_";
+const SECRET_BYTES = 32;
+const ASYMMETRIC = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"];
+const encoder = new TextEncoder();
+
+type TokenAuth = Extract<AuthSettings, { mode: "token" }>;
+
+/** Why a credential was refused: said to the client, never more precise than needed. */
+export class CredentialRefused extends Error {
+  constructor(reason: string) {
+    super(reason);
+    this.name = "CredentialRefused";
+  }
+}
+
+/** JWKS fetched once per isolate and URL (jose caches the keys and refetches on an unknown key id). */
+const keySets = new Map<string, JWTVerifyGetKey>();
+
+/** The user id a credential proves, or CredentialRefused. */
+export async function userOfCredential(credential: string, auth: TokenAuth, store: ChatStore): Promise<string> {
+  if (credential.startsWith(API_KEY_PREFIX)) return userOfApiKey(credential, store);
+  return userOfJwt(credential, auth);
+}
+
+async function userOfJwt(token: string, auth: TokenAuth): Promise<string> {
+  let algorithm: string | undefined;
+  try {
+    algorithm = decodeProtectedHeader(token).alg;
+  } catch {
+    throw new CredentialRefused("Malformed credential");
+  }
+  const options = { issuer: auth.issuer ?? undefined, audience: auth.audience ?? undefined, requiredClaims: ["exp", "sub"] };
+  try {
+    if (algorithm === "HS256" && auth.jwtSecret) {
+      const { payload } = await jwtVerify(token, encoder.encode(auth.jwtSecret), { ...options, algorithms: ["HS256"] });
+      return payload.sub!;
+    }
+    if (algorithm && ASYMMETRIC.includes(algorithm) && auth.jwksUrl) {
+      let keys = keySets.get(auth.jwksUrl);
+      if (!keys) keySets.set(auth.jwksUrl, (keys = createRemoteJWKSet(new URL(auth.jwksUrl))));
+      const { payload } = await jwtVerify(token, keys, { ...options, algorithms: ASYMMETRIC });
+      return payload.sub!;
+    }
+  } catch (error) {
+    throw new CredentialRefused(error instanceof Error && error.name === "JWTExpired" ? "Expired credential" : "Invalid credential");
+  }
+  throw new CredentialRefused("Invalid credential");
+}
+
+async function userOfApiKey(key: string, store: ChatStore): Promise<string> {
+  // "cbk_" + 32 hex digits + "_" + the secret (base64url, which may hold "_" itself).
+  const match = /^([0-9a-f]{32})_(.+)$/.exec(key.slice(API_KEY_PREFIX.length));
+  if (!match) throw new CredentialRefused("Malformed credential");
+  const [, keyId, secret] = match as unknown as [string, string, string];
+  const record = await store.findApiKey(keyId);
+  const expected = record ? hexToBytes(record.secretHash) : new Uint8Array(32);
+  const matches = crypto.subtle.timingSafeEqual(await sha256(secret), expected);
+  if (!record || !matches || record.revokedAt !== null) throw new CredentialRefused("Invalid credential");
+  return record.userId;
+}
+
+export interface IssuedApiKey {
+  record: ApiKeyRecord;
+  /** The whole key: shown once, never stored. */
+  key: string;
+}
+
+/** A new API key for an existing user. */
+export async function issueApiKey(store: ChatStore, userId: string, now: number): Promise<IssuedApiKey> {
+  if (!(await store.findUser(userId))) throw new ChatError(ErrorCode.UserDoesNotExist, "User not found");
+  const keyId = crypto.randomUUID().replace(/-/g, "");
+  const secret = base64Url(crypto.getRandomValues(new Uint8Array(SECRET_BYTES)));
+  const record: ApiKeyRecord = { id: keyId, userId, secretHash: bytesToHex(await sha256(secret)), createdAt: now, revokedAt: null };
+  await store.createApiKey(record);
+  return { record, key: `${API_KEY_PREFIX}${keyId}_${secret}` };
+}
+
+async function sha256(text: string): Promise<Uint8Array> {
+  return new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(text)));
+}
+
+const bytesToHex = (bytes: Uint8Array) => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+const hexToBytes = (hex: string) => Uint8Array.from(hex.match(/../g) ?? [], (pair) => parseInt(pair, 16));
+const base64Url = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
