@@ -59,6 +59,8 @@ export const settingsSchema = z.object({
   MAX_TURN_COST: z.coerce.number<string>().positive("expected a number of dollars above 0").default(1),
   /** Tokens an agent call may answer with, for the turn's reservation. */
   MAX_OUTPUT_TOKENS: positiveInt.default(4096),
+  /** Seconds a session remembers its answer to a turn that carried a request id (a retry gets it again). */
+  IDEMPOTENCY_WINDOW_S: positiveInt.default(3600),
   /** Turns of one user running at once, over all sessions and sockets; more are refused with code 108. */
   MAX_TURNS_IN_FLIGHT_PER_USER: positiveInt.default(8),
 });

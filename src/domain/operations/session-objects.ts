@@ -18,11 +18,23 @@ export async function waitForCommits(env: Env, sessionIds: readonly string[]): P
   if (settled.includes(false)) throw new Error("the database has not taken this connection's latest turns yet");
 }
 
-/** Starts a turn in its session's object; a "NEW" session gets its id here. */
+/**
+ * Starts a turn in its session's object. A "NEW" session gets its id here: random, or, for a request carrying a
+ * client id, derived from the user and that id, so a retry reaches the same object and gets the same answer.
+ */
 export async function sendChatMessage(env: Env, request: Omit<TurnRequest, "sessionId" | "isNew"> & { sessionId: string | "NEW" }): Promise<TurnReply> {
   const isNew = request.sessionId === "NEW";
-  const sessionId = isNew ? crypto.randomUUID() : request.sessionId;
+  const sessionId = !isNew ? request.sessionId : request.requestId ? await derivedSessionId(request.userId, request.requestId) : crypto.randomUUID();
   return unwrap(await sessionObject(env, sessionId).turn({ ...request, sessionId, isNew }));
+}
+
+/** A UUID-shaped id from the user and a client's request id (SHA-256, version 8 "custom" bits set). */
+async function derivedSessionId(userId: string, requestId: string): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(`${userId}\n${requestId}`)));
+  digest[6] = (digest[6]! & 0x0f) | 0x80;
+  digest[8] = (digest[8]! & 0x3f) | 0x80;
+  const hex = Array.from(digest.subarray(0, 16), (b) => b.toString(16).padStart(2, "0")).join("");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }
 
 /** Hands an upload to its session's object in one call: it checks ownership (or creates the session) and stores it. */

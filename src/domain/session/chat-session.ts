@@ -9,6 +9,7 @@ import { openStore } from "../../storage/open-store";
 import { ErrorCode, outcomeOf, type Outcome } from "../errors";
 import { accountObject, type CommittedCharge } from "../accounts/user-account";
 import type { SessionWrite } from "../../storage/chat-store";
+import { AnswerLog } from "./answer-log";
 import { Journal } from "./journal";
 import { LiveSession } from "./live-context";
 import { TurnOutbox } from "./outbox";
@@ -25,6 +26,7 @@ export class ChatSession extends DurableObject<Env> {
   private readonly queue = new SerialQueue((done) => this.ctx.waitUntil(done));
   private readonly alarmClock = new SessionAlarm(this.ctx.storage);
   private readonly live = new LiveSession(this.config.MAX_CHAT_HISTORY_CONTEXT);
+  private readonly answers = new AnswerLog<TurnReply>(this.ctx.storage, this.alarmClock.wakeUp, this.config.IDEMPOTENCY_WINDOW_S * 1000);
   private readonly journal = new Journal(
     this.ctx.storage,
     () => this.parts().store,
@@ -74,7 +76,7 @@ export class ChatSession extends DurableObject<Env> {
     );
   }
 
-  /** Retries what the journal and the outbox left behind, in order with this session's turns. */
+  /** Retries what the journal and the outbox left behind and prunes old answers, in order with this session's turns. */
   override async alarm(): Promise<void> {
     this.alarmClock.rang();
     await this.queue.run(async () => {
@@ -82,6 +84,7 @@ export class ChatSession extends DurableObject<Env> {
       // when the database refuses, the journal has asked to be woken again.
       const committed = await this.settled();
       if (committed) await this.outbox?.recover(this.parts().store);
+      await this.answers.prune(Date.now());
     });
   }
 
@@ -107,6 +110,7 @@ export class ChatSession extends DurableObject<Env> {
       store: openStore(this.config.storage),
       agent: createAgentClient(this.config.agent, this.config.AI_MAX_REPLY_BYTES),
       live: this.live,
+      answers: this.answers,
       accountOf: (userId) => accountObject(this.env, userId),
       journal: this.journal,
       outbox: this.outbox || null,

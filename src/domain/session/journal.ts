@@ -57,14 +57,18 @@ export class Journal {
   /**
    * Journals a write and starts committing it. With `durable`, the write (and any earlier one not yet stored) is
    * in this object's storage when this resolves; without, it is stored with the next durable write, or when the
-   * database refuses it, and until then only the database commit behind it keeps it. The returned promise resolves
-   * once the database has it; while the database fails it stays pending.
+   * database refuses it, and until then only the database commit behind it keeps it. `alongside` (other keys of
+   * this object's storage, e.g. the turn's answer for retries) is stored in the same commit as a durable write.
+   * The returned promise resolves once the database has it; while the database fails it stays pending.
    */
-  async add(write: SessionWrite, { durable }: { durable: boolean }): Promise<{ committed: Promise<CommitReceipt> }> {
+  async add(
+    write: SessionWrite,
+    { durable, alongside }: { durable: boolean; alongside?: Record<string, unknown> },
+  ): Promise<{ committed: Promise<CommitReceipt> }> {
     const journal = await this.load();
     const entry: Journaled = { key: keyOf(this.nextNumber++), write, persisted: false, committed: deferred() };
     journal.push(entry);
-    if (durable) await this.persist(journal);
+    if (durable) await this.persist(journal, alongside);
     this.scheduleDrain();
     return { committed: entry.committed.promise };
   }
@@ -137,11 +141,12 @@ export class Journal {
   }
 
   /** Stores every journaled write not stored yet, in one storage transaction. */
-  private async persist(journal: Journaled[]): Promise<void> {
+  private async persist(journal: Journaled[], alongside?: Record<string, unknown>): Promise<void> {
     const fresh = journal.filter((entry) => !entry.persisted);
     if (fresh.length === 0) return;
     // Should this instance die before committing, the alarm wakes a new one to do it.
     const puts = chunked(fresh, MAX_KEYS_PER_STORAGE_CALL).map((part) => this.storage.put(Object.fromEntries(part.map((entry) => [entry.key, entry.write]))));
+    if (alongside) puts.push(this.storage.put(alongside));
     await Promise.all([...puts, this.wakeUp(this.timing.retryMs)]);
     fresh.forEach((entry) => (entry.persisted = true));
   }

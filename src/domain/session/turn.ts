@@ -12,6 +12,7 @@ import { ChatError, ErrorCode, unwrap, type Outcome } from "../errors";
 import { signedFileUrl } from "../files/file-urls";
 import { microsToDollars } from "../money";
 import type { CommitReceipt, Journal } from "./journal";
+import type { AnswerLog } from "./answer-log";
 import type { LiveContext, LiveSession } from "./live-context";
 import type { TurnOutbox } from "./outbox";
 import { sessionNameFrom } from "./session-name";
@@ -32,6 +33,8 @@ export interface TurnRequest {
   fileName: string | null;
   /** Origin for absolute file URLs when PUBLIC_BASE_URL is not set (the one the client connected to). */
   requestOrigin: string;
+  /** The client's id for this request: a retry with the same id gets the same answer (answer-log.ts). */
+  requestId: string | null;
 }
 
 export interface TurnReply {
@@ -52,6 +55,7 @@ export interface TurnParts {
   store: ChatStore;
   agent: AgentClient;
   live: LiveSession;
+  answers: AnswerLog<TurnReply>;
   accountOf(userId: string): Account;
   journal: Journal;
   outbox: TurnOutbox | null;
@@ -59,15 +63,18 @@ export interface TurnParts {
 
 /** Answers one chat message: `respond` gets the reply once the turn is durable; the rest runs before the next turn. */
 export async function runTurn(request: TurnRequest, parts: TurnParts, respond: Respond<TurnReply>): Promise<void> {
+  const earlier = await answeredBefore(request, parts);
+  if (earlier) return respond(earlier);
   const context = await loadContext(request, parts);
   const { model, budget } = await authorizeAndReserve(request, context, parts);
   let chargedMicros = 0;
   try {
     const answer = await callAgent(request, context, model, budget, parts);
     const turn = recordTurn(request, context, model, answer, parts.config.SESSION_NAME_MAX_CHARS);
-    const journaled = await journalTurn(turn, context.live, budget, answer.charge.chargeMicros, parts);
+    const reply: TurnReply = { sessionId: turn.session.id, sessionName: turn.session.name, message: answer.text };
+    const journaled = await journalTurn(turn, context.live, budget, answer.charge.chargeMicros, request.requestId, reply, parts);
     chargedMicros = answer.charge.chargeMicros;
-    respond({ sessionId: turn.session.id, sessionName: turn.session.name, message: answer.text });
+    respond(reply);
 
     const summary = await summarize(turn, model, budget, chargedMicros, parts);
     const summaryStored = summary ? await storeSummary(turn.session, summary, journaled.live, budget, parts) : null;
@@ -115,6 +122,18 @@ interface JournaledTurn {
   /** Staged in the outbox, or not mirrored (mirror off, or staging failed). */
   staged: boolean;
   committed: Promise<CommitReceipt>;
+}
+
+/** The answer this session gave to a turn with the same request id within the window (a client's retry). */
+async function answeredBefore(request: TurnRequest, { answers, store }: TurnParts): Promise<TurnReply | null> {
+  if (!request.requestId) return null;
+  const earlier = await answers.find(request.requestId, Date.now());
+  if (earlier || !request.isNew) return earlier;
+  // A new session's id comes from its request id: one used before, past the window, must not start it again.
+  if (await store.findSession(request.sessionId)) {
+    throw new ChatError(ErrorCode.InvalidField, 'Invalid field "id": this request id already started a session; use a new id for a new message');
+  }
+  return null;
 }
 
 /** The session as this object knows it (none for a new session), checked against the request. */
@@ -206,6 +225,8 @@ async function journalTurn(
   previous: LiveContext | null,
   budget: TurnBudget,
   chargeMicros: number,
+  requestId: string | null,
+  reply: TurnReply,
   parts: TurnParts,
 ): Promise<JournaledTurn> {
   const { session, entries, firstSeq, isNew, at } = turn;
@@ -225,7 +246,8 @@ async function journalTurn(
   try {
     ({ committed } = await parts.journal.add(
       { kind: "turn", turn: { session, isNew, entries, firstSeq, chargeMicros, reservationId: budget.reservationId, at } },
-      { durable: true },
+      // The answer is kept with the turn, so a retry finds it whenever the turn is kept.
+      { durable: true, alongside: requestId ? parts.answers.entry(requestId, reply, at) : undefined },
     ));
   } catch (error) {
     if (staged) await parts.outbox?.drop(session.id, firstSeq);

@@ -53,7 +53,7 @@ export async function answerFrame(raw: string | ArrayBuffer, ctx: HandlerContext
       await waitForCommits(ctx.env, waitFor);
       writes.remove(waitFor);
     }
-    const answer = await handler.handle(parsed.data, ctx);
+    const answer = await handler.handle(parsed.data, id === undefined ? ctx : { ...ctx, requestId: id });
     if (handler.wrote) {
       const sessionId = handler.wrote(answer);
       if (access) ctx.guard.owns(access.userId, sessionId);

@@ -21,6 +21,8 @@ export interface HandlerContext {
   user: string | null;
   /** What the hub knows of users and session owners, to refuse before waking a session object. */
   guard: AccessGuard;
+  /** The frame's `id`, when the client sent one. */
+  requestId?: string;
 }
 
 /** The user and session a message would wake a session object for. */
@@ -117,7 +119,7 @@ export const messageHandlers: Readonly<Record<number, MessageHandler>> = {
     waits: NO_WAIT,
     reaches: (data) => ({ userId: data.user_id, sessionId: data.session_id }),
     wrote: (answer: { session_id: string }) => answer.session_id,
-    handle: async (data, { env, origin }) => {
+    handle: async (data, { env, origin, requestId }) => {
       const model: ModelRef | null = data.model_id != null ? { id: data.model_id } : data.model_name ? { name: data.model_name } : null;
       const reply = await sendChatMessage(env, {
         userId: data.user_id,
@@ -127,6 +129,7 @@ export const messageHandlers: Readonly<Record<number, MessageHandler>> = {
         sessionPrompt: data.session_prompt ?? "",
         fileName: data.file_name ?? null,
         requestOrigin: origin,
+        requestId: requestId ?? null,
       });
       return { user_id: data.user_id, session_id: reply.sessionId, session_name: reply.sessionName, message: reply.message };
     },
