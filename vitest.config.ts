@@ -13,8 +13,9 @@ import { bundleTestAgents } from "./test/agents/bundle.ts";
 const root = import.meta.dirname;
 const WORKERD_SUITES = "test/*.test.ts";
 const TEST_JWKS_URL = "http://jwks.test/.well-known/jwks.json";
-/** Suites that do not touch storage, so a second engine would run them for nothing. */
-const NOT_ON_POSTGRES = ["agent-client"].map((name) => `test/${name}.test.ts`);
+/** Suites a second engine would run for nothing: no storage (agent-client), or guards that refuse before any
+ *  storage and generated volume (fuzz). */
+const NOT_ON_POSTGRES = ["agent-client", "fuzz"].map((name) => `test/${name}.test.ts`);
 
 // Session objects commit to PostgreSQL right behind their replies, so a test file can end while a commit is on
 // the wire. Tearing that object down resets its socket to miniflare's local Hyperdrive proxy, which pipes sockets
