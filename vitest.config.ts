@@ -60,6 +60,8 @@ export default defineConfig(async () => {
             AI_TIMEOUT_MS: "1000",
             STORE_RETRY_MS: "200",
             MAX_CHAT_HISTORY_CONTEXT: "4",
+            // Suites send frames as fast as they can; the auth project tries the limit itself.
+            MAX_FRAMES_PER_SECOND: "1000",
             TEST_JWT_PRIVATE_JWK: privateJwk,
             ...settings,
           },
@@ -90,6 +92,7 @@ export default defineConfig(async () => {
           AUTH_JWT_SECRET: "test-jwt-secret",
           AUTH_JWKS_URL: TEST_JWKS_URL,
           CORS_ORIGINS: "http://ui.test",
+          MAX_FRAMES_PER_SECOND: "5",
         }),
         "./vitest.unit.config.ts",
         // End to end in Node: the `npm run dev:pg` stack, and Redis read by a plain client.

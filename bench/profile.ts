@@ -97,7 +97,7 @@ run(bin("wrangler"), ["d1", "migrations", "apply", "DB", "--local", "--persist-t
 const port = await freePort();
 const backend = await startWrangler(
   "profile backend",
-  ["-c", "wrangler.toml", "-c", "bench/instant-agent/wrangler.toml", "--persist-to", stateDir, "--var", `ADMIN_TOKEN:${ADMIN}`, "--var", "FILE_URL_SECRET:bench"],
+  ["-c", "wrangler.toml", "-c", "bench/instant-agent/wrangler.toml", "--persist-to", stateDir, "--var", `ADMIN_TOKEN:${ADMIN}`, "--var", "MAX_FRAMES_PER_SECOND:1000000", "--var", "FILE_URL_SECRET:bench"],
   port,
 );
 try {

@@ -35,7 +35,7 @@ try {
   const backend = await startWrangler(
     "backend",
     ["-c", "wrangler.toml", "-c", "bench/instant-agent/wrangler.toml", "--persist-to", stateDir,
-      "--var", "STORAGE_METRICS:true", "--var", `ADMIN_TOKEN:${ADMIN}`, "--var", "FILE_URL_SECRET:bench"],
+      "--var", "STORAGE_METRICS:true", "--var", `ADMIN_TOKEN:${ADMIN}`, "--var", "MAX_FRAMES_PER_SECOND:1000000", "--var", "FILE_URL_SECRET:bench"],
     backendPort,
   );
   running.push(backend);

@@ -23,6 +23,8 @@ export const settingsSchema = z.object({
   /** How long a session trusts what it read of its user's account (the admin API invalidates it at once). */
   ACCOUNT_CACHE_TTL_MS: positiveInt.default(60_000),
   MAX_FRAME_BYTES: positiveInt.default(1_048_576),
+  /** Frames a socket may send a second (bursts of twice that); more are answered with code 109. */
+  MAX_FRAMES_PER_SECOND: positiveInt.default(20),
   SESSION_NAME_MAX_CHARS: positiveInt.default(40),
   CORS_ORIGINS: z.string().default("*"),
   /** With AUTH_MODE=token, "true" lets CORS_ORIGINS stay "*" (any web page may then use a user's credential). */

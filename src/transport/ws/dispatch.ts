@@ -29,6 +29,9 @@ export async function answerFrame(raw: string | ArrayBuffer, ctx: HandlerContext
     return errorFrame(ErrorCode.JsonParsing);
   }
   const id = requestIdOf(json);
+  if (ctx.overRate) {
+    return errorFrame(ErrorCode.RateLimited, `Too many requests: at most ${ctx.config.MAX_FRAMES_PER_SECOND} frames a second`, typeOf(json), id);
+  }
   const envelope = envelopeSchema.safeParse(json);
   if (!envelope.success) {
     return errorFrame(ErrorCode.InvalidField, describeIssue(envelope.error, ""), typeOf(json), id);

@@ -23,6 +23,8 @@ export interface HandlerContext {
   guard: AccessGuard;
   /** The frame's `id`, when the client sent one. */
   requestId?: string;
+  /** The socket sent more than MAX_FRAMES_PER_SECOND: the frame is answered with code 109 only. */
+  overRate: boolean;
 }
 
 /** The user and session a message would wake a session object for. */

@@ -1,0 +1,64 @@
+// npm run bench:bad-agent: does an agent that answers outside the protocol (an HTML page, random bytes) delay other
+// users? Runs the backend against the scripted test agent over gRPC-web (the protocol of network agents), and
+// measures user B's turn latency alone, then while user A's turns get HTML and random-byte answers, side by side
+// in one run. Prints both spreads and how long A's bad turns took to fail.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { bin, root, run } from "../tools/lib.ts";
+import { ADMIN, createUser, Socket, timed, turn } from "./lib/client.ts";
+import { freePort, setDevtoolsNetwork, startWrangler } from "./lib/stack.ts";
+import { mapSpread, spread } from "./lib/stats.ts";
+import { MessageType } from "../src/transport/ws/frames.ts";
+
+const TURNS = 200;
+const stateDir = mkdtempSync(path.join(os.tmpdir(), "chat-bad-agent-"));
+// The backend's own configuration, with its AGENT binding pointed at the scripted test agent.
+const config = path.join(root, ".wrangler", "bench-bad-agent.toml");
+writeFileSync(
+  config,
+  readFileSync(path.join(root, "wrangler.toml"), "utf8").replace('service = "chat-reference-agent"', 'service = "scripted-agent"').replace('main = "src/index.ts"', `main = "${path.join(root, "src/index.ts")}"`),
+);
+run(bin("buf"), ["generate"]);
+run(bin("wrangler"), ["d1", "migrations", "apply", "DB", "--local", "--persist-to", stateDir, "-c", "wrangler.toml"], { stdio: ["ignore", "ignore", "inherit"] });
+const port = await freePort();
+const backend = await startWrangler(
+  "bad-agent backend",
+  ["-c", config, "-c", "test/agents/wrangler.toml", "--persist-to", stateDir, "--var", `ADMIN_TOKEN:${ADMIN}`, "--var", "AI_PROTOCOL:grpc-web",
+    "--var", "AI_TIMEOUT_MS:3000", "--var", "MAX_FRAMES_PER_SECOND:1000000", "--var", "FILE_URL_SECRET:bench"],
+  port,
+);
+try {
+  await setDevtoolsNetwork(backend.inspectorPort, false);
+  const base = `http://127.0.0.1:${port}`;
+  const wsUrl = `ws://127.0.0.1:${port}/ws`;
+  const [userA, userB] = [await createUser(base), await createUser(base)];
+  const b = await Socket.open(wsUrl);
+  let session = await turn(b, userB, "NEW", "brief warm up");
+  const bTurns = async () => {
+    const latencies: number[] = [];
+    for (let i = 0; i < TURNS; i++) latencies.push((await timed(async () => (session = await turn(b, userB, session, `brief ${i}`))))[0]);
+    return latencies;
+  };
+  const alone = await bTurns();
+  // A's bad turns run back to back on their own socket while B runs the same turns again.
+  const a = await Socket.open(wsUrl);
+  let running = true;
+  const badFailures: number[] = [];
+  const bad = (async () => {
+    for (let i = 0; running; i++) {
+      const marker = i % 2 === 0 ? "garbage:html" : "garbage:bytes";
+      const [ms, answer] = await timed(() => a.request({ type: MessageType.ChatMessage, data: { user_id: userA, session_id: "NEW", model_name: "gpt-4-turbo", message: marker, session_prompt: "" } }));
+      if (!(answer as { code?: number }).code) throw new Error(`a bad answer was accepted: ${JSON.stringify(answer)}`);
+      badFailures.push(ms);
+    }
+  })();
+  const meanwhile = await bTurns();
+  running = false;
+  await bad;
+  console.log(JSON.stringify({ userB_alone_ms: mapSpread(spread(alone)), userB_while_A_gets_garbage_ms: mapSpread(spread(meanwhile)), userA_bad_turn_fails_in_ms: mapSpread(spread(badFailures)) }, null, 2));
+} finally {
+  await backend.stop();
+  rmSync(stateDir, { recursive: true, force: true });
+  rmSync(config, { force: true });
+}
