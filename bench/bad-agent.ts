@@ -41,7 +41,8 @@ try {
     return latencies;
   };
   const alone = await bTurns();
-  // A's bad turns run back to back on their own socket while B runs the same turns again.
+  // A sends a bad turn every 50 ms on its own socket (a steady trickle, not a flood that would only measure CPU
+  // contention on this machine) while B runs the same turns again.
   const a = await Socket.open(wsUrl);
   let running = true;
   const badFailures: number[] = [];
@@ -51,6 +52,7 @@ try {
       const [ms, answer] = await timed(() => a.request({ type: MessageType.ChatMessage, data: { user_id: userA, session_id: "NEW", model_name: "gpt-4-turbo", message: marker, session_prompt: "" } }));
       if (!(answer as { code?: number }).code) throw new Error(`a bad answer was accepted: ${JSON.stringify(answer)}`);
       badFailures.push(ms);
+      await new Promise((resolve) => setTimeout(resolve, 50));
     }
   })();
   const meanwhile = await bTurns();
