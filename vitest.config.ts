@@ -66,6 +66,7 @@ export default defineConfig(async () => {
             ...settings,
           },
           outboundService: jwks,
+          ratelimits: { UPGRADE_LIMITER: { simple: { limit: Number(settings.UPGRADES_PER_MINUTE ?? 1_000_000), period: 60 } } },
           hyperdrives: { HYPERDRIVE: postgresUrl },
           serviceBindings: { AGENT: "scripted-agent", REFERENCE_AGENT: "reference-agent" },
           workers: [agentWorker("reference-agent"), agentWorker("scripted-agent")],
@@ -93,6 +94,7 @@ export default defineConfig(async () => {
           AUTH_JWKS_URL: TEST_JWKS_URL,
           CORS_ORIGINS: "http://ui.test",
           MAX_FRAMES_PER_SECOND: "5",
+          UPGRADES_PER_MINUTE: "40",
         }),
         "./vitest.unit.config.ts",
         // End to end in Node: the `npm run dev:pg` stack, and Redis read by a plain client.

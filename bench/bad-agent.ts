@@ -2,23 +2,19 @@
 // users? Runs the backend against the scripted test agent over gRPC-web (the protocol of network agents), and
 // measures user B's turn latency alone, then while user A's turns get HTML and random-byte answers, side by side
 // in one run. Prints both spreads and how long A's bad turns took to fail.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { bin, root, run } from "../tools/lib.ts";
+import { bin, run } from "../tools/lib.ts";
 import { ADMIN, createUser, Socket, timed, turn } from "./lib/client.ts";
-import { freePort, setDevtoolsNetwork, startWrangler } from "./lib/stack.ts";
+import { backendConfig, freePort, setDevtoolsNetwork, startWrangler } from "./lib/stack.ts";
 import { mapSpread, spread } from "./lib/stats.ts";
 import { MessageType } from "../src/transport/ws/frames.ts";
 
 const TURNS = 200;
 const stateDir = mkdtempSync(path.join(os.tmpdir(), "chat-bad-agent-"));
 // The backend's own configuration, with its AGENT binding pointed at the scripted test agent.
-const config = path.join(root, ".wrangler", "bench-bad-agent.toml");
-writeFileSync(
-  config,
-  readFileSync(path.join(root, "wrangler.toml"), "utf8").replace('service = "chat-reference-agent"', 'service = "scripted-agent"').replace('main = "src/index.ts"', `main = "${path.join(root, "src/index.ts")}"`),
-);
+const config = backendConfig("bench-bad-agent", "scripted-agent");
 run(bin("buf"), ["generate"]);
 run(bin("wrangler"), ["d1", "migrations", "apply", "DB", "--local", "--persist-to", stateDir, "-c", "wrangler.toml"], { stdio: ["ignore", "ignore", "inherit"] });
 const port = await freePort();

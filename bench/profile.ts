@@ -8,7 +8,7 @@ import path from "node:path";
 import WebSocket from "ws";
 import { bin, root, run } from "../tools/lib.ts";
 import { ADMIN, createUser, Socket, turn } from "./lib/client.ts";
-import { freePort, setDevtoolsNetwork, startWrangler } from "./lib/stack.ts";
+import { backendConfig, freePort, setDevtoolsNetwork, startWrangler } from "./lib/stack.ts";
 
 const turnsArg = process.argv.indexOf("--turns");
 const TURNS_PER_SESSION = turnsArg > 0 ? Number(process.argv[turnsArg + 1]) : 40;
@@ -97,7 +97,7 @@ run(bin("wrangler"), ["d1", "migrations", "apply", "DB", "--local", "--persist-t
 const port = await freePort();
 const backend = await startWrangler(
   "profile backend",
-  ["-c", "wrangler.toml", "-c", "bench/instant-agent/wrangler.toml", "--persist-to", stateDir, "--var", `ADMIN_TOKEN:${ADMIN}`, "--var", "MAX_FRAMES_PER_SECOND:1000000", "--var", "FILE_URL_SECRET:bench"],
+  ["-c", backendConfig("bench-profile-backend"), "-c", "bench/instant-agent/wrangler.toml", "--persist-to", stateDir, "--var", `ADMIN_TOKEN:${ADMIN}`, "--var", "MAX_FRAMES_PER_SECOND:1000000", "--var", "FILE_URL_SECRET:bench"],
   port,
 );
 try {

@@ -11,7 +11,7 @@ import { ADMIN } from "./lib/client.ts";
 import { concurrentTurns, echoFloor, historyScaling, idleSockets, sequentialTurns, type Plan } from "./lib/phases.ts";
 import { quiesce, runtimePids, withWrangler } from "./lib/proc.ts";
 import { summarize, writeReport } from "./lib/report.ts";
-import { freePort, seedHistories, setDevtoolsNetwork, startWrangler, type WranglerDev } from "./lib/stack.ts";
+import { backendConfig, freePort, seedHistories, setDevtoolsNetwork, startWrangler, type WranglerDev } from "./lib/stack.ts";
 
 const quick = process.argv.includes("--quick");
 const plan: Plan = quick
@@ -34,7 +34,7 @@ try {
   const backendPort = await freePort();
   const backend = await startWrangler(
     "backend",
-    ["-c", "wrangler.toml", "-c", "bench/instant-agent/wrangler.toml", "--persist-to", stateDir,
+    ["-c", backendConfig("bench-backend"), "-c", "bench/instant-agent/wrangler.toml", "--persist-to", stateDir,
       "--var", "STORAGE_METRICS:true", "--var", `ADMIN_TOKEN:${ADMIN}`, "--var", "MAX_FRAMES_PER_SECOND:1000000", "--var", "FILE_URL_SECRET:bench"],
     backendPort,
   );

@@ -96,6 +96,8 @@ export interface MirrorSettings {
 
 export interface Config extends Settings {
   auth: AuthSettings;
+  /** Limits WebSocket upgrades per client (wrangler.toml [[ratelimits]]); null: no limit. */
+  upgradeLimiter: RateLimit | null;
   agent: AgentEndpoint;
   storage: StorageBinding;
   /** The Redis event mirror, or null when it is off. */
@@ -119,6 +121,7 @@ export class ConfigError extends Error {
 /** The bindings that are optional in wrangler.toml. */
 export interface OptionalBindings {
   AGENT?: Fetcher;
+  UPGRADE_LIMITER?: RateLimit;
   HYPERDRIVE?: Hyperdrive;
   DB?: D1Database;
 }
@@ -145,6 +148,7 @@ export function parseConfig(vars: Record<string, unknown>, bindings: OptionalBin
   return {
     ...settings,
     auth,
+    upgradeLimiter: bindings.UPGRADE_LIMITER ?? null,
     agent,
     storage,
     mirror,

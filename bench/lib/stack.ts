@@ -1,7 +1,7 @@
 // Starting and stopping the benchmark's wrangler dev stacks on 127.0.0.1: free ports, startup and logs, devtools'
 // network recording, the backend's write-behind window, and long histories seeded into local D1 beforehand.
 import { spawn, type ChildProcessByStdio } from "node:child_process";
-import { createWriteStream, readFileSync, writeFileSync } from "node:fs";
+import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { Readable } from "node:stream";
 import WebSocket from "ws";
@@ -11,6 +11,22 @@ export { freePort };
 
 /** The backend's write-behind window, as wrangler.toml ships it. */
 export const batchWindowMs = Number(/^STORE_BATCH_WINDOW_MS = "(\d+)"/m.exec(readFileSync(path.join(root, "wrangler.toml"), "utf8"))?.[1] ?? 1000);
+
+/**
+ * The backend's wrangler.toml as the benchmarks run it: without the per-client upgrade limit (every benchmark
+ * socket comes from one client), and optionally with its AGENT binding pointed at another agent Worker. Written to
+ * .wrangler/ (git-ignored); returns its path.
+ */
+export function backendConfig(name: string, agentService?: string): string {
+  let text = readFileSync(path.join(root, "wrangler.toml"), "utf8")
+    .replace(/\[\[ratelimits\]\][^[]*/, "")
+    .replace('main = "src/index.ts"', `main = "${path.join(root, "src/index.ts")}"`);
+  if (agentService) text = text.replace('service = "chat-reference-agent"', `service = "${agentService}"`);
+  const file = path.join(root, ".wrangler", `${name}.toml`);
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(file, text);
+  return file;
+}
 
 /** A running `wrangler dev`. */
 export interface WranglerDev {

@@ -1,9 +1,9 @@
-// Abuse limits at the socket (this project runs with MAX_FRAMES_PER_SECOND=5): frames over the rate are answered
+// Abuse limits (this project runs with MAX_FRAMES_PER_SECOND=5 and 40 upgrades a minute): frames over the rate are answered
 // with code 109, each exactly once, the socket stays open, and frames work again once the rate allows.
 import { SignJWT } from "jose";
 import { expect, it } from "vitest";
 import { MessageType } from "../../src/transport/ws/frames";
-import { createUser, useSockets } from "../helpers/backend";
+import { createUser, upgrade, useSockets } from "../helpers/backend";
 
 const open = useSockets();
 
@@ -23,4 +23,15 @@ it("answers frames over the socket's rate with code 109, once each, and keeps th
   await new Promise((resolve) => setTimeout(resolve, 1_000));
   expect(await ws.request({ type: MessageType.Balance, data: {} })).toMatchObject({ type: MessageType.Balance, data: { balance: 1 } });
   expect(ws.closed).toBe(false);
+});
+
+it("limits WebSocket upgrades per client before checking anything else, and not other clients", async () => {
+  const client = { "cf-connecting-ip": "203.0.113.7" }; // this project allows 40 a minute
+  const statuses: number[] = [];
+  for (let i = 0; i < 41; i++) statuses.push((await upgrade("", client)).status);
+  expect(statuses.slice(0, 40).every((status) => status === 401)).toBe(true); // no credential: refused, but counted
+  expect(statuses[40]).toBe(429);
+  const limited = await upgrade("", client);
+  expect(await limited.json()).toEqual({ message: "Too many requests: too many WebSocket connections from this client, try again in a minute", data: null });
+  expect((await upgrade("", { "cf-connecting-ip": "203.0.113.8" })).status).toBe(401);
 });

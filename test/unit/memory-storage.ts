@@ -11,7 +11,7 @@ export class MemoryStorage {
     return structuredClone(this.values.get(key)) as T | undefined;
   }
 
-  async put(keyOrEntries: string | Record<string, unknown>, value?: unknown): Promise<void> {
+  async put(keyOrEntries: string | Record<string, unknown>, value?: unknown, _options?: object): Promise<void> {
     if (this.failNextPut) {
       this.failNextPut = false;
       throw new Error("storage put failed");
@@ -20,7 +20,7 @@ export class MemoryStorage {
     for (const [key, entry] of Object.entries(entries)) this.values.set(key, structuredClone(entry));
   }
 
-  async delete(keys: string | string[]): Promise<boolean | number> {
+  async delete(keys: string | string[], _options?: object): Promise<boolean | number> {
     const list = typeof keys === "string" ? [keys] : keys;
     let deleted = 0;
     for (const key of list) if (this.values.delete(key)) deleted++;

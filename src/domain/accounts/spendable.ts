@@ -69,7 +69,7 @@ export class Spendable {
       committedMicros: 0,
       expiresAt: now + limits.ttlMs,
     };
-    await this.save(id, reservation);
+    await this.save(id, reservation, { confirmed: true });
     return { outcome: "reserved", amountMicros: reservation.amountMicros, spendableMicros };
   }
 
@@ -79,7 +79,7 @@ export class Spendable {
     if (!reservation) return;
     reservation.finished = true;
     reservation.chargedMicros = Math.min(chargedMicros, reservation.amountMicros);
-    await this.save(id, reservation);
+    await this.save(id, reservation, { confirmed: false });
   }
 
   /** The database committed these charges; `balanceAfterMicros` is its balance after them, when known. */
@@ -92,7 +92,7 @@ export class Spendable {
       const reservation = reservations.get(reservationId);
       if (!reservation) continue;
       reservation.committedMicros += chargeMicros;
-      await this.save(reservationId, reservation);
+      await this.save(reservationId, reservation, { confirmed: false });
     }
   }
 
@@ -111,15 +111,20 @@ export class Spendable {
     return this.balanceMicros;
   }
 
-  /** Stores a reservation, or deletes it once it holds nothing more. */
-  private async save(id: string, reservation: Reservation): Promise<void> {
+  /**
+   * Stores a reservation, or deletes it once it holds nothing more. A new reservation is `confirmed` (durable
+   * before its turn may call the agent); a change that only lowers what it holds need not be: lost in a crash,
+   * the stored reservation holds more than it needs until it expires, never less.
+   */
+  private async save(id: string, reservation: Reservation, { confirmed }: { confirmed: boolean }): Promise<void> {
     const reservations = this.reservations!;
+    const options = { allowUnconfirmed: !confirmed };
     if (reservation.finished && held(reservation) === 0) {
       reservations.delete(id);
-      await this.storage.delete(PREFIX + id);
+      await this.storage.delete(PREFIX + id, options);
     } else {
       reservations.set(id, reservation);
-      await this.storage.put(PREFIX + id, reservation);
+      await this.storage.put(PREFIX + id, reservation, options);
     }
   }
 

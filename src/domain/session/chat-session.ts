@@ -7,7 +7,7 @@ import { createEventMirror } from "../../events/redis-mirror";
 import type { FileRecord } from "../../storage/chat-store";
 import { openStore } from "../../storage/open-store";
 import { ErrorCode, outcomeOf, type Outcome } from "../errors";
-import { accountObject, type CommittedCharge } from "../accounts/user-account";
+import { accountObject, type CommittedCharge, type UserAccount } from "../accounts/user-account";
 import type { SessionWrite } from "../../storage/chat-store";
 import { AnswerLog } from "./answer-log";
 import { Journal } from "./journal";
@@ -40,6 +40,7 @@ export class ChatSession extends DurableObject<Env> {
       this.ctx.waitUntil(done),
     );
   private turnParts: TurnParts & FileParts | null = null;
+  private readonly accounts = new Map<string, DurableObjectStub<UserAccount>>();
 
   /** Answers one chat message. */
   turn(request: TurnRequest): Promise<Outcome<TurnReply>> {
@@ -97,10 +98,17 @@ export class ChatSession extends DurableObject<Env> {
       const { reservationId, chargeMicros } = write.kind === "turn" ? write.turn : write.summary;
       return reservationId ? [{ reservationId, chargeMicros }] : [];
     });
-    const told = accountObject(this.env, userId)
+    const told = this.accountOf(userId)
       .committed(charges, balanceAfterMicros)
       .catch((error: unknown) => console.error(`account of ${userId} not told of committed charges; its reservations expire instead`, error));
     this.ctx.waitUntil(told);
+  }
+
+  /** One stub per user (a session has one), so the account gets this session's calls in the order they were made. */
+  private accountOf(userId: string): DurableObjectStub<UserAccount> {
+    let account = this.accounts.get(userId);
+    if (!account) this.accounts.set(userId, (account = accountObject(this.env, userId)));
+    return account;
   }
 
   /** One store and one agent client for the object's lifetime: no per-turn connection setup. */
@@ -111,7 +119,8 @@ export class ChatSession extends DurableObject<Env> {
       agent: createAgentClient(this.config.agent, this.config.AI_MAX_REPLY_BYTES),
       live: this.live,
       answers: this.answers,
-      accountOf: (userId) => accountObject(this.env, userId),
+      accountOf: (userId) => this.accountOf(userId),
+      keepAlive: (work) => this.ctx.waitUntil(work),
       journal: this.journal,
       outbox: this.outbox || null,
       files: this.env.FILES,

@@ -57,6 +57,8 @@ export interface TurnParts {
   live: LiveSession;
   answers: AnswerLog<TurnReply>;
   accountOf(userId: string): Account;
+  /** Keeps the object alive until work the turn does not wait for is done. */
+  keepAlive(work: Promise<unknown>): void;
   journal: Journal;
   outbox: TurnOutbox | null;
 }
@@ -81,7 +83,7 @@ export async function runTurn(request: TurnRequest, parts: TurnParts, respond: R
     if (summary && summaryStored) chargedMicros += summary.chargeMicros;
     publish(turn, journaled, summary, summaryStored, parts);
   } finally {
-    await finishReservation(request.userId, budget, chargedMicros, parts);
+    finishReservation(request.userId, budget, chargedMicros, parts);
   }
 }
 
@@ -337,14 +339,14 @@ async function storeSummary(
   }
 }
 
-/** The turn ended: its account keeps holding what it charged until the database has it, and frees the rest. */
-async function finishReservation(userId: string, budget: TurnBudget, chargedMicros: number, { accountOf }: TurnParts): Promise<void> {
-  try {
-    await accountOf(userId).finish(budget.reservationId, chargedMicros);
-  } catch (error) {
-    // The reservation expires on its own; until then it holds more than it needs, never less.
-    console.error(`reservation ${budget.reservationId} not finished`, error);
-  }
+/** The turn ended: its account keeps holding what it charged until the database has it, and frees the rest. The
+ *  next turn need not wait for it: until it lands the account holds more than it needs, never less. */
+function finishReservation(userId: string, budget: TurnBudget, chargedMicros: number, { accountOf, keepAlive }: TurnParts): void {
+  const finished = accountOf(userId)
+    .finish(budget.reservationId, chargedMicros)
+    // The reservation then expires on its own.
+    .catch((error: unknown) => console.error(`reservation ${budget.reservationId} not finished`, error));
+  keepAlive(finished);
 }
 
 /** Mirrors the turn once it and its summary are in the database; the next turn need not wait for that. */

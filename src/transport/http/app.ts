@@ -1,6 +1,7 @@
 // Owns the HTTP surface of the Worker: CORS, health, the WebSocket hand-off, file and admin routes, bench metrics,
 // and the one failure renderer every route's errors go through.
-import { Hono } from "hono";
+import { Hono, type Context, type Next } from "hono";
+import { ChatError, ErrorCode } from "../../domain/errors";
 import { cors } from "hono/cors";
 import { storageCounts } from "../../storage/d1-metrics";
 import { adminRoutes } from "./admin-routes";
@@ -40,7 +41,7 @@ app.get("/healthz", async (c) => {
  * upgrade is refused (401) before any object wakes unless its credential proves a user, whose hub it reaches and
  * who becomes the socket's user; otherwise `?user_id=` picks a shared hub, as before.
  */
-app.get("/ws", authenticate({ fromQuery: true }), (c) => {
+app.get("/ws", limitUpgrades, authenticate({ fromQuery: true }), (c) => {
   if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") throw httpFailure(426, "Expected a WebSocket upgrade");
   const allowed = c.var.config.corsOrigins;
   const origin = c.req.header("Origin");
@@ -51,6 +52,16 @@ app.get("/ws", authenticate({ fromQuery: true }), (c) => {
   const id = hubUser && hubUser.length <= 200 ? hubs.idFromName(`user:${hubUser}`) : hubs.newUniqueId();
   return hubs.get(id).fetch(withSocketUser(c.req.raw, user));
 });
+
+/** Upgrades per client (CF-Connecting-IP) are limited before anything is checked or woken (code 109, 429). */
+async function limitUpgrades(c: Context<AppEnv>, next: Next): Promise<void> {
+  const limiter = c.var.config.upgradeLimiter;
+  const client = c.req.header("cf-connecting-ip") ?? "unknown";
+  if (limiter && !(await limiter.limit({ key: `upgrade:${client}` })).success) {
+    throw new ChatError(ErrorCode.RateLimited, "Too many requests: too many WebSocket connections from this client, try again in a minute");
+  }
+  await next();
+}
 
 app.get("/__metrics/storage", (c) => {
   if (!c.var.config.STORAGE_METRICS) throw httpFailure(404, "Not found");
