@@ -1,5 +1,6 @@
 // Money never runs past the balance, however many sessions of a user run at once: each turn reserves in the
 // user's account before its agent is called and is charged no more than its reservation; the ledger stays exact.
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { configOf } from "../src/config";
 import { MessageType } from "../src/transport/ws/frames";
@@ -88,5 +89,41 @@ describe("a turn whose agent answers outside the protocol", () => {
     expect(await chat(ws, user_id, "NEW", `${marker} please`)).toMatchObject({ code: 6, type: MessageType.ChatMessage });
     expect(await balanceMicros(user_id)).toBe(1_000_000);
     expect(agentBalance(await chat(ws, user_id, "NEW", "what do I have?"))).toBeCloseTo(1, 6);
+  });
+});
+
+describe("reservations, generated", () => {
+  // Generated runs open up to 144 session objects; on PostgreSQL each holds a connection (see `runs` above).
+  it.skipIf(configOf(testEnv).STORAGE === "postgres")("keep every balance at or above zero with the ledger exact, whatever the sessions, costs and balance", async () => {
+    const costs = fc.constantFrom("0.0015", "0.004", "0.02", "1e13", "NaN", "-1", "Infinity", "0");
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 2, max: 12 }),
+        fc.array(costs, { minLength: 1, maxLength: 3 }),
+        fc.integer({ min: 1, max: 30_000 }),
+        async (sessions, sessionCosts, balance) => {
+          const { user_id } = await createUser({ balance: balance / 1e6 });
+          const sockets = await Promise.all(Array.from({ length: sessions }, () => open()));
+          const answers = await Promise.all(
+            sockets.map(async (socket, s) => {
+              let sessionId = "NEW";
+              const replies = [];
+              for (const cost of sessionCosts) {
+                const reply = await chat(socket, user_id, sessionId, `cost:${cost} session ${s}`);
+                sessionId = (reply.data?.session_id as string | undefined) ?? sessionId;
+                replies.push(reply);
+              }
+              return { sessionId, replies };
+            }),
+          );
+          await Promise.all(answers.filter((a) => a.sessionId !== "NEW").map((a) => committed(a.sessionId)));
+          const after = await balanceMicros(user_id);
+          expect(after).toBeGreaterThanOrEqual(0);
+          expect(await ledgerTotal(user_id)).toBe(after);
+          for (const { replies } of answers) for (const reply of replies) if ("error" in reply) expect([15, 108]).toContain(reply.code);
+        },
+      ),
+      { numRuns: 12 },
+    );
   });
 });
