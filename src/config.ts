@@ -20,7 +20,7 @@ export const settingsSchema = z.object({
   /** The largest reply the backend reads from the agent; a larger one fails the turn with code 6. */
   AI_MAX_REPLY_BYTES: positiveInt.default(4_194_304),
   MAX_CHAT_HISTORY_CONTEXT: positiveInt.default(10),
-  /** How long a session trusts what it read of its user's account (the admin API invalidates it at once). */
+  /** How long a user's account object trusts the grants it read (the admin API invalidates them at once). */
   ACCOUNT_CACHE_TTL_MS: positiveInt.default(60_000),
   MAX_FRAME_BYTES: positiveInt.default(1_048_576),
   /** Frames a socket may send a second (bursts of twice that); more are answered with code 109. */
@@ -105,8 +105,8 @@ export interface Config extends Settings {
   corsOrigins: "*" | string[];
   maxFileBytes: number;
   maxTurnCostMicros: number;
-  /** How long a turn's reservation outlives a session that died without finishing it: its two agent calls,
-   *  and five minutes for its charges to reach the database. */
+  /** A reservation's lifetime, from when it is made and again from when its turn finishes: the turn's two agent
+   *  calls, then five minutes for its charges to reach the database. */
   reservationTtlMs: number;
 }
 

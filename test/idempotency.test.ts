@@ -13,12 +13,18 @@ const turnFrame = (userId: string, sessionId: string, message: string, id?: stri
   data: { user_id: userId, session_id: sessionId, model_name: "gpt-4-turbo", message, session_prompt: "" },
 });
 
-const userRows = async (sessionId: string) => query<{ content: string }>("select content from messages where session_id = ? and role = 'user' order by seq", sessionId);
-
-it("answers a retried message with the stored answer, storing and charging it once", async () => {
+/** A user and a session that has had one turn, on a socket of this test. */
+async function startedSession() {
   const { user_id } = await createUser();
   const ws = await open();
   const sessionId = (await ws.request(turnFrame(user_id, "NEW", "brief start"))).data?.session_id as string;
+  return { user_id, ws, sessionId };
+}
+
+const userRows = async (sessionId: string) => query<{ content: string }>("select content from messages where session_id = ? and role = 'user' order by seq", sessionId);
+
+it("answers a retried message with the stored answer, storing and charging it once", async () => {
+  const { user_id, ws, sessionId } = await startedSession();
   const id = crypto.randomUUID();
   const first = await ws.request(turnFrame(user_id, sessionId, "brief once", id));
   await committed(sessionId);
@@ -41,9 +47,7 @@ it("gives a retried NEW message the same new session, not a second one", async (
 });
 
 it("keeps the answer with its turn across a crash of the session object", async () => {
-  const { user_id } = await createUser();
-  const ws = await open();
-  const sessionId = (await ws.request(turnFrame(user_id, "NEW", "brief start"))).data?.session_id as string;
+  const { user_id, ws, sessionId } = await startedSession();
   const id = crypto.randomUUID();
   const first = await ws.request(turnFrame(user_id, sessionId, "brief before the crash", id));
   await abortAllDurableObjects();
@@ -53,9 +57,7 @@ it("keeps the answer with its turn across a crash of the session object", async 
 });
 
 it("runs messages with different ids, and messages without an id, as separate turns", async () => {
-  const { user_id } = await createUser();
-  const ws = await open();
-  const sessionId = (await ws.request(turnFrame(user_id, "NEW", "brief start"))).data?.session_id as string;
+  const { user_id, ws, sessionId } = await startedSession();
   await ws.request(turnFrame(user_id, sessionId, "brief same text", "a"));
   await ws.request(turnFrame(user_id, sessionId, "brief same text", "b"));
   await ws.request(turnFrame(user_id, sessionId, "brief same text"));

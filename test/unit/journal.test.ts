@@ -22,6 +22,7 @@ class RecordingDatabase {
   async commitWrites(batchId: string, writes: readonly SessionWrite[], retry: boolean): Promise<WriteBatchResult> {
     this.calls.push({ batchId, writes: [...writes], retry });
     if (this.refusing) throw new Error("database unavailable");
+    if (writes.length === 0) throw new Error("a write batch needs at least one write"); // as storage/write-batch.ts
     if (retry && this.applied.has(batchId)) return { alreadyApplied: true, balancesMicros: [] };
     this.applied.set(batchId, [...writes]);
     const balancesMicros = writes.map((write) => (this.balanceMicros -= chargeOf(write)));
@@ -145,6 +146,27 @@ describe("Journal", () => {
     expect(reported).toEqual([{ writes: 1, balanceAfterMicros: null }]);
     expect(database.appliedWrites()).toEqual([turnWrite(0, 300)]);
     expect(database.balanceMicros).toBe(999_700);
+  });
+
+  it("recovers from a batch whose unstored writes died with the instance, and never reuses their numbers", async () => {
+    const storage = new MemoryStorage();
+    const database = new RecordingDatabase();
+    const old = setUp(storage, database);
+    await old.journal.add(turnWrite(0), { durable: true });
+    await old.journal.settle();
+    await old.journal.add(summaryWrite(0), { durable: false }); // in memory only
+    database.refusing = true;
+    await expect(old.journal.settle()).rejects.toThrow(); // the batch naming it is stored; the instance "dies" here
+    // Simulate the death before the refusal made the journal store the summary.
+    for (const key of storage.keys("write:")) storage.values.delete(key);
+    expect(storage.keys("write-batch")).toHaveLength(1);
+
+    database.refusing = false;
+    const fresh = setUp(storage, database);
+    await fresh.journal.add(turnWrite(1), { durable: true });
+    await fresh.journal.settle();
+    expect(database.appliedWrites()).toEqual([turnWrite(0), turnWrite(1)]);
+    expect(storage.keys("write")).toEqual([]);
   });
 
   it("a new instance over the same storage (after eviction) commits what the old one journaled, before anything newer", async () => {

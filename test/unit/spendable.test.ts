@@ -31,8 +31,8 @@ describe("Spendable", () => {
     const { spendable } = setUp(1_000);
     await spendable.reserve("a", 600, LIMITS, 0);
     await spendable.reserve("b", 400, LIMITS, 0);
-    await spendable.finish("a", 100, 1); // charged 100 of 600
-    await spendable.finish("b", 0, 1); // failed
+    await spendable.finish("a", 100, 1, LIMITS.ttlMs); // charged 100 of 600
+    await spendable.finish("b", 0, 1, LIMITS.ttlMs); // failed
     expect(spendable.heldMicros()).toBe(100);
     expect(reserved(await spendable.reserve("c", 10_000, LIMITS, 2))).toBe(900);
   });
@@ -41,8 +41,8 @@ describe("Spendable", () => {
     const { spendable } = setUp(1_000);
     await spendable.reserve("a", 300, LIMITS, 0);
     await spendable.reserve("b", 300, LIMITS, 0);
-    await spendable.finish("a", 100, 1);
-    await spendable.finish("b", 200, 1);
+    await spendable.finish("a", 100, 1, LIMITS.ttlMs);
+    await spendable.finish("b", 200, 1, LIMITS.ttlMs);
     // The database took b's charge first (balance 800), then a's (700); the reports arrive the other way round.
     await spendable.committed([{ reservationId: "a", chargeMicros: 100 }], 700, 2);
     await spendable.committed([{ reservationId: "b", chargeMicros: 200 }], 800, 2);
@@ -56,7 +56,7 @@ describe("Spendable", () => {
     await spendable.committed([{ reservationId: "a", chargeMicros: 100 }], 900, 1); // the turn's write; its summary runs
     expect(spendable.heldMicros()).toBe(400);
     expect(reserved(await spendable.reserve("b", 10_000, LIMITS, 2))).toBe(500);
-    await spendable.finish("a", 150, 3); // turn 100 + summary 50
+    await spendable.finish("a", 150, 3, LIMITS.ttlMs); // turn 100 + summary 50
     expect(spendable.heldMicros()).toBe(500 + 50);
   });
 
@@ -66,7 +66,7 @@ describe("Spendable", () => {
     await spendable.reserve("a", 1, limits, 0);
     await spendable.reserve("b", 1, limits, 0);
     expect(await spendable.reserve("c", 1, limits, 0)).toEqual({ outcome: "too-many-in-flight" });
-    await spendable.finish("a", 1, 1);
+    await spendable.finish("a", 1, 1, LIMITS.ttlMs);
     expect((await spendable.reserve("c", 1, limits, 1)).outcome).toBe("reserved");
   });
 
@@ -81,7 +81,7 @@ describe("Spendable", () => {
   it("re-checks a refusal against the database, so a top-up made there counts at once", async () => {
     const { spendable, database } = setUp(100);
     await spendable.reserve("a", 100, LIMITS, 0);
-    await spendable.finish("a", 100, 1);
+    await spendable.finish("a", 100, 1, LIMITS.ttlMs);
     expect(await spendable.reserve("b", 50, LIMITS, 2)).toEqual({ outcome: "insufficient" });
     database.balanceMicros = 5_000_100; // topped up by hand; a's charge is not committed yet
     expect(await spendable.reserve("c", 50, LIMITS, 3)).toMatchObject({ outcome: "reserved", amountMicros: 50 });
@@ -90,14 +90,21 @@ describe("Spendable", () => {
   it("reads the balance again after a commit whose balance is unknown, and after the admin changed it", async () => {
     const { spendable, database } = setUp(1_000);
     await spendable.reserve("a", 100, LIMITS, 0);
-    await spendable.finish("a", 100, 0);
+    await spendable.finish("a", 100, 0, LIMITS.ttlMs);
     await spendable.committed([{ reservationId: "a", chargeMicros: 100 }], null, 1);
     database.balanceMicros = 900;
     expect(reserved(await spendable.reserve("b", 10_000, LIMITS, 2))).toBe(900);
-    await spendable.finish("b", 0, 3);
+    await spendable.finish("b", 0, 3, LIMITS.ttlMs);
     database.balanceMicros = 5_000;
     spendable.balanceChanged();
     expect(reserved(await spendable.reserve("c", 10_000, LIMITS, 4))).toBe(5_000);
+  });
+
+  it("keeps holding a finished turn's charges until the database has them, a lifetime from when it finished", async () => {
+    const { spendable } = setUp(1_000);
+    await spendable.reserve("a", 300, LIMITS, 0);
+    await spendable.finish("a", 300, LIMITS.ttlMs - 1, LIMITS.ttlMs); // finished just before the reservation's lifetime
+    expect(reserved(await spendable.reserve("b", 10_000, LIMITS, LIMITS.ttlMs + 1))).toBe(700); // still held
   });
 
   it("keeps its reservations across a new instance (eviction)", async () => {

@@ -4,6 +4,7 @@
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify, type JWTVerifyGetKey } from "jose";
 import type { AuthSettings } from "../../config";
 import type { ApiKeyRecord, ChatStore } from "../../storage/chat-store";
+import { base64Url, fromHex, hex } from "../encoding";
 import { ChatError, ErrorCode } from "../errors";
 
 const API_KEY_PREFIX = "cbk_";
@@ -61,7 +62,7 @@ async function userOfApiKey(key: string, store: ChatStore): Promise<string> {
   if (!match) throw new CredentialRefused("Malformed credential");
   const [, keyId, secret] = match as unknown as [string, string, string];
   const record = await store.findApiKey(keyId);
-  const expected = record ? hexToBytes(record.secretHash) : new Uint8Array(32);
+  const expected = record ? fromHex(record.secretHash) : new Uint8Array(32);
   const matches = crypto.subtle.timingSafeEqual(await sha256(secret), expected);
   if (!record || !matches || record.revokedAt !== null) throw new CredentialRefused("Invalid credential");
   return record.userId;
@@ -78,7 +79,7 @@ export async function issueApiKey(store: ChatStore, userId: string, now: number)
   if (!(await store.findUser(userId))) throw new ChatError(ErrorCode.UserDoesNotExist, "User not found");
   const keyId = crypto.randomUUID().replace(/-/g, "");
   const secret = base64Url(crypto.getRandomValues(new Uint8Array(SECRET_BYTES)));
-  const record: ApiKeyRecord = { id: keyId, userId, secretHash: bytesToHex(await sha256(secret)), createdAt: now, revokedAt: null };
+  const record: ApiKeyRecord = { id: keyId, userId, secretHash: hex(await sha256(secret)), createdAt: now, revokedAt: null };
   await store.createApiKey(record);
   return { record, key: `${API_KEY_PREFIX}${keyId}_${secret}` };
 }
@@ -86,7 +87,3 @@ export async function issueApiKey(store: ChatStore, userId: string, now: number)
 async function sha256(text: string): Promise<Uint8Array> {
   return new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(text)));
 }
-
-const bytesToHex = (bytes: Uint8Array) => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-const hexToBytes = (hex: string) => Uint8Array.from(hex.match(/../g) ?? [], (pair) => parseInt(pair, 16));
-const base64Url = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");

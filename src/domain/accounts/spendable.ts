@@ -74,10 +74,12 @@ export class Spendable {
   }
 
   /** The turn ended, having charged this much (0 when it failed): the rest of its reservation is free again. */
-  async finish(id: string, chargedMicros: number, now: number): Promise<void> {
+  async finish(id: string, chargedMicros: number, now: number, ttlMs: number): Promise<void> {
     const reservation = (await this.load(now)).get(id);
     if (!reservation) return;
     reservation.finished = true;
+    // Its charges now wait for the database: they are held for a lifetime from here, not from the reservation.
+    reservation.expiresAt = now + ttlMs;
     reservation.chargedMicros = Math.min(chargedMicros, reservation.amountMicros);
     await this.save(id, reservation, { confirmed: false });
   }
@@ -94,6 +96,11 @@ export class Spendable {
       reservation.committedMicros += chargeMicros;
       await this.save(reservationId, reservation, { confirmed: false });
     }
+  }
+
+  /** The balance the database reported with the user's grants, when none is known (saves a read on a cold turn). */
+  knownBalance(balanceMicros: number): void {
+    this.balanceMicros ??= balanceMicros;
   }
 
   /** The balance changed outside turns (the admin API): read it again before the next decision. */

@@ -50,7 +50,7 @@ export class UserAccount extends DurableObject<Env> {
 
   /** The turn ended having charged `chargedMicros` (0: it failed); the rest of its reservation is free again. */
   finish(reservationId: string, chargedMicros: number): Promise<void> {
-    return this.queue.run(() => this.spendable.finish(reservationId, chargedMicros, Date.now()));
+    return this.queue.run(() => this.spendable.finish(reservationId, chargedMicros, Date.now(), this.config.reservationTtlMs));
   }
 
   /** The database committed these charges; its balance after them, when the commit reported it. */
@@ -67,7 +67,11 @@ export class UserAccount extends DurableObject<Env> {
   }
 
   private async authorize({ userId, reservationId, model: ref, promptChars }: TurnAuthorizationRequest): Promise<AuthorizedTurn> {
-    const read = (modelRef: ModelRef) => this.chatStore().authorizeTurn(userId, modelRef);
+    const read = async (modelRef: ModelRef) => {
+      const authorization = await this.chatStore().authorizeTurn(userId, modelRef);
+      if (authorization) this.spendable.knownBalance(authorization.balanceMicros); // one read for grant and balance
+      return authorization;
+    };
     const { model } = requireModelAccess(await this.grants.access(read, ref, Date.now()), ref);
     const limits = { maxOutputTokens: this.config.MAX_OUTPUT_TOKENS, maxTurnCostMicros: this.config.maxTurnCostMicros };
     const wantMicros = turnBudgetMicros(model, promptChars, limits);

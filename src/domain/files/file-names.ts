@@ -1,4 +1,6 @@
 // Owns how an uploaded file is named, keyed in R2 and described when served.
+import { base64Url } from "../encoding";
+
 const RANDOM_BYTES = 16; // 128 bits: stored names cannot be guessed
 const MAX_ORIGINAL_NAME_CHARS = 255;
 const FALLBACK_CONTENT_TYPE = "application/octet-stream";
@@ -27,7 +29,7 @@ export function safeOriginalName(name: string): string {
 /** A fresh unguessable name plus the original's extension when it has a plain one ("a.PNG" -> "<id>.png"). */
 export function storedFileName(originalName: string): string {
   const bytes = crypto.getRandomValues(new Uint8Array(RANDOM_BYTES));
-  const id = btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  const id = base64Url(bytes);
   const extension = /\.([A-Za-z0-9]{1,10})$/.exec(safeOriginalName(originalName))?.[1]?.toLowerCase();
   return extension ? `${id}.${extension}` : id;
 }

@@ -1,5 +1,7 @@
 // Owns the file URLs handed to the agent: they expire and are signed (HMAC-SHA256 over name and expiry),
 // so they can be neither forged nor reused for another file.
+import { base64Url } from "../encoding";
+
 const encoder = new TextEncoder();
 const keys = new Map<string, Promise<CryptoKey>>();
 
@@ -13,10 +15,6 @@ function hmacKey(secret: string): Promise<CryptoKey> {
 }
 
 const signedText = (fileName: string, expires: number) => encoder.encode(`${fileName}\n${expires}`);
-
-function toBase64Url(bytes: ArrayBuffer): string {
-  return btoa(String.fromCharCode(...new Uint8Array(bytes))).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
 
 function fromBase64Url(text: string): Uint8Array | null {
   try {
@@ -40,7 +38,7 @@ export async function signedFileUrl(
   const signature = await crypto.subtle.sign("HMAC", await hmacKey(secret), signedText(fileName, expires));
   const url = new URL(`${route}${encodeURIComponent(fileName)}`, baseUrl);
   url.searchParams.set("expires", String(expires));
-  url.searchParams.set("signature", toBase64Url(signature));
+  url.searchParams.set("signature", base64Url(new Uint8Array(signature)));
   return url.toString();
 }
 

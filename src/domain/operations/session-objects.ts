@@ -1,5 +1,6 @@
 // Owns the Worker side's calls into session objects: reaching a session's object, waiting for its writes, starting
 // a turn or an upload, deleting a session.
+import { hex } from "../encoding";
 import { unwrap } from "../errors";
 import type { ChatSession, SessionUpload, TurnReply, TurnRequest } from "../session/chat-session";
 import type { FileRecord } from "../../storage/chat-store";
@@ -33,8 +34,8 @@ async function derivedSessionId(userId: string, requestId: string): Promise<stri
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(`${userId}\n${requestId}`)));
   digest[6] = (digest[6]! & 0x0f) | 0x80;
   digest[8] = (digest[8]! & 0x3f) | 0x80;
-  const hex = Array.from(digest.subarray(0, 16), (b) => b.toString(16).padStart(2, "0")).join("");
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+  const digits = hex(digest.subarray(0, 16));
+  return `${digits.slice(0, 8)}-${digits.slice(8, 12)}-${digits.slice(12, 16)}-${digits.slice(16, 20)}-${digits.slice(20, 32)}`;
 }
 
 /** Hands an upload to its session's object in one call: it checks ownership (or creates the session) and stores it. */

@@ -10,34 +10,43 @@ const PREFIX = "answer:";
 const MAX_KEYS_PER_DELETE = 128;
 
 export interface StoredAnswer<T> {
+  /** Whose turn it answered: another user's retry with the same id gets nothing. */
+  userId: string;
   reply: T;
   at: number;
 }
 
 export class AnswerLog<T> {
+  /** When the oldest stored answer was given; null: none stored; undefined: not known (read on the next prune). */
+  private oldestAt: number | null | undefined;
+
   constructor(
     private readonly storage: DurableObjectStorage,
     private readonly wakeUp: WakeUp,
     private readonly windowMs: number,
   ) {}
 
-  /** The answer to this request id, if it was given within the window. */
-  async find(requestId: string, now: number): Promise<T | null> {
+  /** This user's answer to this request id, if it was given within the window. */
+  async find(requestId: string, userId: string, now: number): Promise<T | null> {
     const stored = await this.storage.get<StoredAnswer<T>>(PREFIX + requestId);
-    return stored && now - stored.at < this.windowMs ? stored.reply : null;
+    return stored && stored.userId === userId && now - stored.at < this.windowMs ? stored.reply : null;
   }
 
   /** The storage entry of an answer, to store with its turn (Journal.add's `alongside`); asks to be pruned later. */
-  entry(requestId: string, reply: T, now: number): Record<string, StoredAnswer<T>> {
+  entry(requestId: string, userId: string, reply: T, now: number): Record<string, StoredAnswer<T>> {
+    if (this.oldestAt === null) this.oldestAt = now;
     void this.wakeUp(this.windowMs).catch((error: unknown) => console.error("answer pruning not scheduled", error));
-    return { [PREFIX + requestId]: { reply, at: now } };
+    return { [PREFIX + requestId]: { userId, reply, at: now } };
   }
 
-  /** Deletes the answers past the window (from the alarm). */
+  /** Deletes the answers past the window (from the alarm); reads them only when the oldest may be due. */
   async prune(now: number): Promise<void> {
-    const answers = await this.storage.list<StoredAnswer<T>>({ prefix: PREFIX });
-    const expired = [...answers].filter(([, answer]) => now - answer.at >= this.windowMs).map(([key]) => key);
+    if (this.oldestAt === null || (this.oldestAt !== undefined && now - this.oldestAt < this.windowMs)) return;
+    const answers = [...(await this.storage.list<StoredAnswer<T>>({ prefix: PREFIX }))];
+    const expired = answers.filter(([, answer]) => now - answer.at >= this.windowMs).map(([key]) => key);
     for (const keys of chunked(expired, MAX_KEYS_PER_DELETE)) await this.storage.delete(keys);
-    if (expired.length < answers.size) await this.wakeUp(this.windowMs);
+    const kept = answers.filter(([, answer]) => now - answer.at < this.windowMs).map(([, answer]) => answer.at);
+    this.oldestAt = kept.length > 0 ? Math.min(...kept) : null;
+    if (kept.length > 0) await this.wakeUp(this.windowMs - (now - this.oldestAt!));
   }
 }

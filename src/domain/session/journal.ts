@@ -116,6 +116,12 @@ export class Journal {
       const batch = this.batch ?? (await this.startBatch(journal));
       const inBatch = new Set(batch.keys);
       const entries = journal.filter((entry) => inBatch.has(entry.key));
+      if (entries.length === 0) {
+        // A batch of writes that died with an earlier instance (summaries not stored yet): nothing left to commit.
+        await this.storage.delete(BATCH_KEY);
+        this.batch = null;
+        continue;
+      }
       let result;
       try {
         result = await this.store().commitWrites(batch.id, entries.map((e) => e.write), retry, Date.now());
@@ -127,7 +133,8 @@ export class Journal {
       }
       await Promise.all(chunked([...batch.keys, BATCH_KEY], MAX_KEYS_PER_STORAGE_CALL).map((keys) => this.storage.delete(keys)));
       this.batch = null;
-      journal.splice(0, entries.length);
+      // By key, not by position: after a restart the batch need not be the journal's first writes.
+      for (let i = journal.length - 1; i >= 0; i--) if (inBatch.has(journal[i]!.key)) journal.splice(i, 1);
       entries.forEach((entry, i) => {
         const balanceMicros = result.balancesMicros[i];
         entry.committed.resolve(balanceMicros === undefined ? { balance: "unknown" } : { balance: "known", balanceMicros });
@@ -176,8 +183,10 @@ export class Journal {
     if (this.journal) return this.journal; // loaded concurrently
     this.journal = [...stored].map(([key, write]) => ({ key, write, persisted: true, committed: deferred<CommitReceipt>() }));
     this.batch = batch ?? null;
-    const last = this.journal.at(-1);
-    this.nextNumber = last ? Number(last.key.slice(WRITE_PREFIX.length)) + 1 : 0;
+    // Numbers are never reused, not even those of writes a batch named that died with an earlier instance: a new
+    // write must never be mistaken for one of a batch the database may already have applied.
+    const numbers = [...this.journal.map((entry) => entry.key), ...(batch?.keys ?? [])].map((key) => Number(key.slice(WRITE_PREFIX.length)));
+    this.nextNumber = numbers.length > 0 ? Math.max(...numbers) + 1 : 0;
     return this.journal;
   }
 }

@@ -129,7 +129,7 @@ interface JournaledTurn {
 /** The answer this session gave to a turn with the same request id within the window (a client's retry). */
 async function answeredBefore(request: TurnRequest, { answers, store }: TurnParts): Promise<TurnReply | null> {
   if (!request.requestId) return null;
-  const earlier = await answers.find(request.requestId, Date.now());
+  const earlier = await answers.find(request.requestId, request.userId, Date.now());
   if (earlier || !request.isNew) return earlier;
   // A new session's id comes from its request id: one used before, past the window, must not start it again.
   if (await store.findSession(request.sessionId)) {
@@ -155,7 +155,8 @@ async function loadContext(request: TurnRequest, { store, live, journal }: TurnP
  *  (one call to the user's account object, which caches grants and balance: a warm turn reads nothing). */
 async function authorizeAndReserve(request: TurnRequest, context: TurnContext, { accountOf }: TurnParts): Promise<{ model: ModelRecord; budget: TurnBudget }> {
   const live = context.live;
-  const promptChars = promptOf(request, context).length + request.message.length + (live ? live.session.summary.length + JSON.stringify(live.recent).length : 0);
+  const historyChars = live?.recent.reduce((sum, entry) => sum + entry.content.length, 0) ?? 0;
+  const promptChars = promptOf(request, context).length + request.message.length + (live?.session.summary.length ?? 0) + historyChars;
   const reservationId = crypto.randomUUID();
   const authorized = unwrap(await accountOf(request.userId).authorizeTurn({ userId: request.userId, reservationId, model: context.modelRef, promptChars }));
   return { model: authorized.model, budget: { reservationId, reservedMicros: authorized.reservedMicros, spendableMicros: authorized.spendableMicros } };
@@ -249,7 +250,7 @@ async function journalTurn(
     ({ committed } = await parts.journal.add(
       { kind: "turn", turn: { session, isNew, entries, firstSeq, chargeMicros, reservationId: budget.reservationId, at } },
       // The answer is kept with the turn, so a retry finds it whenever the turn is kept.
-      { durable: true, alongside: requestId ? parts.answers.entry(requestId, reply, at) : undefined },
+      { durable: true, alongside: requestId ? parts.answers.entry(requestId, session.userId, reply, at) : undefined },
     ));
   } catch (error) {
     if (staged) await parts.outbox?.drop(session.id, firstSeq);

@@ -12,7 +12,11 @@ export class SessionAlarm {
   /** Makes sure the object is woken no later than `withinMs` from now. */
   readonly wakeUp: WakeUp = async (withinMs) => {
     const at = Date.now() + withinMs;
-    if (this.scheduledAt === undefined) this.scheduledAt = await this.storage.getAlarm();
+    if (this.scheduledAt === undefined) {
+      const stored = await this.storage.getAlarm();
+      // Another call may have scheduled while this one read: keep what it set.
+      if (this.scheduledAt === undefined) this.scheduledAt = stored;
+    }
     if (this.scheduledAt !== null && this.scheduledAt <= at) return;
     this.scheduledAt = at;
     await this.storage.setAlarm(at);

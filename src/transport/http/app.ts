@@ -23,7 +23,9 @@ app.use("*", (c, next) => {
   })(c, next);
 });
 
-for (const path of ["/healthz", "/ws", "/admin/*", "/upload", "/uploads/*", "/files/*"]) app.use(path, withStore);
+for (const path of ["/healthz", "/admin/*", "/upload", "/uploads/*", "/files/*"]) app.use(path, withStore);
+// An upgrade needs the store only to look up an API key.
+app.use("/ws", (c, next) => (c.var.config.auth.mode === "token" ? withStore(c, next) : next()));
 
 app.get("/healthz", async (c) => {
   const storage = c.var.config.STORAGE;
