@@ -2,11 +2,11 @@
 // Summarize folds a turn into the running summary.
 import { create } from "@bufbuild/protobuf";
 import { timestampNow } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
+import type { ServiceImpl } from "@connectrpc/connect";
 import { AIService, ResponseSchema, SummarizeResponseSchema } from "../../gen/ai_service_pb";
 import { chunkDelayMs, type AgentEnv } from "./env";
 import { offlineReply, offlineReplyStream, offlineSummary } from "./offline-model";
-import { openAiReply, openAiSummary } from "./openai-model";
+import { openAiReply, openAiReplyStream, openAiSummary } from "./openai-model";
 
 export function createAgentService(env: AgentEnv): ServiceImpl<typeof AIService> {
   const online = env.AGENT_MODE === "openai";
@@ -18,9 +18,7 @@ export function createAgentService(env: AgentEnv): ServiceImpl<typeof AIService>
     },
     // context.signal aborts when the caller cancels or goes away: the pieces' source stops waiting and fetching.
     async *processStream(request, context) {
-      // The backend then calls Process: the OpenAI-compatible mode does not stream yet.
-      if (online) throw new ConnectError("the openai mode does not stream yet", Code.Unimplemented);
-      const pieces = offlineReplyStream(request, delayMs, context.signal);
+      const pieces = online ? openAiReplyStream(env, request, context.signal) : offlineReplyStream(request, delayMs, context.signal);
       for await (const { textDelta, cost } of pieces) yield { textDelta, cost, timestamp: timestampNow() };
     },
     async summarize(request) {
