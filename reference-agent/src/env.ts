@@ -1,4 +1,4 @@
-// The reference agent's settings (reference-agent/wrangler.toml [vars] plus the OPENAI_API_KEY secret).
+// The reference agent's settings (reference-agent/wrangler.toml [vars] plus the OPENAI_API_KEY secret) and their parsing.
 export interface AgentEnv {
   /** "offline" (deterministic, no network; the default) or "openai" (any OpenAI-compatible server). */
   AGENT_MODE?: string;
@@ -6,4 +6,17 @@ export interface AgentEnv {
   OPENAI_API_KEY?: string;
   /** Model name sent to the OpenAI-compatible server; empty means the model the user chose. */
   OPENAI_MODEL?: string;
+  /** Offline mode's pause between the pieces of a streamed reply, in milliseconds; empty means 20. */
+  AGENT_CHUNK_DELAY_MS?: string;
+}
+
+const DEFAULT_CHUNK_DELAY_MS = 20;
+
+/** AGENT_CHUNK_DELAY_MS as a number; a value that is not a non-negative number is a configuration error. */
+export function chunkDelayMs(env: AgentEnv): number {
+  const value = env.AGENT_CHUNK_DELAY_MS?.trim() ?? "";
+  if (value === "") return DEFAULT_CHUNK_DELAY_MS;
+  const ms = Number(value);
+  if (!Number.isFinite(ms) || ms < 0) throw new Error(`AGENT_CHUNK_DELAY_MS must be a number of milliseconds >= 0, got "${value}"`);
+  return ms;
 }

@@ -1,6 +1,8 @@
-// The offline "model": deterministic answers that show a developer exactly what context the backend sent.
+// The offline "model": deterministic answers that show a developer exactly what context the backend sent, whole
+// or streamed in pieces.
 import type { Request, SummarizeRequest } from "../../gen/ai_service_pb";
 import { costInDollars, estimateTokens } from "./pricing";
+import { sleep, splitEvenly } from "./streaming";
 
 const SUMMARY_MAX_CHARS = 2000;
 const SUMMARY_LINE_MAX_CHARS = 240;
@@ -15,6 +17,18 @@ export function offlineReply(request: Request): { text: string; cost: number } {
     `model: ${request.modelName} (${request.modelProvider}).`;
   const input = estimateTokens(request.sessionPrompt, request.chatSummary, request.chatHistory, request.chatMessage);
   return { text, cost: costInDollars(request.modelName, input, estimateTokens(text)) };
+}
+
+/** The same reply as offlineReply in pieces of about four words (at least five pieces), delayMs apart, the
+ *  cost on the last: like a model streaming, so clients can be tried against replies that arrive over time. */
+export async function* offlineReplyStream(request: Request, delayMs: number, signal: AbortSignal): AsyncGenerator<{ textDelta: string; cost: number }> {
+  const { text, cost } = offlineReply(request);
+  const words = text.split(/(?<=\s)(?=\S)/); // each word with the whitespace after it: they join back exactly
+  const pieces = splitEvenly(words, Math.max(5, Math.ceil(words.length / 4)));
+  for (const [i, piece] of pieces.entries()) {
+    if (i > 0 && delayMs > 0) await sleep(delayMs, signal);
+    yield { textDelta: piece.join(""), cost: i === pieces.length - 1 ? cost : 0 };
+  }
 }
 
 export function offlineSummary(request: SummarizeRequest): { summary: string; cost: number } {
