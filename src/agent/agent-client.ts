@@ -1,18 +1,61 @@
-// Owns the connection to the agent ("Chat-AI"): its two methods as unary calls over Connect or gRPC-web, through a
-// service binding or over the network, as the configuration resolved it (unary-call.ts does the protocol).
-import type { Client } from "@connectrpc/connect";
-import { AIService } from "../../gen/ai_service_pb";
+// Owns the connection to the agent ("Chat-AI"): its methods over Connect or gRPC-web, through a service binding or
+// over the network, as the configuration resolved it (unary-call.ts and stream-call.ts do the protocol), and a
+// turn's reply as a stream of pieces whichever way the agent answers.
+import { Code, ConnectError } from "@connectrpc/connect";
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import { AIService, type RequestSchema, type ResponseChunkSchema, type ResponseSchema, type SummarizeRequestSchema, type SummarizeResponseSchema } from "../../gen/ai_service_pb";
 import type { AgentEndpoint } from "../config";
-import { unaryMethod, type UnaryEndpoint } from "./unary-call";
+import type { RpcEndpoint } from "./rpc-wire";
+import { streamMethod, type StreamCallOptions, type StreamMethod } from "./stream-call";
+import { unaryMethod, type UnaryMethod } from "./unary-call";
 
-/** The agent's methods the backend calls. */
-export type AgentClient = Pick<Client<typeof AIService>, "process" | "summarize">;
+/** A piece of a turn's reply; `costDollars` is what the agent reported with it (0 when it reported none). */
+export interface ReplyPiece {
+  text: string;
+  costDollars: number;
+}
+
+export type TurnCall = MessageInitShape<typeof RequestSchema>;
+
+export interface AgentClient {
+  process: UnaryMethod<typeof RequestSchema, typeof ResponseSchema>;
+  processStream: StreamMethod<typeof RequestSchema, typeof ResponseChunkSchema>;
+  summarize: UnaryMethod<typeof SummarizeRequestSchema, typeof SummarizeResponseSchema>;
+  /**
+   * A turn's reply as it is produced: ProcessStream's chunks, or, from an agent that answers it Unimplemented,
+   * Process's whole reply as one piece (the agent is then not asked to stream again by this client).
+   */
+  reply(request: TurnCall, options: StreamCallOptions): AsyncGenerator<ReplyPiece>;
+}
 
 export function createAgentClient(endpoint: AgentEndpoint, maxReplyBytes: number): AgentClient {
-  const unary: UnaryEndpoint =
+  const rpc: RpcEndpoint =
     endpoint.kind === "binding"
       ? // A binding needs a URL all the same; its host is never resolved. (An unbound fetch is an "Illegal invocation".)
         { fetch: (url, init) => endpoint.binding.fetch(url, init), baseUrl: "http://agent.binding", protocol: endpoint.protocol, maxReplyBytes }
       : { fetch: (url, init) => fetch(url, init), baseUrl: endpoint.baseUrl, protocol: endpoint.protocol, maxReplyBytes };
-  return { process: unaryMethod(unary, AIService.method.process), summarize: unaryMethod(unary, AIService.method.summarize) };
+  const process = unaryMethod(rpc, AIService.method.process);
+  const processStream = streamMethod(rpc, AIService.method.processStream);
+  let streams = true;
+
+  async function* reply(request: TurnCall, options: StreamCallOptions): AsyncGenerator<ReplyPiece> {
+    if (streams) {
+      let heard = false;
+      try {
+        for await (const chunk of processStream(request, options)) {
+          heard = true;
+          yield { text: chunk.textDelta, costDollars: chunk.cost };
+        }
+        return;
+      } catch (error) {
+        if (heard || !(error instanceof ConnectError) || error.code !== Code.Unimplemented) throw error;
+        streams = false;
+      }
+    }
+    // The whole call is one silence: its limit is AI_TIMEOUT_MS, within the turn's.
+    const response = await process(request, { timeoutMs: Math.min(options.silenceMs, options.callMs), signal: options.signal });
+    yield { text: response.responseText, costDollars: response.cost };
+  }
+
+  return { process, processStream, summarize: unaryMethod(rpc, AIService.method.summarize), reply };
 }

@@ -6,37 +6,28 @@
 // page or random bytes cost a gigabyte-sized allocation that held the isolate for seconds in workerd
 // (repro/connect-envelope-allocation/ shows it: 5.2 s for a 41-byte page). Errors are ConnectErrors with the
 // agent's code.
-import { create, fromBinary, toBinary, type DescMessage, type DescMethodUnary, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
+import { create, toBinary, type DescMessage, type DescMethodUnary, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
 import { Code, ConnectError, type CallOptions } from "@connectrpc/connect";
 import { encodeEnvelope } from "@connectrpc/connect/protocol";
-import { codeFromHttpStatus, contentTypeUnaryProto, errorFromJsonBytes, protocolVersion } from "@connectrpc/connect/protocol-connect";
+import { codeFromHttpStatus, errorFromJsonBytes } from "@connectrpc/connect/protocol-connect";
 import { findTrailerError } from "@connectrpc/connect/protocol-grpc";
-import { contentTypeProto as grpcWebContentType, trailerFlag, trailerParse, validateResponse } from "@connectrpc/connect/protocol-grpc-web";
-
-export interface UnaryEndpoint {
-  fetch: (url: string, init: RequestInit) => Promise<Response>;
-  baseUrl: string;
-  protocol: "connect" | "grpc-web";
-  maxReplyBytes: number;
-}
+import { trailerFlag, trailerParse, validateResponse } from "@connectrpc/connect/protocol-grpc-web";
+import { readEnvelopes, replyTooLarge } from "./envelopes";
+import { decode, expectContentType, methodUrl, replyContentType, requestHeaders, type RpcEndpoint } from "./rpc-wire";
 
 export type UnaryMethod<I extends DescMessage, O extends DescMessage> = (request: MessageInitShape<I>, options?: CallOptions) => Promise<MessageShape<O>>;
 
 /** The method as a function taking the request and call options (timeoutMs, signal), like a connect-es client's. */
-export function unaryMethod<I extends DescMessage, O extends DescMessage>(endpoint: UnaryEndpoint, method: DescMethodUnary<I, O>): UnaryMethod<I, O> {
-  const url = `${endpoint.baseUrl.replace(/\/+$/, "")}/${method.parent.typeName}/${method.name}`;
+export function unaryMethod<I extends DescMessage, O extends DescMessage>(endpoint: RpcEndpoint, method: DescMethodUnary<I, O>): UnaryMethod<I, O> {
+  const url = methodUrl(endpoint, method);
   const grpcWeb = endpoint.protocol === "grpc-web";
   return async (request, options = {}) => {
     const message = toBinary(method.input, create(method.input, request));
-    const headers: Record<string, string> = grpcWeb
-      ? { "content-type": grpcWebContentType, "x-grpc-web": "1" }
-      : { "content-type": contentTypeUnaryProto, "connect-protocol-version": String(protocolVersion) };
-    if (options.timeoutMs) headers[grpcWeb ? "grpc-timeout" : "connect-timeout-ms"] = grpcWeb ? `${options.timeoutMs}m` : String(options.timeoutMs);
     const signals = [options.signal, options.timeoutMs ? AbortSignal.timeout(options.timeoutMs) : undefined].filter((s) => s !== undefined);
     try {
       const response = await endpoint.fetch(url, {
         method: "POST",
-        headers,
+        headers: requestHeaders(endpoint.protocol, false, options.timeoutMs),
         body: grpcWeb ? encodeEnvelope(0, message) : message,
         signal: signals.length > 1 ? AbortSignal.any(signals) : signals[0],
         redirect: "manual",
@@ -49,35 +40,20 @@ export function unaryMethod<I extends DescMessage, O extends DescMessage>(endpoi
   };
 }
 
-function decode<O extends DescMessage>(schema: O, bytes: Uint8Array): MessageShape<O> {
-  try {
-    return fromBinary(schema, bytes);
-  } catch (error) {
-    throw new ConnectError(`protocol error: the reply is not a ${schema.typeName} (${String(error)})`, Code.Internal);
-  }
-}
-
 async function connectReply(response: Response, maxBytes: number): Promise<Uint8Array> {
   const body = await readAtMost(response, maxBytes);
   if (response.status !== 200) throw errorFromJsonBytes(body, response.headers, new ConnectError(`HTTP ${response.status}`, codeFromHttpStatus(response.status)));
-  expectContentType(response, contentTypeUnaryProto);
+  expectContentType(response, replyContentType("connect", false));
   return body;
 }
 
 async function grpcWebReply(response: Response, maxBytes: number): Promise<Uint8Array> {
   const { headerError } = validateResponse(response.status, response.headers); // throws for a non-2xx status
   if (headerError) throw headerError; // a trailers-only answer: the status came in the headers
-  expectContentType(response, grpcWebContentType);
-  const body = await readAtMost(response, maxBytes);
+  expectContentType(response, replyContentType("grpc-web", false));
   let message: Uint8Array | undefined;
   let trailer: Headers | undefined;
-  for (let offset = 0; offset < body.byteLength; ) {
-    if (offset + 5 > body.byteLength) throw new ConnectError("protocol error: the reply ends inside an envelope header", Code.Internal);
-    const flags = body[offset]!;
-    const length = new DataView(body.buffer, body.byteOffset + offset + 1, 4).getUint32(0);
-    const data = body.subarray(offset + 5, offset + 5 + length);
-    if (data.byteLength < length) throw new ConnectError("protocol error: the reply ends inside an envelope", Code.Internal);
-    offset += 5 + length;
+  for await (const { flags, data } of readEnvelopes(response.body, maxBytes)) {
     if (flags === trailerFlag) trailer = trailerParse(data);
     else if (flags !== 0) throw new ConnectError(`protocol error: unsupported envelope flags ${flags}`, Code.Internal);
     else if (message) throw new ConnectError("protocol error: more than one message in a unary reply", Code.Internal);
@@ -90,17 +66,11 @@ async function grpcWebReply(response: Response, maxBytes: number): Promise<Uint8
   return message;
 }
 
-function expectContentType(response: Response, expected: string): void {
-  const type = response.headers.get("content-type")?.split(";")[0]?.trim().toLowerCase();
-  if (type !== expected) throw new ConnectError(`protocol error: the agent answered ${type ?? "no content type"}, not ${expected}`, Code.Internal);
-}
-
 /** The whole body, refusing one over `maxBytes` as soon as it is known to be (by Content-Length or while reading). */
 async function readAtMost(response: Response, maxBytes: number): Promise<Uint8Array> {
-  const tooLarge = () => new ConnectError(`the agent's reply is larger than AI_MAX_REPLY_BYTES (${maxBytes})`, Code.ResourceExhausted);
   if (Number(response.headers.get("content-length")) > maxBytes) {
     await response.body?.cancel();
-    throw tooLarge();
+    throw replyTooLarge(maxBytes);
   }
   if (!response.body) return new Uint8Array(0);
   const reader = response.body.getReader();
@@ -112,7 +82,7 @@ async function readAtMost(response: Response, maxBytes: number): Promise<Uint8Ar
     total += value.byteLength;
     if (total > maxBytes) {
       await reader.cancel();
-      throw tooLarge();
+      throw replyTooLarge(maxBytes);
     }
     chunks.push(value);
   }
