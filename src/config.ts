@@ -16,7 +16,12 @@ export const settingsSchema = z.object({
   /** auto: Connect through a service binding (Worker agents built with connect-es speak it, and it is the
    *  cheaper of the two), gRPC-web over the network (what a bridge in front of a native gRPC agent speaks). */
   AI_PROTOCOL: z.enum(["auto", "grpc-web", "connect"]).default("auto"),
+  /** The longest the agent may stay silent: before its reply starts, and between two pieces of a streamed one. */
   AI_TIMEOUT_MS: positiveInt.default(30_000),
+  /** The longest one agent call of a turn may take, however steadily it streams. */
+  AI_TURN_TIMEOUT_MS: positiveInt.default(600_000),
+  /** Seconds a session keeps a streamed turn's deltas after it ended, for a client that resumes it. */
+  STREAM_RETAIN_S: positiveInt.default(600),
   /** The largest reply the backend reads from the agent; a larger one fails the turn with code 6. */
   AI_MAX_REPLY_BYTES: positiveInt.default(4_194_304),
   MAX_CHAT_HISTORY_CONTEXT: positiveInt.default(10),
@@ -105,8 +110,8 @@ export interface Config extends Settings {
   corsOrigins: "*" | string[];
   maxFileBytes: number;
   maxTurnCostMicros: number;
-  /** A reservation's lifetime, from when it is made and again from when its turn finishes: the turn's two agent
-   *  calls, then five minutes for its charges to reach the database. */
+  /** A reservation's lifetime, from when it is made and again from when its turn finishes: the turn's agent call
+   *  and its summary, then five minutes for its charges to reach the database. */
   reservationTtlMs: number;
 }
 
@@ -155,7 +160,7 @@ export function parseConfig(vars: Record<string, unknown>, bindings: OptionalBin
     corsOrigins: corsOrigins(settings.CORS_ORIGINS),
     maxFileBytes: Math.floor(settings.MAX_FILE_SIZE * 1024 * 1024),
     maxTurnCostMicros: dollarsToMicros(settings.MAX_TURN_COST),
-    reservationTtlMs: 2 * settings.AI_TIMEOUT_MS + 300_000,
+    reservationTtlMs: settings.AI_TURN_TIMEOUT_MS + settings.AI_TIMEOUT_MS + 300_000,
   };
 }
 

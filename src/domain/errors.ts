@@ -28,6 +28,7 @@ export const ErrorCode = {
   UserMismatch: 107,
   TooManyTurnsInFlight: 108,
   RateLimited: 109,
+  NoRunningTurn: 110,
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -60,6 +61,7 @@ const defaultTexts: Record<ErrorCode, string> = {
   107: "This connection belongs to another user",
   108: "Too many turns in flight",
   109: "Too many requests",
+  110: "No turn is running in this session",
 };
 
 /** An expected failure that the client sees as an error frame. */

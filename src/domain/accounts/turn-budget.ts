@@ -1,5 +1,8 @@
 // Owns the money rules of a turn: how much it reserves before its agent is called, and what a reported cost charges.
-import { dollarsToMicros, tokenCostMicros } from "../money";
+import { dollarsToMicros, microsToDollars, tokenCostMicros } from "../money";
+
+/** Characters a token of a reply is counted as when a cancelled turn is charged by its partial reply. */
+const REPLY_CHARS_PER_TOKEN = 4;
 
 /** A generous count: English text runs about 4 characters a token (3 leaves room for other scripts and code);
  *  a call adds some tokens of framing. */
@@ -49,4 +52,14 @@ export function chargeForReportedCost(reportedDollars: number, leftMicros: numbe
   }
   if (micros > leftMicros) return { chargeMicros: leftMicros, adjusted: `reported cost $${reportedDollars} is above the turn's reservation: capped` };
   return { chargeMicros: micros, adjusted: null };
+}
+
+/**
+ * What a cancelled turn charges: the costs the agent reported before the cancel, or, when it reported none, the
+ * partial reply's tokens at the model's output price; out of `leftMicros` as any reported cost.
+ */
+export function chargeForCancelledTurn(partialReply: string, reportedDollars: number, prices: ModelPrices, leftMicros: number, maxTurnCostMicros: number): Charge {
+  if (reportedDollars !== 0) return chargeForReportedCost(reportedDollars, leftMicros, maxTurnCostMicros);
+  const tokens = Math.ceil(partialReply.length / REPLY_CHARS_PER_TOKEN);
+  return chargeForReportedCost(microsToDollars(tokenCostMicros(prices, 0, tokens)), leftMicros, maxTurnCostMicros);
 }

@@ -1,8 +1,10 @@
 // Owns the Worker side's calls into session objects: reaching a session's object, waiting for its writes, starting
-// a turn or an upload, deleting a session.
+// a turn or an upload, watching, resuming or cancelling its live turn, deleting a session.
 import { hex } from "../encoding";
 import { unwrap } from "../errors";
 import type { ChatSession, SessionUpload, TurnReply, TurnRequest } from "../session/chat-session";
+import type { ResumeState } from "../session/live-turns";
+import type { TurnEvent } from "../session/turn-events";
 import type { FileRecord } from "../../storage/chat-store";
 
 export function sessionObject(env: Env, sessionId: string): DurableObjectStub<ChatSession> {
@@ -20,13 +22,35 @@ export async function waitForCommits(env: Env, sessionIds: readonly string[]): P
 }
 
 /**
- * Starts a turn in its session's object. A "NEW" session gets its id here: random, or, for a request carrying a
+ * The session a chat message goes to. A "NEW" session gets its id here: random, or, for a request carrying a
  * client id, derived from the user and that id, so a retry reaches the same object and gets the same answer.
  */
-export async function sendChatMessage(env: Env, request: Omit<TurnRequest, "sessionId" | "isNew"> & { sessionId: string | "NEW" }): Promise<TurnReply> {
-  const isNew = request.sessionId === "NEW";
-  const sessionId = !isNew ? request.sessionId : request.requestId ? await derivedSessionId(request.userId, request.requestId) : crypto.randomUUID();
-  return unwrap(await sessionObject(env, sessionId).turn({ ...request, sessionId, isNew }));
+export async function turnTarget(userId: string, sessionId: string | "NEW", requestId: string | null): Promise<{ sessionId: string; isNew: boolean }> {
+  if (sessionId !== "NEW") return { sessionId, isNew: false };
+  return { sessionId: requestId ? await derivedSessionId(userId, requestId) : crypto.randomUUID(), isNew: true };
+}
+
+/** Runs a turn in its session's object. */
+export async function sendChatMessage(env: Env, request: TurnRequest): Promise<TurnReply> {
+  return unwrap(await sessionObject(env, request.sessionId).turn(request));
+}
+
+/** The connection hub gets the session's turn events from now on. */
+export function watchSession(env: Env, sessionId: string, hubId: string): Promise<void> {
+  return sessionObject(env, sessionId).watch(hubId);
+}
+
+/** Where a turn of the session stands, with the events that bring a client up to date; the hub watches from now on. */
+export async function resumeTurn(
+  env: Env,
+  { userId, sessionId, turn, afterSeq, hubId }: { userId: string; sessionId: string; turn: number; afterSeq: number; hubId: string },
+): Promise<{ state: ResumeState; events: TurnEvent[] }> {
+  return unwrap(await sessionObject(env, sessionId).resume(userId, sessionId, turn, afterSeq, hubId));
+}
+
+/** Cancels the session's running turn; resolves with its number once it has ended. */
+export async function cancelTurn(env: Env, userId: string, sessionId: string): Promise<number> {
+  return unwrap(await sessionObject(env, sessionId).cancel(userId));
 }
 
 /** A UUID-shaped id from the user and a client's request id (SHA-256, version 8 "custom" bits set). */

@@ -1,5 +1,6 @@
 // Owns the Durable Object surface of one chat session (an object per session): its RPC methods and its one alarm.
-// Each method runs in the session's queue, so turns, uploads and deletes happen one at a time, in arrival order.
+// Turns, uploads and deletes run in the session's queue, one at a time, in arrival order; watching, resuming and
+// cancelling a live turn do not wait in it.
 import { DurableObject } from "cloudflare:workers";
 import { createAgentClient } from "../../agent/agent-client";
 import { configOf } from "../../config";
@@ -7,7 +8,7 @@ import { createEventMirror } from "../../events/redis-mirror";
 import type { FileRecord, SessionWrite } from "../../storage/chat-store";
 import { openStore } from "../../storage/open-store";
 import { accountObject, type CommittedCharge, type UserAccount } from "../accounts/user-account";
-import { ErrorCode, outcomeOf, type Outcome } from "../errors";
+import { ChatError, ErrorCode, outcomeOf, type Outcome } from "../errors";
 import { SerialQueue } from "../serial-queue";
 import { AnswerLog } from "./answer-log";
 import { Journal } from "./journal";
@@ -16,6 +17,10 @@ import { TurnOutbox } from "./outbox";
 import { acceptUpload, removeSession, type FileParts, type SessionUpload } from "./session-files";
 import { runTurn, type TurnParts, type TurnReply, type TurnRequest } from "./turn";
 import { SessionAlarm } from "./wake-up";
+import { LiveTurns, type ResumeState } from "./live-turns";
+import { StreamLog } from "./stream-log";
+import type { TurnEvent } from "./turn-events";
+import { Watchers, type HubLink } from "./watchers";
 
 export type { SessionUpload } from "./session-files";
 export type { TurnReply, TurnRequest } from "./turn";
@@ -38,6 +43,10 @@ export class ChatSession extends DurableObject<Env> {
     new TurnOutbox(this.ctx.storage, createEventMirror(this.config.mirror), this.alarmClock.wakeUp, this.config.mirror.retryMs, (done) =>
       this.ctx.waitUntil(done),
     );
+  private readonly liveTurns = new LiveTurns(
+    new StreamLog(this.ctx.storage, this.alarmClock.wakeUp, this.config.STREAM_RETAIN_S * 1000),
+    new Watchers(this.ctx.storage, this.hubLink()),
+  );
   private turnParts: TurnParts & FileParts | null = null;
   private readonly accounts = new Map<string, DurableObjectStub<UserAccount>>();
 
@@ -57,11 +66,37 @@ export class ChatSession extends DurableObject<Env> {
     );
   }
 
+  /** The connection hub `hubId` gets this session's turn events from now on (a v2 socket read its history). */
+  watch(hubId: string): Promise<void> {
+    return this.liveTurns.watch(hubId);
+  }
+
+  /** Where a turn of this session stands, with the events that bring a client up to date after `afterSeq`. */
+  resume(userId: string, sessionId: string, turn: number, afterSeq: number, hubId: string): Promise<Outcome<{ state: ResumeState; events: TurnEvent[] }>> {
+    return outcomeOf(
+      (async () => {
+        // A running turn of the user proves the session is theirs (a new session is not in the database yet).
+        if (!this.liveTurns.runsFor(userId)) {
+          const context = await this.live.load(this.parts().store, sessionId, () => this.journal.settle());
+          if (context.session.userId !== userId) throw new ChatError(ErrorCode.SessionNotFound);
+        }
+        return this.liveTurns.resume(sessionId, turn, afterSeq, hubId);
+      })(),
+      ErrorCode.InternalServerError,
+    );
+  }
+
+  /** Cancels the running turn and answers its number once it has ended. */
+  cancel(userId: string): Promise<Outcome<number>> {
+    return outcomeOf(this.liveTurns.cancel(userId), ErrorCode.InternalServerError);
+  }
+
   /** Deletes the session, its history and its files, after any turn in progress. */
   remove(userId: string, sessionId: string): Promise<Outcome<null>> {
     return outcomeOf(
       this.queue.run(async () => {
         await removeSession(userId, sessionId, this.parts());
+        await this.liveTurns.forget();
         return null;
       }),
       ErrorCode.UnableToDeleteSession,
@@ -85,6 +120,7 @@ export class ChatSession extends DurableObject<Env> {
       const committed = await this.settled();
       if (committed) await this.outbox?.recover(this.parts().store);
       await this.answers.prune(Date.now());
+      await this.liveTurns.prune(Date.now());
     });
   }
 
@@ -110,6 +146,16 @@ export class ChatSession extends DurableObject<Env> {
     return account;
   }
 
+  /** Hands turn events to a connection hub (one stub per hub, so its calls arrive in the order they were made). */
+  private hubLink(): HubLink {
+    const hubs = new Map<string, ReturnType<Env["CONNECTIONS"]["get"]>>();
+    return (hubId, sessionId, events) => {
+      let hub = hubs.get(hubId);
+      if (!hub) hubs.set(hubId, (hub = this.env.CONNECTIONS.get(this.env.CONNECTIONS.idFromString(hubId))));
+      return hub.deliver(sessionId, events);
+    };
+  }
+
   /** One store and one agent client for the object's lifetime: no per-turn connection setup. */
   private parts(): TurnParts & FileParts {
     return (this.turnParts ??= {
@@ -122,6 +168,7 @@ export class ChatSession extends DurableObject<Env> {
       keepAlive: (work) => this.ctx.waitUntil(work),
       journal: this.journal,
       outbox: this.outbox || null,
+      liveTurns: this.liveTurns,
       files: this.env.FILES,
     });
   }

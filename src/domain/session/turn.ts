@@ -1,19 +1,20 @@
-// Owns one chat turn, as named steps: load the context, authorize, reserve its money, call the agent, journal the
-// turn (durable before the reply), reply; then summarize, store the summary, finish the reservation and publish
-// the event. Its collaborators are passed in.
+// Owns one chat turn, as named steps: load the context, authorize, reserve its money, start it live, call the
+// agent (streaming its reply to the watchers), journal the turn (durable before the reply), end it live, reply;
+// then summarize, store the summary, finish the reservation and publish the event. Its collaborators are passed in.
 import { timestampNow } from "@bufbuild/protobuf/wkt";
 import type { AgentClient } from "../../agent/agent-client";
 import type { Config } from "../../config";
 import type { ChatEvent } from "../../events/chat-event";
 import type { ChatStore, FileRecord, HistoryEntry, ModelRecord, ModelRef, SessionRecord } from "../../storage/chat-store";
-import { chargeForReportedCost, type Charge } from "../accounts/turn-budget";
+import { chargeForCancelledTurn, chargeForReportedCost, type Charge } from "../accounts/turn-budget";
 import type { AuthorizedTurn, TurnAuthorizationRequest } from "../accounts/user-account";
-import { ChatError, ErrorCode, unwrap, type Outcome } from "../errors";
+import { ChatError, ErrorCode, failureOf, unwrap, type Outcome } from "../errors";
 import { signedFileUrl } from "../files/file-urls";
 import { microsToDollars } from "../money";
 import type { CommitReceipt, Journal } from "./journal";
 import type { AnswerLog } from "./answer-log";
 import type { LiveContext, LiveSession } from "./live-context";
+import type { LiveTurn, LiveTurns } from "./live-turns";
 import type { TurnOutbox } from "./outbox";
 import { sessionNameFrom } from "./session-name";
 import { newSessionRecord } from "./session-record";
@@ -35,12 +36,16 @@ export interface TurnRequest {
   requestOrigin: string;
   /** The client's id for this request: a retry with the same id gets the same answer (answer-log.ts). */
   requestId: string | null;
+  /** The hub of the v2 socket that sent it, which gets the turn's events; null from a v1 socket. */
+  watcher: string | null;
 }
 
 export interface TurnReply {
   sessionId: string;
   sessionName: string;
   message: string;
+  /** Set when a client cancelled the turn: `message` is the reply as far as it got. */
+  cancelled?: true;
 }
 
 /** The user's account object, as a turn uses it (accounts/user-account.ts). */
@@ -61,6 +66,7 @@ export interface TurnParts {
   keepAlive(work: Promise<unknown>): void;
   journal: Journal;
   outbox: TurnOutbox | null;
+  liveTurns: LiveTurns;
 }
 
 /** Answers one chat message: `respond` gets the reply once the turn is durable; the rest runs before the next turn. */
@@ -71,10 +77,8 @@ export async function runTurn(request: TurnRequest, parts: TurnParts, respond: R
   const { model, budget } = await authorizeAndReserve(request, context, parts);
   let chargedMicros = 0;
   try {
-    const answer = await callAgent(request, context, model, budget, parts);
-    const turn = recordTurn(request, context, model, answer, parts.config.SESSION_NAME_MAX_CHARS);
-    const reply: TurnReply = { sessionId: turn.session.id, sessionName: turn.session.name, message: answer.text };
-    const journaled = await journalTurn(turn, context.live, budget, answer.charge.chargeMicros, request.requestId, reply, parts);
+    const live = await startLive(request, context, parts);
+    const { answer, turn, journaled, reply } = await answerLive(live, request, context, model, budget, parts);
     chargedMicros = answer.charge.chargeMicros;
     respond(reply);
 
@@ -84,6 +88,23 @@ export async function runTurn(request: TurnRequest, parts: TurnParts, respond: R
     publish(turn, journaled, summary, summaryStored, parts);
   } finally {
     finishReservation(request.userId, budget, chargedMicros, parts);
+  }
+}
+
+/** The turn from the agent call to its durable journal entry, told as it happens to the hubs that watch the
+ *  session; its last event reaches the requesting socket before its reply. */
+async function answerLive(live: LiveTurn, request: TurnRequest, context: TurnContext, model: ModelRecord, budget: TurnBudget, parts: TurnParts) {
+  try {
+    const answer = await callAgent(request, context, model, budget, live, parts);
+    const turn = recordTurn(request, context, model, answer, parts.config.SESSION_NAME_MAX_CHARS);
+    const reply: TurnReply = { sessionId: turn.session.id, sessionName: turn.session.name, message: answer.text, ...(answer.cancelled ? { cancelled: true } : {}) };
+    const journaled = await journalTurn(turn, context.live, budget, answer.charge.chargeMicros, request.requestId, reply, parts);
+    await live.end(answer.cancelled ? { event: "cancelled" } : { event: "end" });
+    return { answer, turn, journaled, reply };
+  } catch (error) {
+    const failure = failureOf(error, ErrorCode.InternalServerError);
+    await live.end({ event: "error", code: failure.code, message: failure.message });
+    throw error;
   }
 }
 
@@ -105,6 +126,8 @@ interface TurnBudget {
 interface AgentAnswer {
   text: string;
   charge: Charge;
+  /** A client cancelled the turn: `text` is what the agent had sent. */
+  cancelled: boolean;
 }
 
 interface RecordedTurn {
@@ -162,11 +185,24 @@ async function authorizeAndReserve(request: TurnRequest, context: TurnContext, {
   return { model: authorized.model, budget: { reservationId, reservedMicros: authorized.reservedMicros, spendableMicros: authorized.spendableMicros } };
 }
 
-async function callAgent(request: TurnRequest, context: TurnContext, model: ModelRecord, budget: TurnBudget, { agent, config }: TurnParts): Promise<AgentAnswer> {
+/** The turn is accepted: it gets its number and its watchers learn that it started. */
+function startLive(request: TurnRequest, context: TurnContext, { liveTurns, config }: TurnParts): Promise<LiveTurn> {
+  return liveTurns.start({
+    userId: request.userId,
+    sessionId: request.sessionId,
+    sessionName: context.live?.session.name ?? sessionNameFrom(request.message, config.SESSION_NAME_MAX_CHARS),
+    userMessage: request.message,
+    watcher: request.watcher,
+  });
+}
+
+/** The agent's reply, piece by piece as it streams (each piece goes out to the watchers at once), until it ends,
+ *  fails, falls silent for AI_TIMEOUT_MS, runs past AI_TURN_TIMEOUT_MS, or a client cancels the turn. */
+async function callAgent(request: TurnRequest, context: TurnContext, model: ModelRecord, budget: TurnBudget, live: LiveTurn, { agent, config }: TurnParts): Promise<AgentAnswer> {
   const fileUrls = context.file ? [await agentFileUrl(config, context.file, request.requestOrigin)] : [];
-  let response;
+  let reportedDollars = 0;
   try {
-    response = await agent.process(
+    const pieces = agent.reply(
       {
         userId: request.userId,
         sessionId: request.sessionId,
@@ -180,16 +216,23 @@ async function callAgent(request: TurnRequest, context: TurnContext, model: Mode
         balance: microsToDollars(budget.spendableMicros),
         timestamp: timestampNow(),
       },
-      { timeoutMs: config.AI_TIMEOUT_MS },
+      { silenceMs: config.AI_TIMEOUT_MS, callMs: config.AI_TURN_TIMEOUT_MS, signal: live.signal },
     );
+    for await (const piece of pieces) {
+      live.piece(piece.text);
+      reportedDollars += piece.costDollars;
+    }
   } catch (error) {
-    throw new ChatError(ErrorCode.UnableToReceiveResponse, undefined, error);
+    if (!live.cancelled) throw new ChatError(ErrorCode.UnableToReceiveResponse, undefined, error);
+    const charge = chargeForCancelledTurn(live.text, reportedDollars, model, budget.reservedMicros, config.maxTurnCostMicros);
+    return { text: live.text, charge, cancelled: true };
   }
+  const text = live.text;
   // An empty reply is not an answer: the turn fails and charges nothing.
-  if (response.responseText.trim() === "") throw new ChatError(ErrorCode.UnableToReceiveResponse, undefined, new Error("the agent answered an empty reply"));
-  const charge = chargeForReportedCost(response.cost, budget.reservedMicros, config.maxTurnCostMicros);
+  if (text.trim() === "") throw new ChatError(ErrorCode.UnableToReceiveResponse, undefined, new Error("the agent answered an empty reply"));
+  const charge = chargeForReportedCost(reportedDollars, budget.reservedMicros, config.maxTurnCostMicros);
   if (charge.adjusted) console.warn(`turn of session ${request.sessionId}: ${charge.adjusted}`);
-  return { text: response.responseText, charge };
+  return { text, charge, cancelled: false };
 }
 
 /** An expiring signed URL of the attached file, for the agent to fetch. */

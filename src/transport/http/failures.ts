@@ -35,6 +35,7 @@ const statusOf: Record<ErrorCode, ContentfulStatusCode> = {
   [ErrorCode.UserMismatch]: 403,
   [ErrorCode.TooManyTurnsInFlight]: 429,
   [ErrorCode.RateLimited]: 429,
+  [ErrorCode.NoRunningTurn]: 409,
 };
 
 /** A failure of the HTTP layer itself (wrong method of connecting, origin, signature, route), with its status. */

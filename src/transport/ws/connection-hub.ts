@@ -1,12 +1,16 @@
 // Owns WebSockets (a Durable Object per user, or per connection when the user is unknown at connect time):
-// accepts them with the Hibernation API and answers each frame, in order, on the socket it came from.
+// accepts them with the Hibernation API, answers each frame, in order, on the socket it came from, and hands the
+// live turn events session objects deliver to the v2 sockets watching their session.
 import { DurableObject } from "cloudflare:workers";
 import { configOf } from "../../config";
+import type { TurnEvent } from "../../domain/session/turn-events";
 import type { ChatStore } from "../../storage/chat-store";
 import { openStore } from "../../storage/open-store";
-import { answerFrame, type ConnectionWrites } from "./dispatch";
+import { answerFrame, readFrame, type ConnectionWrites } from "./dispatch";
 import { AccessGuard } from "../../domain/operations/access-guard";
 import { FrameRate } from "./frame-rate";
+import type { HandlerContext } from "./handlers";
+import { MAX_WATCHED_SESSIONS, TurnFeed, type LiveSocket } from "./live-socket";
 import { socketUserOf } from "./socket-user";
 
 /** Kept with the socket across hibernation. */
@@ -19,16 +23,26 @@ interface SocketAttachment {
   user: string | null;
   /** Sessions this connection's turns wrote to that its reads have not waited for yet. */
   written: string[];
+  /** 2: the socket opted in to live turns (`/ws?v=2`). */
+  version: 1 | 2;
+  /** Sessions whose live turns a v2 socket gets, the most recent first. */
+  watching: string[];
+}
+
+/** What the hub keeps of a socket while it is awake; rebuilt from the attachment after hibernation. */
+interface SocketState {
+  attachment: SocketAttachment;
+  /** The tail of the socket's pending answers: its frames are answered in the order they came. */
+  pending: Promise<void>;
+  rate: FrameRate;
+  feed: TurnFeed | null;
 }
 
 export class ConnectionHub extends DurableObject<Env> {
   private readonly config = configOf(this.env);
-  /** The tail of each socket's pending answers: frames of one socket are answered in the order they came. */
-  private readonly pending = new Map<string, Promise<void>>();
+  private readonly sockets = new Map<string, SocketState>();
   private store: ChatStore | null = null;
   private readonly guard = new AccessGuard();
-  /** Per socket, in memory: a hub that hibernated starts its sockets afresh. */
-  private readonly rates = new Map<string, FrameRate>();
 
   override async fetch(request: Request): Promise<Response> {
     if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
@@ -36,21 +50,45 @@ export class ConnectionHub extends DurableObject<Env> {
     }
     const { 0: client, 1: server } = new WebSocketPair();
     this.ctx.acceptWebSocket(server);
-    const attachment: SocketAttachment = { id: crypto.randomUUID(), origin: new URL(request.url).origin, user: socketUserOf(request), written: [] };
+    const url = new URL(request.url);
+    const attachment: SocketAttachment = {
+      id: crypto.randomUUID(),
+      origin: url.origin,
+      user: socketUserOf(request),
+      written: [],
+      version: url.searchParams.get("v") === "2" ? 2 : 1,
+      watching: [],
+    };
     server.serializeAttachment(attachment);
     return new Response(null, { status: 101, webSocket: client });
   }
 
   override webSocketMessage(socket: WebSocket, message: string | ArrayBuffer): Promise<void> {
-    const { id } = socket.deserializeAttachment() as SocketAttachment;
-    const overRate = !this.rateOf(id).take(Date.now()); // counted when the frame arrives
-    const previous = this.pending.get(id) ?? Promise.resolve();
-    const next = previous.then(() => this.answer(socket, message, overRate));
-    this.pending.set(id, next);
-    void next.finally(() => {
-      if (this.pending.get(id) === next) this.pending.delete(id);
+    const state = this.stateOf(socket);
+    const overRate = !state.rate.take(Date.now()); // counted when the frame arrives
+    const afterAnswer: (() => void)[] = [];
+    const ctx = this.handlerContext(socket, state, overRate, afterAnswer);
+    const read = readFrame(message, ctx);
+    const early = read.kind === "request" && read.atOnce ? answerFrame(read, ctx, this.writesOf(socket, state)) : null;
+    const next = state.pending.then(async () => {
+      const frame = await (early ?? answerFrame(read, ctx, this.writesOf(socket, state)));
+      send(socket, JSON.stringify(frame));
+      for (const action of afterAnswer) action();
     });
+    state.pending = next.catch(() => undefined);
     return next;
+  }
+
+  /** A session object's turn events; answers how many sockets watch the session (0: the hub is forgotten). */
+  deliver(sessionId: string, events: TurnEvent[]): number {
+    let watching = 0;
+    for (const socket of this.ctx.getWebSockets()) {
+      const state = this.stateOf(socket);
+      if (!state.feed || !state.attachment.watching.includes(sessionId)) continue;
+      watching++;
+      state.feed.deliver(events);
+    }
+    return watching;
   }
 
   override webSocketClose(socket: WebSocket, code: number, reason: string): void {
@@ -68,48 +106,74 @@ export class ConnectionHub extends DurableObject<Env> {
 
   private forget(socket: WebSocket): void {
     const { id } = socket.deserializeAttachment() as SocketAttachment;
-    this.pending.delete(id);
-    this.rates.delete(id);
+    this.sockets.delete(id);
   }
 
-  private rateOf(socketId: string): FrameRate {
-    let rate = this.rates.get(socketId);
-    if (!rate) this.rates.set(socketId, (rate = new FrameRate(this.config.MAX_FRAMES_PER_SECOND, Date.now())));
-    return rate;
-  }
-
-  private async answer(socket: WebSocket, message: string | ArrayBuffer, overRate: boolean): Promise<void> {
-    // Read again: the previous frame of this socket may have changed it.
+  private stateOf(socket: WebSocket): SocketState {
     const attachment = socket.deserializeAttachment() as SocketAttachment;
-    const context = {
+    let state = this.sockets.get(attachment.id);
+    if (!state) {
+      attachment.version ??= 1; // sockets accepted before protocol v2 existed
+      attachment.watching ??= [];
+      state = {
+        attachment,
+        pending: Promise.resolve(),
+        rate: new FrameRate(this.config.MAX_FRAMES_PER_SECOND, Date.now()),
+        feed: attachment.version === 2 ? new TurnFeed((frame) => send(socket, frame)) : null,
+      };
+      this.sockets.set(attachment.id, state);
+    }
+    return state;
+  }
+
+  private handlerContext(socket: WebSocket, state: SocketState, overRate: boolean, afterAnswer: (() => void)[]): HandlerContext {
+    return {
       env: this.env,
       config: this.config,
       store: (this.store ??= openStore(this.config.storage)),
-      origin: attachment.origin,
-      user: attachment.user,
+      origin: state.attachment.origin,
+      user: state.attachment.user,
       guard: this.guard,
       overRate,
+      live: state.feed && this.liveSocket(socket, state, state.feed),
+      afterAnswer: (action) => afterAnswer.push(action),
     };
-    const frame = await answerFrame(message, context, attachedWrites(socket, attachment));
-    try {
-      socket.send(JSON.stringify(frame));
-    } catch {
-      // The client went away while its request was being answered; nothing to deliver it to.
-    }
+  }
+
+  private liveSocket(socket: WebSocket, state: SocketState, feed: TurnFeed): LiveSocket {
+    return {
+      hubId: this.ctx.id.toString(),
+      watch: (sessionId) => {
+        const { attachment } = state;
+        if (attachment.watching[0] === sessionId) return;
+        attachment.watching = [sessionId, ...attachment.watching.filter((id) => id !== sessionId)].slice(0, MAX_WATCHED_SESSIONS);
+        socket.serializeAttachment(attachment);
+      },
+      hold: (sessionId) => feed.hold(sessionId),
+      release: (sessionId, first) => feed.release(sessionId, first),
+    };
+  }
+
+  /** The connection's written sessions, kept in the socket's attachment. */
+  private writesOf(socket: WebSocket, { attachment }: SocketState): ConnectionWrites {
+    const save = (written: string[]) => {
+      attachment.written = written;
+      socket.serializeAttachment(attachment);
+    };
+    return {
+      list: () => attachment.written,
+      add: (sessionId) => {
+        if (!attachment.written.includes(sessionId)) save([...attachment.written, sessionId]);
+      },
+      remove: (sessionIds) => save(attachment.written.filter((id) => !sessionIds.includes(id))),
+    };
   }
 }
 
-/** The connection's written sessions, read from and saved to the socket's attachment. */
-function attachedWrites(socket: WebSocket, attachment: SocketAttachment): ConnectionWrites {
-  const save = (written: string[]) => {
-    attachment.written = written;
-    socket.serializeAttachment(attachment);
-  };
-  return {
-    list: () => attachment.written,
-    add: (sessionId) => {
-      if (!attachment.written.includes(sessionId)) save([...attachment.written, sessionId]);
-    },
-    remove: (sessionIds) => save(attachment.written.filter((id) => !sessionIds.includes(id))),
-  };
+function send(socket: WebSocket, frame: string): void {
+  try {
+    socket.send(frame);
+  } catch {
+    // The client went away; nothing to deliver to.
+  }
 }

@@ -1,10 +1,10 @@
-// Owns turning one raw WebSocket frame into exactly one answer frame: parse, validate, check the session object it
-// would reach (access-guard.ts), wait for the writes the message type declares (read-your-writes), dispatch,
-// record the write it made, map errors.
+// Owns turning one raw WebSocket frame into exactly one answer frame: read and validate it when it arrives, then
+// check the session object it would reach (access-guard.ts), wait for the writes the message type declares
+// (read-your-writes), dispatch, record the write it made, map errors.
 import { ChatError, ErrorCode, failureOf } from "../../domain/errors";
 import { waitForCommits } from "../../domain/operations/session-objects";
 import { describeIssue, envelopeSchema, errorFrame, type ErrorFrame, type ReplyFrame } from "./frames";
-import { messageHandlers, type HandlerContext } from "./handlers";
+import { messageHandlers, type HandlerContext, type MessageHandler } from "./handlers";
 
 /** The sessions a connection's turns wrote to and its reads have not waited for yet; kept with the socket, so
  *  they outlive the hub's hibernation. */
@@ -17,46 +17,62 @@ export interface ConnectionWrites {
 /** A connection remembers this many sessions; writing to more between reads waits for the oldest's commit. */
 export const MAX_REMEMBERED_WRITES = 32;
 
-export async function answerFrame(raw: string | ArrayBuffer, ctx: HandlerContext, writes: ConnectionWrites): Promise<ReplyFrame | ErrorFrame> {
-  if (typeof raw !== "string") return errorFrame(ErrorCode.JsonParsing, "JSON Parsing Error: frames must be UTF-8 text");
+/** A frame as read when it arrives: its error answer already, or a request for a handler. */
+export type ReadFrame = { kind: "answered"; frame: ErrorFrame } | { kind: "request"; type: number; id: string | undefined; handler: MessageHandler; data: unknown; atOnce: boolean };
+
+/**
+ * Reads a frame when it arrives (size, JSON, rate, envelope, type, user, data schema): what fails here is answered
+ * without touching anything. A request whose handler runs at once (a cancel) is then started before the frames
+ * ahead of it are answered; every other request waits for them.
+ */
+export function readFrame(raw: string | ArrayBuffer, ctx: HandlerContext): ReadFrame {
+  const answered = (frame: ErrorFrame): ReadFrame => ({ kind: "answered", frame });
+  if (typeof raw !== "string") return answered(errorFrame(ErrorCode.JsonParsing, "JSON Parsing Error: frames must be UTF-8 text"));
   if (utf8Bytes(raw, ctx.config.MAX_FRAME_BYTES) > ctx.config.MAX_FRAME_BYTES) {
-    return errorFrame(ErrorCode.FrameTooLarge, `Frame too large: the limit is ${ctx.config.MAX_FRAME_BYTES} bytes`);
+    return answered(errorFrame(ErrorCode.FrameTooLarge, `Frame too large: the limit is ${ctx.config.MAX_FRAME_BYTES} bytes`));
   }
   let json: unknown;
   try {
     json = JSON.parse(raw);
   } catch {
-    return errorFrame(ErrorCode.JsonParsing);
+    return answered(errorFrame(ErrorCode.JsonParsing));
   }
   const id = requestIdOf(json);
   if (ctx.overRate) {
-    return errorFrame(ErrorCode.RateLimited, `Too many requests: at most ${ctx.config.MAX_FRAMES_PER_SECOND} frames a second`, typeOf(json), id);
+    return answered(errorFrame(ErrorCode.RateLimited, `Too many requests: at most ${ctx.config.MAX_FRAMES_PER_SECOND} frames a second`, typeOf(json), id));
   }
   const envelope = envelopeSchema.safeParse(json);
-  if (!envelope.success) {
-    return errorFrame(ErrorCode.InvalidField, describeIssue(envelope.error, ""), typeOf(json), id);
-  }
+  if (!envelope.success) return answered(errorFrame(ErrorCode.InvalidField, describeIssue(envelope.error, ""), typeOf(json), id));
   const { type } = envelope.data;
   let { data } = envelope.data;
   const handler = messageHandlers[type];
-  if (!handler) return errorFrame(ErrorCode.UnknownMessage, undefined, type, id);
+  // Protocol v2's types are unknown to a v1 socket, exactly as before they existed.
+  if (!handler || (handler.liveOnly && !ctx.live)) return answered(errorFrame(ErrorCode.UnknownMessage, undefined, type, id));
   if (ctx.user !== null) {
     // An authenticated socket acts as its user only: user_id may be left out, and naming another user touches nothing.
-    if (data.user_id !== undefined && data.user_id !== ctx.user) return errorFrame(ErrorCode.UserMismatch, undefined, type, id);
+    if (data.user_id !== undefined && data.user_id !== ctx.user) return answered(errorFrame(ErrorCode.UserMismatch, undefined, type, id));
     data = { ...data, user_id: ctx.user };
   }
-
   const parsed = handler.schema.safeParse(data);
-  if (!parsed.success) return errorFrame(ErrorCode.InvalidField, describeIssue(parsed.error, "data"), type, id);
+  if (!parsed.success) return answered(errorFrame(ErrorCode.InvalidField, describeIssue(parsed.error, "data"), type, id));
+  return { kind: "request", type, id, handler, data: parsed.data, atOnce: handler.atOnce };
+}
+
+/** Exactly one answer frame for a frame read by readFrame: check the session object it would reach
+ *  (access-guard.ts), wait for the writes its type declares (read-your-writes), dispatch, record the write it
+ *  made, map errors. */
+export async function answerFrame(read: ReadFrame, ctx: HandlerContext, writes: ConnectionWrites): Promise<ReplyFrame | ErrorFrame> {
+  if (read.kind === "answered") return read.frame;
+  const { type, id, handler, data } = read;
   try {
-    const access = handler.reaches?.(parsed.data);
+    const access = handler.reaches?.(data);
     if (access) await ctx.guard.check(ctx.store, access.userId, access.sessionId);
-    const waitFor = handler.waitsFor(parsed.data, writes.list());
+    const waitFor = handler.waitsFor(data, writes.list());
     if (waitFor.length > 0) {
       await waitForCommits(ctx.env, waitFor);
       writes.remove(waitFor);
     }
-    const answer = await handler.handle(parsed.data, id === undefined ? ctx : { ...ctx, requestId: id });
+    const answer = await handler.handle(data, id === undefined ? ctx : { ...ctx, requestId: id });
     if (handler.wrote) {
       const sessionId = handler.wrote(answer);
       if (access) ctx.guard.owns(access.userId, sessionId);

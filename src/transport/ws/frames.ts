@@ -12,6 +12,10 @@ export const MessageType = {
   DeleteSession: 4,
   ModelList: 5,
   Balance: 6,
+  /** Protocol v2 (docs/protocol.md section 9): a live turn's event, answering no request. */
+  TurnEvent: 7,
+  ResumeTurn: 8,
+  CancelTurn: 9,
 } as const;
 
 export type MessageType = (typeof MessageType)[keyof typeof MessageType];
@@ -40,6 +44,13 @@ export const chatMessageRequest = z.object({
   message: z.string().min(1, "message must not be empty"),
   session_prompt: optionalText,
   file_name: optionalText,
+});
+
+export const resumeRequest = z.object({
+  user_id: userId,
+  session_id: sessionId,
+  turn: z.number().int().nonnegative(),
+  after_seq: z.number().int().min(-1),
 });
 
 export type ChatMessageRequest = z.infer<typeof chatMessageRequest>;

@@ -5,11 +5,13 @@ import type { Config } from "../../config";
 import { grantedModels, requireUser } from "../../domain/accounts/accounts";
 import { ErrorCode } from "../../domain/errors";
 import { microsToDollars } from "../../domain/money";
-import { deleteSession, sendChatMessage } from "../../domain/operations/session-objects";
+import { cancelTurn, deleteSession, resumeTurn, sendChatMessage, turnTarget, watchSession } from "../../domain/operations/session-objects";
 import { listSessions, sessionHistory } from "../../domain/operations/sessions";
 import type { ChatStore, ModelRef } from "../../storage/chat-store";
 import type { AccessGuard } from "../../domain/operations/access-guard";
-import { chatMessageRequest, MessageType, sessionRequest, userRequest } from "./frames";
+import { chatMessageRequest, MessageType, resumeRequest, sessionRequest, userRequest } from "./frames";
+import type { TurnEvent } from "../../domain/session/turn-events";
+import type { LiveSocket } from "./live-socket";
 
 export interface HandlerContext {
   env: Env;
@@ -25,6 +27,10 @@ export interface HandlerContext {
   requestId?: string;
   /** The socket sent more than MAX_FRAMES_PER_SECOND: the frame is answered with code 109 only. */
   overRate: boolean;
+  /** The socket's live turns, when it speaks protocol v2; null on a v1 socket. */
+  live: LiveSocket | null;
+  /** Runs `action` right after this frame's answer is sent (a resume's replayed events follow its answer). */
+  afterAnswer(action: () => void): void;
 }
 
 /** The user and session a message would wake a session object for. */
@@ -57,6 +63,10 @@ export interface MessageHandler {
   reaches?(data: unknown): SessionAccess;
   /** The session a successful answer wrote to, which this connection's later reads wait for. */
   wrote?(answer: Answer): string;
+  /** Runs as soon as the frame arrives (its answer still follows the answers ahead of it). */
+  atOnce: boolean;
+  /** A protocol v2 type: unknown on a v1 socket. */
+  liveOnly: boolean;
   handle(data: unknown, ctx: HandlerContext): Promise<Answer>;
 }
 
@@ -66,12 +76,16 @@ function define<S extends z.ZodType, A extends Answer>(entry: {
   waits: Waits<z.output<S>>;
   reaches?: (data: z.output<S>) => SessionAccess;
   wrote?: (answer: A) => string;
+  atOnce?: boolean;
+  liveOnly?: boolean;
   handle: (data: z.output<S>, ctx: HandlerContext) => Promise<A>;
 }): MessageHandler {
   const { schema, failure, waits, reaches, wrote, handle } = entry;
   return {
     schema,
     failure,
+    atOnce: entry.atOnce ?? false,
+    liveOnly: entry.liveOnly ?? false,
     reaches: reaches && ((data) => reaches(data as z.output<S>)),
     waitsFor: (data, connectionWrites) => {
       const sessions = new Set(waits.connectionWrites ? connectionWrites : []);
@@ -109,8 +123,12 @@ export const messageHandlers: Readonly<Record<number, MessageHandler>> = {
     failure: ErrorCode.UnableToLoadChats,
     waits: { connectionWrites: true, session: (data) => data.session_id },
     reaches: (data) => ({ userId: data.user_id, sessionId: data.session_id }),
-    handle: async ({ user_id, session_id }, { store }) => {
+    handle: async ({ user_id, session_id }, { env, store, live }) => {
       const history = await sessionHistory(store, user_id, session_id);
+      if (live) {
+        live.watch(session_id);
+        await watchSession(env, session_id, live.hubId);
+      }
       return { user_id, session_id, chat: JSON.stringify(history) };
     },
   }),
@@ -121,19 +139,23 @@ export const messageHandlers: Readonly<Record<number, MessageHandler>> = {
     waits: NO_WAIT,
     reaches: (data) => ({ userId: data.user_id, sessionId: data.session_id }),
     wrote: (answer: { session_id: string }) => answer.session_id,
-    handle: async (data, { env, origin, requestId }) => {
+    handle: async (data, { env, origin, requestId, live }) => {
       const model: ModelRef | null = data.model_id != null ? { id: data.model_id } : data.model_name ? { name: data.model_name } : null;
+      const target = await turnTarget(data.user_id, data.session_id, requestId ?? null);
+      live?.watch(target.sessionId);
       const reply = await sendChatMessage(env, {
+        ...target,
         userId: data.user_id,
-        sessionId: data.session_id,
         model,
         message: data.message,
         sessionPrompt: data.session_prompt ?? "",
         fileName: data.file_name ?? null,
         requestOrigin: origin,
         requestId: requestId ?? null,
+        watcher: live?.hubId ?? null,
       });
-      return { user_id: data.user_id, session_id: reply.sessionId, session_name: reply.sessionName, message: reply.message };
+      const answer = { user_id: data.user_id, session_id: reply.sessionId, session_name: reply.sessionName, message: reply.message };
+      return reply.cancelled ? { ...answer, cancelled: true } : answer;
     },
   }),
 
@@ -155,6 +177,38 @@ export const messageHandlers: Readonly<Record<number, MessageHandler>> = {
     handle: async ({ user_id }, { store }) => {
       const models = await grantedModels(store, user_id);
       return { models: models.map((m) => m.name) };
+    },
+  }),
+
+  [MessageType.ResumeTurn]: define({
+    schema: resumeRequest,
+    failure: ErrorCode.InternalServerError,
+    waits: NO_WAIT,
+    liveOnly: true,
+    reaches: (data) => ({ userId: data.user_id, sessionId: data.session_id }),
+    handle: async ({ user_id, session_id, turn, after_seq }, { env, live, afterAnswer }) => {
+      const socket = live!; // liveOnly
+      socket.watch(session_id);
+      // Live events that reach the socket meanwhile wait behind the answer and the replayed ones.
+      socket.hold(session_id);
+      let replay: TurnEvent[] = [];
+      afterAnswer(() => socket.release(session_id, replay));
+      const resumed = await resumeTurn(env, { userId: user_id, sessionId: session_id, turn, afterSeq: after_seq, hubId: socket.hubId });
+      replay = resumed.events;
+      return { user_id, session_id, turn, state: resumed.state };
+    },
+  }),
+
+  [MessageType.CancelTurn]: define({
+    schema: sessionRequest,
+    failure: ErrorCode.InternalServerError,
+    waits: NO_WAIT,
+    liveOnly: true,
+    atOnce: true,
+    reaches: (data) => ({ userId: data.user_id, sessionId: data.session_id }),
+    handle: async ({ user_id, session_id }, { env }) => {
+      const turn = await cancelTurn(env, user_id, session_id);
+      return { user_id, session_id, turn };
     },
   }),
 
