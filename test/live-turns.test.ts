@@ -1,0 +1,314 @@
+// Protocol v2 (docs/protocol.md section 9): a turn streams to the v2 sockets that watch its session, resumes after
+// a reconnect, can be cancelled, and a v1 socket sees none of it. The scripted agent streams (stream:<n>:<ms>,
+// die:<k>, stall:<k>, chunkcost, [unary-only]: test/agents/scripted-agent.ts).
+import { abortAllDurableObjects } from "cloudflare:test";
+import { expect, it } from "vitest";
+import { balanceMicros, chat, committed, createUser, eventually, query, useSockets, type Frame, type TestSocket } from "./helpers/backend";
+import { testEnv } from "./helpers/env";
+import { MessageType } from "../src/transport/ws/frames";
+import { chargedMicros, DEFAULT_TURN_COST } from "./agents/scripted-costs";
+
+const open = useSockets();
+const openLive = (query = "") => open(`?v=2${query ? `&${query.replace(/^\?/, "")}` : ""}`);
+
+interface TurnEventData {
+  session_id: string;
+  turn: number;
+  event: "start" | "delta" | "end" | "error" | "cancelled";
+  seq?: number;
+  text?: string;
+  replay?: boolean;
+  message?: string;
+  code?: number;
+}
+
+/** Frames up to and including the next one that is not a turn event; the events' data in order. */
+async function untilAnswer(ws: TestSocket): Promise<{ events: TurnEventData[]; answer: Frame }> {
+  const events: TurnEventData[] = [];
+  for (;;) {
+    const frame = await ws.next();
+    if (frame.type !== MessageType.TurnEvent) return { events, answer: frame };
+    expect(frame).not.toHaveProperty("id");
+    expect(frame).not.toHaveProperty("error");
+    events.push(frame.data as unknown as TurnEventData);
+  }
+}
+
+/** Turn events until (and including) the turn's last one. */
+async function untilTurnEnds(ws: TestSocket): Promise<TurnEventData[]> {
+  const events: TurnEventData[] = [];
+  for (;;) {
+    const frame = await ws.next();
+    expect(frame.type).toBe(MessageType.TurnEvent);
+    const event = frame.data as unknown as TurnEventData;
+    events.push(event);
+    if (event.event !== "start" && event.event !== "delta") return events;
+  }
+}
+
+const deltaTexts = (events: TurnEventData[]) => events.filter((e) => e.event === "delta").map((e) => e.text).join("");
+const seqs = (events: TurnEventData[]) => events.filter((e) => e.event === "delta").map((e) => e.seq);
+
+function send(ws: TestSocket, userId: string, sessionId: string, message: string, id?: string): void {
+  ws.send({
+    type: MessageType.ChatMessage,
+    data: { user_id: userId, session_id: sessionId, model_name: "gpt-4-turbo", message, session_prompt: "" },
+    ...(id ? { id } : {}),
+  });
+}
+
+async function history(sessionId: string) {
+  await committed(sessionId);
+  return query<{ role: string; content: string }>("select role, content from messages where session_id = ? order by seq", sessionId);
+}
+
+/** Waits until the session's first turn has its summary and everything is in the database. */
+async function summarized(sessionId: string): Promise<void> {
+  await eventually(async () => expect((await query<{ summary: string }>("select summary from sessions where id = ?", sessionId))[0]?.summary).toBeTruthy());
+  await committed(sessionId);
+}
+
+async function agentCalls(sessionId: string): Promise<{ process: number; processStream: number }> {
+  const response = await testEnv.AGENT.fetch(`http://agent.test/__calls?session_id=${sessionId}`);
+  return response.json();
+}
+
+it("streams a turn to the v2 socket that sent it: start, every delta in order, end, then the usual answer", async () => {
+  const { user_id } = await createUser();
+  const ws = await openLive();
+  send(ws, user_id, "NEW", "stream:6:5 hello", "m1");
+  const { events, answer } = await untilAnswer(ws);
+
+  expect(answer).toMatchObject({ type: MessageType.ChatMessage, id: "m1", data: { user_id, session_name: "stream:6:5 hello" } });
+  const sessionId = answer.data?.session_id as string;
+  expect(events[0]).toEqual({ session_id: sessionId, turn: 0, event: "start", session_name: "stream:6:5 hello", user_message: "stream:6:5 hello" });
+  expect(seqs(events)).toEqual([0, 1, 2, 3, 4, 5]);
+  expect(events.filter((e) => e.event === "delta").every((e) => e.replay === false)).toBe(true);
+  expect(deltaTexts(events)).toBe(answer.data?.message);
+  expect(events.at(-1)).toEqual({ session_id: sessionId, turn: 0, event: "end", message: answer.data?.message });
+
+  send(ws, user_id, sessionId, "brief second");
+  const second = await untilAnswer(ws);
+  expect(second.events.map((e) => [e.turn, e.event])).toEqual([
+    [1, "start"],
+    [1, "delta"],
+    [1, "delta"],
+    [1, "delta"],
+    [1, "end"],
+  ]);
+  expect(deltaTexts(second.events)).toBe("ok: brief second");
+});
+
+it("sends a v1 socket nothing new while a v2 socket of the same user watches its turn", async () => {
+  const { user_id } = await createUser();
+  const v1 = await open(`?user_id=${user_id}`);
+  const v2 = await openLive(`user_id=${user_id}`);
+  const first = await chat(v1, user_id, "NEW", "brief one");
+  const sessionId = first.data?.session_id as string;
+  expect(first).toEqual({ type: MessageType.ChatMessage, data: { user_id, session_id: sessionId, session_name: "brief one", message: "ok: brief one" } });
+
+  // The v2 socket watches once it read the session; the v1 socket's next turn streams to it.
+  expect((await v2.request({ type: MessageType.SessionChats, data: { user_id, session_id: sessionId } })).type).toBe(MessageType.SessionChats);
+  const answer = await chat(v1, user_id, sessionId, "stream:4:5 two");
+  expect(answer).toEqual({ type: MessageType.ChatMessage, data: { user_id, session_id: sessionId, session_name: "brief one", message: "part-0 part-1 part-2 part-3 " } });
+  const watched = await untilTurnEnds(v2);
+  expect(watched.map((e) => e.event)).toEqual(["start", "delta", "delta", "delta", "delta", "end"]);
+  expect(deltaTexts(watched)).toBe(answer.data?.message);
+
+  // Nothing else reached the v1 socket: its next frame is the answer to its next request.
+  expect(await v1.request({ type: MessageType.Balance, data: { user_id }, id: "after" })).toMatchObject({ type: MessageType.Balance, id: "after" });
+  // Types 8 and 9 are unknown to a v1 socket, as they always were.
+  expect(await v1.request({ type: MessageType.CancelTurn, data: { user_id, session_id: sessionId } })).toEqual({ error: "Unknown Message", code: 1, type: 9 });
+  expect(await v1.request({ type: MessageType.ResumeTurn, data: { user_id, session_id: sessionId, turn: 0, after_seq: -1 } })).toEqual({
+    error: "Unknown Message",
+    code: 1,
+    type: 8,
+  });
+});
+
+it("shows a turn live in two tabs, whichever hub holds each", async () => {
+  const { user_id } = await createUser();
+  const tabA = await openLive(`user_id=${user_id}`);
+  const tabB = await openLive(); // its own hub: no ?user_id
+  send(tabA, user_id, "NEW", "brief first");
+  const sessionId = (await untilAnswer(tabA)).answer.data?.session_id as string;
+  await tabB.request({ type: MessageType.SessionChats, data: { user_id, session_id: sessionId } });
+
+  send(tabA, user_id, sessionId, "stream:5:10 together");
+  const [inA, inB] = await Promise.all([untilAnswer(tabA), untilTurnEnds(tabB)]);
+  expect(inB).toEqual(inA.events);
+  expect(deltaTexts(inB)).toBe("part-0 part-1 part-2 part-3 part-4 ");
+});
+
+it("resumes a turn after the socket dropped mid-stream: the exact reply, no gap, no duplicate", async () => {
+  const { user_id } = await createUser();
+  const first = await openLive();
+  send(first, user_id, "NEW", "stream:12:40 long answer");
+  const start = (await first.next()).data as unknown as TurnEventData;
+  expect(start.event).toBe("start");
+  const seen: TurnEventData[] = [];
+  while (seen.length < 3) seen.push((await first.next()).data as unknown as TurnEventData);
+  first.close();
+
+  const second = await openLive();
+  const resumed = await second.request({ type: MessageType.ResumeTurn, data: { user_id, session_id: start.session_id, turn: start.turn, after_seq: 2 } });
+  expect(resumed).toEqual({ type: MessageType.ResumeTurn, data: { user_id, session_id: start.session_id, turn: 0, state: "streaming" } });
+  const rest = await untilTurnEnds(second);
+  expect(rest.at(-1)?.event).toBe("end");
+  expect([...seqs(seen), ...seqs(rest)]).toEqual([...Array(12).keys()]);
+  // Replayed deltas come first, then the live ones.
+  const replays = rest.filter((e) => e.event === "delta").map((e) => e.replay);
+  expect(replays).toEqual([...replays].sort((a, b) => Number(b) - Number(a)));
+  const reply = deltaTexts([...seen, ...rest]);
+  expect(reply).toBe(Array.from({ length: 12 }, (_, i) => `part-${i} `).join(""));
+  expect(rest.at(-1)?.message).toBe(reply);
+  expect((await history(start.session_id)).map((h) => h.content)).toEqual(["stream:12:40 long answer", reply]);
+});
+
+it("resumes a finished turn from storage, also after the session's object was evicted; older or foreign turns are unknown or not found", async () => {
+  const { user_id } = await createUser();
+  const ws = await openLive();
+  send(ws, user_id, "NEW", "stream:5:1 kept");
+  const { events, answer } = await untilAnswer(ws);
+  const sessionId = answer.data?.session_id as string;
+  await committed(sessionId);
+
+  await abortAllDurableObjects();
+  const again = await openLive();
+  expect(await again.request({ type: MessageType.ResumeTurn, data: { user_id, session_id: sessionId, turn: 0, after_seq: 1 } })).toEqual({
+    type: MessageType.ResumeTurn,
+    data: { user_id, session_id: sessionId, turn: 0, state: "done" },
+  });
+  const replayed = await untilTurnEnds(again);
+  expect(seqs(replayed)).toEqual([2, 3, 4]);
+  expect(replayed.filter((e) => e.event === "delta").every((e) => e.replay)).toBe(true);
+  expect(replayed.at(-1)).toEqual(events.at(-1));
+
+  expect((await again.request({ type: MessageType.ResumeTurn, data: { user_id, session_id: sessionId, turn: 7, after_seq: -1 } })).data).toMatchObject({ state: "unknown" });
+  const stranger = await createUser();
+  expect(await again.request({ type: MessageType.ResumeTurn, data: { user_id: stranger.user_id, session_id: sessionId, turn: 0, after_seq: -1 } })).toEqual({
+    error: "Session not found",
+    code: 101,
+    type: 8,
+  });
+});
+
+it("cancels a running turn from the socket waiting for it: partial reply kept and answered, charged by its tokens, then the cancel's answer", async () => {
+  const { user_id } = await createUser();
+  const ws = await openLive();
+  send(ws, user_id, "NEW", "brief first");
+  const sessionId = (await untilAnswer(ws)).answer.data?.session_id as string;
+  await summarized(sessionId);
+  const balanceBefore = await balanceMicros(user_id);
+  const ledgerBefore = await query<{ id: number }>("select id from cost_ledger where user_id = ?", user_id);
+
+  send(ws, user_id, sessionId, "stream:50:50 never finishes", "t2");
+  const events: TurnEventData[] = [];
+  while (events.filter((e) => e.event === "delta").length < 3) events.push((await ws.next()).data as unknown as TurnEventData);
+  ws.send({ type: MessageType.CancelTurn, data: { user_id, session_id: sessionId }, id: "c1" });
+  const { events: rest, answer } = await untilAnswer(ws);
+  const all = [...events, ...rest];
+  const cancelled = all.at(-1)!;
+  expect(cancelled.event).toBe("cancelled");
+  const partial = deltaTexts(all);
+  expect(partial.startsWith("part-0 part-1 part-2 ")).toBe(true);
+  expect(partial.length).toBeLessThan("part-00 ".length * 50);
+  expect(cancelled.message).toBe(partial);
+  expect(answer).toEqual({ type: MessageType.ChatMessage, id: "t2", data: { user_id, session_id: sessionId, session_name: "brief first", message: partial, cancelled: true } });
+  expect(await ws.next()).toEqual({ type: MessageType.CancelTurn, id: "c1", data: { user_id, session_id: sessionId, turn: 1 } });
+
+  expect((await history(sessionId)).slice(2)).toEqual([
+    { role: "user", content: "stream:50:50 never finishes" },
+    { role: "assistant", content: partial },
+  ]);
+  // No cost reported before the cancel: the partial reply's tokens (4 characters each) at gpt-4-turbo's output
+  // price, 30,000 micro-dollars per 1K tokens.
+  await eventually(async () => {
+    const turnCharges = await query<{ delta_micros: number }>("select delta_micros from cost_ledger where user_id = ? and kind = 'turn' and id > ?", user_id, ledgerBefore.at(-1)?.id ?? 0);
+    expect(turnCharges).toEqual([{ delta_micros: -Math.round((Math.ceil(partial.length / 4) * 30_000) / 1000) }]);
+  });
+  await committed(sessionId);
+  const ledgerSum = await query<{ total: number }>("select sum(delta_micros) as total from cost_ledger where user_id = ? and id > ?", user_id, ledgerBefore.at(-1)?.id ?? 0);
+  expect(await balanceMicros(user_id)).toBe(balanceBefore + (ledgerSum[0]?.total ?? 0));
+
+  // The session goes on, with the partial reply in its history.
+  send(ws, user_id, sessionId, "brief after");
+  expect((await untilAnswer(ws)).answer.data).toMatchObject({ message: "ok: brief after" });
+});
+
+it("charges a cancelled turn what the agent reported before the cancel; cancelling with no running turn is code 110", async () => {
+  const { user_id } = await createUser();
+  const ws = await openLive();
+  const other = await openLive();
+  send(ws, user_id, "NEW", "chunkcost billed");
+  const start = (await ws.next()).data as unknown as TurnEventData;
+  const first = (await ws.next()).data as unknown as TurnEventData;
+  expect(first).toMatchObject({ event: "delta", seq: 0 });
+  // From another socket: its answer comes once the turn has ended.
+  const cancel = await other.request({ type: MessageType.CancelTurn, data: { user_id, session_id: start.session_id } });
+  expect(cancel).toEqual({ type: MessageType.CancelTurn, data: { user_id, session_id: start.session_id, turn: 0 } });
+  const { answer } = await untilAnswer(ws);
+  expect(answer.data).toMatchObject({ cancelled: true });
+  const partial = answer.data?.message as string;
+  const chunks = partial.split(" ").filter(Boolean).length;
+  expect(chunks).toBeGreaterThanOrEqual(1);
+  expect(chunks).toBeLessThan(4);
+  await eventually(async () => {
+    const [charge] = await query<{ delta_micros: number }>("select delta_micros from cost_ledger where session_id = ? and kind = 'turn'", start.session_id);
+    expect(charge?.delta_micros).toBe(-chargedMicros(Math.fround(0.001) * chunks));
+  });
+
+  expect(await other.request({ type: MessageType.CancelTurn, data: { user_id, session_id: start.session_id } })).toEqual({
+    error: "No turn is running in this session",
+    code: 110,
+    type: 9,
+  });
+});
+
+it("calls an agent without ProcessStream with Process: the whole reply as one delta, probed once per session object", async () => {
+  const { user_id } = await createUser();
+  const ws = await openLive();
+  send(ws, user_id, "NEW", "brief [unary-only] one");
+  const first = await untilAnswer(ws);
+  const sessionId = first.answer.data?.session_id as string;
+  expect(first.events.map((e) => e.event)).toEqual(["start", "delta", "end"]);
+  expect(deltaTexts(first.events)).toBe("ok: brief [unary-only] one");
+
+  send(ws, user_id, sessionId, "brief [unary-only] two");
+  expect(deltaTexts((await untilAnswer(ws)).events)).toBe("ok: brief [unary-only] two");
+  expect(await agentCalls(sessionId)).toEqual({ processStream: 1, process: 2 });
+});
+
+it.each([
+  ["dies mid-stream", "die:3 then breaks"],
+  ["stays silent longer than AI_TIMEOUT_MS", "stall:2 then nothing"],
+])("an agent that %s: an error event, code 6, nothing charged, history unchanged", async (_, message) => {
+  const { user_id } = await createUser();
+  const ws = await openLive();
+  send(ws, user_id, "NEW", "brief first");
+  const sessionId = (await untilAnswer(ws)).answer.data?.session_id as string;
+  await summarized(sessionId);
+  const before = { balance: await balanceMicros(user_id), history: await history(sessionId) };
+
+  send(ws, user_id, sessionId, message, "bad");
+  const { events, answer } = await untilAnswer(ws);
+  expect(events.map((e) => e.event)).toEqual(["start", ...events.slice(1, -1).map(() => "delta"), "error"]);
+  expect(events.at(-1)).toEqual({ session_id: sessionId, turn: 1, event: "error", code: 6, message: "Unable to Receive Response To Query" });
+  expect(answer).toEqual({ error: "Unable to Receive Response To Query", code: 6, type: MessageType.ChatMessage, id: "bad" });
+  expect({ balance: await balanceMicros(user_id), history: await history(sessionId) }).toEqual(before);
+
+  // A resume says how it ended.
+  const resumed = await ws.request({ type: MessageType.ResumeTurn, data: { user_id, session_id: sessionId, turn: 1, after_seq: -1 } });
+  expect(resumed.data).toMatchObject({ state: "done" });
+  expect((await untilTurnEnds(ws)).at(-1)).toMatchObject({ event: "error", code: 6 });
+});
+
+it("charges a streamed turn the costs its chunks reported", async () => {
+  const { user_id } = await createUser();
+  const ws = await openLive();
+  const before = await balanceMicros(user_id);
+  send(ws, user_id, "NEW", "stream:3:1 priced [no-summary]");
+  const sessionId = (await untilAnswer(ws)).answer.data?.session_id as string;
+  await committed(sessionId);
+  expect(await balanceMicros(user_id)).toBe(before - chargedMicros(DEFAULT_TURN_COST));
+});
