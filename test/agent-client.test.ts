@@ -35,6 +35,21 @@ describe.each<"grpc-web" | "connect">(["grpc-web", "connect"])("over %s", (proto
     expect(response.timestamp).toBeDefined();
   });
 
+  it("ProcessStream streams the same reply in at least 5 pieces, as they are produced, with the same cost", async () => {
+    const whole = await agent.process(turnRequest);
+    const pieces: { text: string; at: number }[] = [];
+    let cost = 0;
+    for await (const chunk of agent.processStream(turnRequest, { silenceMs: 5000, callMs: 10_000 })) {
+      pieces.push({ text: chunk.textDelta, at: Date.now() });
+      cost += chunk.cost;
+    }
+    expect(pieces.length).toBeGreaterThanOrEqual(5);
+    expect(pieces.map((p) => p.text).join("")).toBe(whole.responseText);
+    expect(Math.fround(cost)).toBe(whole.cost);
+    // AGENT_CHUNK_DELAY_MS (20) apart: the pieces did not come in one burst.
+    expect(pieces.at(-1)!.at - pieces[0]!.at).toBeGreaterThanOrEqual(20 * (pieces.length - 2));
+  });
+
   it("Process reports an empty context as such", async () => {
     const response = await agent.process({ ...turnRequest, chatHistory: "[]", chatSummary: "", sessionPrompt: "", fileName: [] });
     expect(response.responseText).toContain("Context received: 0 history entries, summary: no, system prompt: no, files: 0");
@@ -72,5 +87,43 @@ describe.each<"grpc-web" | "connect">(["grpc-web", "connect"])("an agent that an
 
   it("still answers the next call", async () => {
     expect((await agent.process({ ...turnRequest, chatMessage: "brief hello" })).responseText).toBe("ok: brief hello");
+  });
+});
+
+describe.each<"grpc-web" | "connect">(["grpc-web", "connect"])("a streamed call's limits, over %s", (protocol) => {
+  const agent = createAgentClient({ kind: "binding", protocol, binding: testEnv.AGENT }, 1_000_000);
+  const failureOf = async (message: string, options: { silenceMs: number; callMs: number; signal?: AbortSignal }) => {
+    try {
+      for await (const _ of agent.processStream({ ...turnRequest, chatMessage: message }, options)) void _;
+    } catch (error) {
+      return error as ConnectError;
+    }
+    throw new Error("the call did not fail");
+  };
+
+  it("stops a reply that streams steadily past the call's deadline (AI_TURN_TIMEOUT_MS)", async () => {
+    const failure = await failureOf("stream:40:20 steady", { silenceMs: 1000, callMs: 200 });
+    expect(failure.code).toBe(Code.DeadlineExceeded);
+    expect(failure.message).toContain("AI_TURN_TIMEOUT_MS");
+  });
+
+  it("stops an agent that falls silent mid-stream (AI_TIMEOUT_MS)", async () => {
+    const failure = await failureOf("stall:2 quiet", { silenceMs: 200, callMs: 10_000 });
+    expect(failure.code).toBe(Code.DeadlineExceeded);
+    expect(failure.message).toContain("AI_TIMEOUT_MS");
+  });
+
+  it("stops when the caller aborts, and refuses a reply over AI_MAX_REPLY_BYTES", async () => {
+    const abort = new AbortController();
+    setTimeout(() => abort.abort(), 100);
+    expect((await failureOf("stream:40:20 long", { silenceMs: 1000, callMs: 10_000, signal: abort.signal })).code).toBe(Code.Canceled);
+    expect((await failureOf("garbage:huge", { silenceMs: 5000, callMs: 10_000 })).code).toBe(Code.ResourceExhausted);
+  });
+
+  it("answers Unimplemented where the agent has no ProcessStream; reply() then falls back to Process", async () => {
+    expect((await failureOf("[unary-only] plain", { silenceMs: 5000, callMs: 10_000 })).code).toBe(Code.Unimplemented);
+    const pieces = [];
+    for await (const piece of agent.reply({ ...turnRequest, chatMessage: "brief [unary-only]" }, { silenceMs: 5000, callMs: 10_000 })) pieces.push(piece);
+    expect(pieces.map((p) => p.text)).toEqual(["ok: brief [unary-only]"]);
   });
 });

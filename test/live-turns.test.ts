@@ -312,3 +312,31 @@ it("charges a streamed turn the costs its chunks reported", async () => {
   await committed(sessionId);
   expect(await balanceMicros(user_id)).toBe(before - chargedMicros(DEFAULT_TURN_COST));
 });
+
+it("loses only the uncommitted partial reply when the session's object dies mid-stream: nothing charged, history unchanged, the turn resumes as interrupted", async () => {
+  const { user_id } = await createUser();
+  let ws = await openLive();
+  send(ws, user_id, "NEW", "brief first");
+  const sessionId = (await untilAnswer(ws)).answer.data?.session_id as string;
+  await summarized(sessionId);
+  const before = { balance: await balanceMicros(user_id), history: await history(sessionId) };
+
+  send(ws, user_id, sessionId, "stream:40:50 cut short");
+  const start = (await ws.next()).data as unknown as TurnEventData;
+  await ws.next(); // its first delta
+  await abortAllDurableObjects();
+
+  ws = await openLive();
+  expect({ balance: await balanceMicros(user_id), history: await history(sessionId) }).toEqual(before);
+  const resumed = await ws.request({ type: MessageType.ResumeTurn, data: { user_id, session_id: sessionId, turn: start.turn, after_seq: -1 } });
+  expect(resumed.data).toMatchObject({ state: "done" });
+  const replayed = await untilTurnEnds(ws);
+  expect(replayed.at(-1)).toEqual({ session_id: sessionId, turn: 1, event: "error", code: 14, message: "Internal Server Error: the turn was interrupted" });
+  expect(deltaTexts(replayed).startsWith("part-0 ")).toBe(true);
+
+  // The session goes on; the next turn gets the next number.
+  send(ws, user_id, sessionId, "brief again");
+  const next = await untilAnswer(ws);
+  expect(next.events[0]).toMatchObject({ event: "start", turn: 2 });
+  expect((await history(sessionId)).map((h) => h.content)).toEqual([...before.history.map((h) => h.content), "brief again", "ok: brief again"]);
+});
