@@ -38,6 +38,8 @@ export default defineConfig(async () => {
     scriptPath: bundles[name],
     modulesRoot: path.dirname(bundles[name]),
     compatibilityDate: "2026-04-20",
+    // As in the agents' wrangler.toml: a cancelled ProcessStream reaches the agent (context.signal) and ends its waits.
+    compatibilityFlags: ["enable_request_signal"],
   });
   // Asymmetric JWTs for the auth suites: the private key signs in the tests, the public one is served as a JWKS.
   const signingKey = await generateKeyPair("ES256", { extractable: true });
