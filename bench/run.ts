@@ -1,6 +1,6 @@
 // npm run bench [-- --quick]: measures a chat turn against the runtime's own floor (a bare hibernating
-// Durable Object echo, same runtime, same run), how cost grows with history and concurrency, and what idle
-// sockets cost. Starts what it needs on 127.0.0.1 (the backend with an instant agent, the echo floor), stops
+// Durable Object echo, same runtime, same run), how cost grows with history and concurrency, what idle sockets
+// cost, and streamed (protocol v2) turns. Starts what it needs on 127.0.0.1 (the backend with an instant agent, the echo floor), stops
 // all of it, prints a table, writes bench/results/latest.json and docs/benchmarks.md.
 // This file holds the plan and the order of the phases; bench/lib/ does the work.
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
@@ -8,7 +8,8 @@ import os from "node:os";
 import path from "node:path";
 import { bin, root, run } from "../tools/lib.ts";
 import { ADMIN } from "./lib/client.ts";
-import { concurrentTurns, echoFloor, historyScaling, idleSockets, sequentialTurns, type Plan } from "./lib/phases.ts";
+import { concurrentTurns, echoFloor, historyScaling, idleSockets, sequentialTurns, streamedTurns, type Plan } from "./lib/phases.ts";
+import { startStreamAgent, type StreamAgent } from "./lib/stream-agent.ts";
 import { quiesce, runtimePids, withWrangler } from "./lib/proc.ts";
 import { summarize, writeReport } from "./lib/report.ts";
 import { backendConfig, freePort, seedHistories, setDevtoolsNetwork, startWrangler, type WranglerDev } from "./lib/stack.ts";
@@ -22,6 +23,7 @@ const started = performance.now();
 mkdirSync(path.join(root, "bench/results"), { recursive: true });
 const stateDir = mkdtempSync(path.join(os.tmpdir(), "chat-bench-"));
 const running: WranglerDev[] = [];
+let streamAgent: StreamAgent | null = null;
 try {
   run(bin("buf"), ["generate"]);
   run(bin("wrangler"), ["d1", "migrations", "apply", "DB", "--local", "--persist-to", stateDir], { stdio: ["ignore", "ignore", "inherit"] });
@@ -67,11 +69,32 @@ try {
   const history = await historyScaling(wsUrl, seeded);
   console.log("idle sockets…");
   const idle = await idleSockets(plan, wsUrl, base, pids);
+
+  // Streaming (protocol v2) against an agent in this process, reached over the network: a second backend on its
+  // own state, without the AGENT binding.
+  await backend.stop();
+  streamAgent = await startStreamAgent();
+  const streamState = path.join(stateDir, "stream");
+  mkdirSync(streamState);
+  run(bin("wrangler"), ["d1", "migrations", "apply", "DB", "--local", "--persist-to", streamState], { stdio: ["ignore", "ignore", "inherit"] });
+  const streamPort = await freePort();
+  const streamBackend = await startWrangler(
+    "stream backend",
+    ["-c", backendConfig("bench-stream-backend", null), "--persist-to", streamState, "--var", `AI_SERVER_URL:${streamAgent.url}`, "--var", "AI_PROTOCOL:connect",
+      "--var", `ADMIN_TOKEN:${ADMIN}`, "--var", "MAX_FRAMES_PER_SECOND:1000000", "--var", "FILE_URL_SECRET:bench"],
+    streamPort,
+  );
+  running.push(streamBackend);
+  await setDevtoolsNetwork(streamBackend.inspectorPort, false);
+  await quiesce([...withWrangler(echo.pid), ...withWrangler(streamBackend.pid)]);
+  console.log("streamed turns (protocol v2, devtools network recording off)…");
+  const streamed = await streamedTurns(plan, `http://127.0.0.1:${streamPort}`, `ws://127.0.0.1:${streamPort}/ws`, streamAgent, runtimePids(streamBackend.pid));
   const load = { start: loadStart, end: os.loadavg() };
 
-  const report = summarize({ quick, rounds: plan.rounds, started, load }, { floor, seq, throughput, seqOff, throughputOff, history, idle });
+  const report = summarize({ quick, rounds: plan.rounds, started, load }, { floor, seq, throughput, seqOff, throughputOff, history, idle, streamed });
   writeReport(report.results, report.targets);
 } finally {
   await Promise.all(running.map((r) => r.stop()));
+  await streamAgent?.close();
   rmSync(stateDir, { recursive: true, force: true });
 }

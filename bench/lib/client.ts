@@ -13,11 +13,27 @@ export interface Frame {
   error?: unknown;
 }
 
+/** A protocol v2 turn event (type 7) as the benchmark reads it. */
+export interface TurnEvent {
+  session_id: string;
+  turn: number;
+  event: string;
+  seq?: number;
+}
+
+const EVENT_PREFIX = `{"type":${MessageType.TurnEvent},`;
+
 export class Socket {
   private readonly waiting: ((text: string) => void)[] = [];
+  /** Gets each turn event (v2 sockets) when it arrives; answers still pair with their requests. */
+  onEvent: ((event: TurnEvent, at: number) => void) | null = null;
 
   constructor(private readonly ws: WebSocket) {
-    ws.on("message", (data) => this.waiting.shift()?.(String(data)));
+    ws.on("message", (data) => {
+      const text = String(data);
+      if (text.startsWith(EVENT_PREFIX)) this.onEvent?.((JSON.parse(text) as { data: TurnEvent }).data, performance.now());
+      else this.waiting.shift()?.(text);
+    });
   }
   static open(url: string): Promise<Socket> {
     return new Promise((resolve, reject) => {

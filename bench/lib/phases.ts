@@ -1,6 +1,7 @@
 // The benchmark's measured phases: the echo floors, sequential and concurrent turns, history scaling and idle
 // sockets, each returning its raw figures (latency spreads, throughput, CPU, RSS, storage counts).
-import { createUser, Socket, storageCounts, timed, turn } from "./client.ts";
+import { createUser, Socket, storageCounts, timed, turn, type TurnEvent } from "./client.ts";
+import type { StreamAgent } from "./stream-agent.ts";
 import { cpuMs, quiesce, rssMb, withWrangler } from "./proc.ts";
 import { batchWindowMs, setDevtoolsNetwork, type SeededHistories, type WranglerDev } from "./stack.ts";
 import { median, spread, type Spread } from "./stats.ts";
@@ -42,6 +43,15 @@ export interface SequentialTurns {
 
 /** Latency spreads of a cold session's first turn, by history size. */
 export type HistoryScaling = Record<string, Spread>;
+
+export interface StreamedTurns {
+  /** Client got the first delta minus agent sent the first chunk, per turn. */
+  firstDeltaOverhead: Spread;
+  deltasPerSecond: Spread;
+  cpuPerDelta: number;
+  chunksPerTurn: number;
+  concurrentTurns: number;
+}
 
 export interface IdleSockets {
   sockets: number;
@@ -156,4 +166,58 @@ export async function idleSockets(plan: Plan, wsUrl: string, base: string, pids:
   const answers = await Promise.all(sockets.map((s) => s.request({ type: 0, data: { user_id: userId } })));
   sockets.forEach((s) => s.close());
   return { sockets: sockets.length, answering: answers.filter((a) => a.type === 0 && !a.error).length, before, after };
+}
+
+/**
+ * Streamed turns on v2 sockets, against an agent in this process: the time from the agent writing a turn's first
+ * chunk to the client receiving its first delta (sequential turns of 5 chunks 2 ms apart), then deltas a second
+ * and runtime CPU per delta with `plan.sessions` turns of 50 chunks each streaming at once.
+ */
+export async function streamedTurns(plan: Plan, base: string, wsUrl: string, agent: StreamAgent, pids: number[]): Promise<StreamedTurns> {
+  const userId = await createUser(base);
+  const socket = await Socket.open(`${wsUrl}?v=2`);
+  const firstDeltaAt = new Map<string, number>();
+  let sent = "";
+  socket.onEvent = (event, at) => {
+    if (event.event === "delta" && event.seq === 0) firstDeltaAt.set(sent, at);
+  };
+  sent = "chunks:5 gap:2 warm 0";
+  const sessionId = await turn(socket, userId, "NEW", sent);
+  for (let i = 1; i < plan.warmTurns; i++) await turn(socket, userId, sessionId, (sent = `chunks:5 gap:2 warm ${i}`));
+  const overheads: number[] = [];
+  for (let i = 0; i < plan.seqTurns; i++) {
+    await turn(socket, userId, sessionId, (sent = `chunks:5 gap:2 turn ${i}`));
+    const agentSent = agent.firstChunkAt.get(sent);
+    const clientGot = firstDeltaAt.get(sent);
+    if (agentSent === undefined || clientGot === undefined) throw new Error(`turn "${sent}": no first chunk or no first delta seen`);
+    overheads.push(clientGot - agentSent);
+  }
+  socket.close();
+
+  const chunks = 50;
+  const users = await Promise.all(Array.from({ length: plan.sessions }, () => createUser(base)));
+  const sockets = await Promise.all(users.map(() => Socket.open(`${wsUrl}?v=2`)));
+  let deltas = 0;
+  const count = (event: TurnEvent) => {
+    if (event.event === "delta") deltas++;
+  };
+  sockets.forEach((s) => (s.onEvent = count));
+  const sessions = await Promise.all(users.map((u, i) => turn(sockets[i]!, u, "NEW", `chunks:${chunks} start`)));
+  await new Promise((r) => setTimeout(r, batchWindowMs + 500));
+  const rounds: number[] = [];
+  let cpu = 0;
+  let roundDeltas = 0;
+  for (let round = 0; round < plan.rounds; round++) {
+    deltas = 0;
+    const cpuBefore = cpuMs(pids);
+    const [elapsed] = await timed(() => Promise.all(users.map((u, i) => turn(sockets[i]!, u, sessions[i]!, `chunks:${chunks} round ${round}`))));
+    if (deltas !== plan.sessions * chunks) throw new Error(`round ${round}: ${deltas} deltas, expected ${plan.sessions * chunks}`);
+    roundDeltas += deltas;
+    rounds.push(deltas / (elapsed / 1000));
+    // The round's database batches are part of its cost, and land before the next round starts.
+    await new Promise((r) => setTimeout(r, batchWindowMs + 500));
+    cpu += cpuMs(pids) - cpuBefore;
+  }
+  sockets.forEach((s) => s.close());
+  return { firstDeltaOverhead: spread(overheads), deltasPerSecond: spread(rounds), cpuPerDelta: cpu / roundDeltas, chunksPerTurn: chunks, concurrentTurns: plan.sessions };
 }

@@ -5,7 +5,7 @@ import { writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { root } from "../../tools/lib.ts";
-import type { CallFloor, EchoFloor, HistoryScaling, IdleSockets, SequentialTurns } from "./phases.ts";
+import type { CallFloor, EchoFloor, HistoryScaling, IdleSockets, SequentialTurns, StreamedTurns } from "./phases.ts";
 import { batchWindowMs } from "./stack.ts";
 import { mapSpread, round, type Spread } from "./stats.ts";
 
@@ -19,6 +19,8 @@ export interface Measured {
   throughputOff: Spread;
   history: HistoryScaling;
   idle: IdleSockets;
+  /** Streamed turns on v2 sockets (recording off). */
+  streamed: StreamedTurns;
 }
 
 /** About the run itself. */
@@ -83,6 +85,14 @@ export interface Results {
     note: string;
   };
   idle: { sockets: number; answering: number; rss_mb_before: number; rss_mb_after: number };
+  stream: {
+    first_delta_overhead_ms: number;
+    first_delta_overhead_spread_ms: Spread;
+    throughput_deltas_per_s: number;
+    throughput_rounds_per_s: { p10: number; p50: number; p90: number; n: number };
+    cpu_ms_per_delta: number;
+    note: string;
+  };
   storage: { writes_per_turn: number; reads_per_turn_warm: number; writes_per_turn_devtools_network_off: number };
   memory: { rss_mb_growth_300_turns: number };
   targets: Record<string, boolean>;
@@ -97,7 +107,7 @@ export interface Targets {
 }
 
 /** The figures of latest.json and the targets, from what the phases measured. */
-export function summarize(info: RunInfo, { floor, seq, throughput, seqOff, throughputOff, history, idle }: Measured): { results: Results; targets: Targets } {
+export function summarize(info: RunInfo, { floor, seq, throughput, seqOff, throughputOff, history, idle, streamed }: Measured): { results: Results; targets: Targets } {
   const commit = (() => {
     try {
       return execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: root, encoding: "utf8" }).trim();
@@ -155,6 +165,19 @@ export function summarize(info: RunInfo, { floor, seq, throughput, seqOff, throu
       note: "first turn on a cold session (its context built from storage); type 2 has no paging",
     },
     idle: { sockets: idle.sockets, answering: idle.answering, rss_mb_before: round(idle.before, 1), rss_mb_after: round(idle.after, 1) },
+    stream: {
+      first_delta_overhead_ms: round(streamed.firstDeltaOverhead.p50),
+      first_delta_overhead_spread_ms: mapSpread(streamed.firstDeltaOverhead),
+      throughput_deltas_per_s: round(streamed.deltasPerSecond.p50, 0),
+      throughput_rounds_per_s: {
+        p10: round(streamed.deltasPerSecond.p10, 0),
+        p50: round(streamed.deltasPerSecond.p50, 0),
+        p90: round(streamed.deltasPerSecond.p90, 0),
+        n: streamed.deltasPerSecond.n,
+      },
+      cpu_ms_per_delta: round(streamed.cpuPerDelta, 4),
+      note: `${streamed.concurrentTurns} concurrent turns of ${streamed.chunksPerTurn} chunks; CPU includes the turns' own work (agent call, journal, summary, commits)`,
+    },
     storage: {
       writes_per_turn: round(seq.writesPerTurn, 2),
       reads_per_turn_warm: round(seq.readsPerTurn, 2),
@@ -175,7 +198,11 @@ export function summarize(info: RunInfo, { floor, seq, throughput, seqOff, throu
     ["storage.writes_per_turn <= 2", measured.storage.writes_per_turn <= 2],
     ["1,000 idle sockets held, each answering", measured.idle.sockets >= 1000 && measured.idle.answering === measured.idle.sockets],
   ];
-  const targets = { recorded: [...turnTargets(measured.turn), ...shared], unrecorded: turnTargets(measured.turn_devtools_network_off) };
+  const streamTargets: Verdict[] = [["stream.first_delta_overhead_ms <= 2", measured.stream.first_delta_overhead_ms <= 2]];
+  const targets = {
+    recorded: [...turnTargets(measured.turn), ...shared],
+    unrecorded: [...turnTargets(measured.turn_devtools_network_off), ...streamTargets],
+  };
   return {
     results: { ...measured, targets: Object.fromEntries(targets.recorded), targets_devtools_network_off: Object.fromEntries(targets.unrecorded) },
     targets,
@@ -211,8 +238,8 @@ start and ${r.meta.loadavg_end.join(" / ")} at the end (2 cores: above 2 the num
   with it, not with numbers from another run or machine. Two more floors add one D1 \`select 1\`, or one
   service-binding fetch (a subrequest, as each agent call is), to each echo.
 - **turn** is a chat message (type 3) answered end to end: hub object → session object → agent over Connect
-  (\`bench/instant-agent\`: answers at once, a bare Connect unary responder, since it shares the runtime process
-  and its CPU counts in every turn) → the turn journaled in the session object's own storage → reply. The summary
+  (\`bench/instant-agent\`: answers at once, a bare Connect responder whose ProcessStream sends the reply as one
+  chunk, since it shares the runtime process and its CPU counts in every turn) → the turn journaled in the session object's own storage → reply. The summary
   (a second agent call) runs after the reply and before the next turn; the database gets the turns in batches
   of up to ${batchWindowMs} ms (\`STORE_BATCH_WINDOW_MS\`), and the sequential figures wait for that batch before they
   read CPU and storage counts. Latencies are medians after a warm-up, with the spread beside them. CPU is the
@@ -229,6 +256,10 @@ start and ${r.meta.loadavg_end.join(" / ")} at the end (2 cores: above 2 the num
   one round of turns, not several.
 - **history** times the first turn on a cold session holding 100 vs 100,000 entries: the context is built from
   storage by reading only the newest entries through the primary key.
+- **stream** is protocol v2 (\`/ws?v=2\`): turns whose reply streams as type-7 deltas, against an agent that runs
+  in the benchmark's own Node process (\`bench/lib/stream-agent.ts\`, reached over the network by a second backend
+  without the AGENT binding), so the agent's "first chunk written" and the client's "first delta received" share
+  one clock. Recording is off for it.
 - **storage** counts D1 round trips (statements or batches) with \`STORAGE_METRICS\`, not estimates. A session
   commits what its object journaled in ordered batches of a few statements each, however many turns they carry.
 
@@ -272,6 +303,16 @@ ${[
   row("idle.rss_mb_before / after", `${r.idle.rss_mb_before} / ${r.idle.rss_mb_after}`, "runtime processes' RSS"),
   row("storage.writes_per_turn", r.storage.writes_per_turn, `D1 round trips per turn (turn and summary batches); ${r.storage.writes_per_turn_devtools_network_off} with recording off`),
   row("storage.reads_per_turn_warm", r.storage.reads_per_turn_warm, "D1 round trips"),
+].join("\n")}
+
+## Streamed turns (protocol v2, recording off)
+
+| figure | value | spread / note |
+|---|---|---|
+${[
+  row("stream.first_delta_overhead_ms", r.stream.first_delta_overhead_ms, `client got the first delta minus agent wrote the first chunk, sequential turns of 5 chunks 2 ms apart: ${s(r.stream.first_delta_overhead_spread_ms)}`),
+  row("stream.throughput_deltas_per_s", r.stream.throughput_deltas_per_s, `${r.stream.note}; median of ${r.stream.throughput_rounds_per_s.n} rounds, p10 ${r.stream.throughput_rounds_per_s.p10} / p90 ${r.stream.throughput_rounds_per_s.p90}`),
+  row("stream.cpu_ms_per_delta", r.stream.cpu_ms_per_delta, "runtime processes' CPU over those rounds / deltas"),
 ].join("\n")}
 
 ## Targets
