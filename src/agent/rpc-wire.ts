@@ -3,7 +3,7 @@
 import { fromBinary, type DescMessage, type DescMethod, type MessageShape } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { contentTypeStreamProto, contentTypeUnaryProto, protocolVersion } from "@connectrpc/connect/protocol-connect";
-import { contentTypeProto as grpcWebContentType } from "@connectrpc/connect/protocol-grpc-web";
+import { contentTypeProto as grpcWebContentType, validateResponse } from "@connectrpc/connect/protocol-grpc-web";
 
 /** How the agent is reached: a fetch (a service binding's or the network's), its base URL and protocol. */
 export interface RpcEndpoint {
@@ -44,4 +44,16 @@ export function decode<O extends DescMessage>(schema: O, bytes: Uint8Array): Mes
 export function expectContentType(response: Response, expected: string): void {
   const type = response.headers.get("content-type")?.split(";")[0]?.trim().toLowerCase();
   if (type !== expected) throw new ConnectError(`protocol error: the agent answered ${type ?? "no content type"}, not ${expected}`, Code.Internal);
+}
+
+/** A gRPC-web reply's status and content type; its body is cancelled when they refuse it. */
+export function checkGrpcWebResponse(response: Response, streaming: boolean): void {
+  try {
+    const { headerError } = validateResponse(response.status, response.headers); // throws for a non-2xx status
+    if (headerError) throw headerError; // a trailers-only answer: the status came in the headers
+    expectContentType(response, replyContentType("grpc-web", streaming));
+  } catch (error) {
+    response.body?.cancel().catch(() => undefined);
+    throw error;
+  }
 }

@@ -7,9 +7,9 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { encodeEnvelope } from "@connectrpc/connect/protocol";
 import { codeFromHttpStatus, endStreamFlag, endStreamFromJson, errorFromJsonBytes } from "@connectrpc/connect/protocol-connect";
 import { findTrailerError } from "@connectrpc/connect/protocol-grpc";
-import { trailerFlag, trailerParse, validateResponse } from "@connectrpc/connect/protocol-grpc-web";
-import { readEnvelopes } from "./envelopes";
-import { decode, expectContentType, methodUrl, replyContentType, requestHeaders, type RpcEndpoint } from "./rpc-wire";
+import { trailerFlag, trailerParse } from "@connectrpc/connect/protocol-grpc-web";
+import { readBody, readEnvelopes } from "./reply-body";
+import { checkGrpcWebResponse, decode, expectContentType, methodUrl, replyContentType, requestHeaders, type RpcEndpoint } from "./rpc-wire";
 
 export interface StreamCallOptions {
   /** The longest wait for the first message and between two messages. */
@@ -35,9 +35,9 @@ export function streamMethod<I extends DescMessage, O extends DescMessage>(endpo
         signal: limits.signal,
         redirect: "manual",
       });
-      await checkResponse(response, endpoint);
+      await checkResponse(response, endpoint, limits.signal);
       let ended = false;
-      for await (const { flags, data } of readEnvelopes(response.body, endpoint.maxReplyBytes, limits.signal)) {
+      for await (const { flags, data } of readEnvelopes(response, endpoint.maxReplyBytes, limits.signal)) {
         if (ended) throw new ConnectError("protocol error: a message after the end of the stream", Code.Internal);
         if (flags === 0) {
           limits.heard();
@@ -61,17 +61,23 @@ export function streamMethod<I extends DescMessage, O extends DescMessage>(endpo
   };
 }
 
+/** The most of an error reply that is read for the agent's own error. */
+const MAX_ERROR_BYTES = 65_536;
+
 /** Refuses a reply that is not a stream of this protocol, with the agent's own error where it sent one. */
-async function checkResponse(response: Response, endpoint: RpcEndpoint): Promise<void> {
-  if (endpoint.protocol === "grpc-web") {
-    const { headerError } = validateResponse(response.status, response.headers); // throws for a non-2xx status
-    if (headerError) throw headerError; // a trailers-only answer: the status came in the headers
-  } else if (response.status !== 200) {
+async function checkResponse(response: Response, endpoint: RpcEndpoint, signal: AbortSignal): Promise<void> {
+  if (endpoint.protocol === "grpc-web") return checkGrpcWebResponse(response, true);
+  if (response.status !== 200) {
     const fallback = new ConnectError(`HTTP ${response.status}`, codeFromHttpStatus(response.status));
-    const body = await response.arrayBuffer().catch(() => new ArrayBuffer(0));
-    throw body.byteLength > 0 && body.byteLength <= 65_536 ? errorFromJsonBytes(new Uint8Array(body), response.headers, fallback) : fallback;
+    const body = await readBody(response, MAX_ERROR_BYTES, signal).catch(() => null);
+    throw body && body.byteLength > 0 ? errorFromJsonBytes(body, response.headers, fallback) : fallback;
   }
-  expectContentType(response, replyContentType(endpoint.protocol, true));
+  try {
+    expectContentType(response, replyContentType(endpoint.protocol, true));
+  } catch (error) {
+    response.body?.cancel().catch(() => undefined);
+    throw error;
+  }
 }
 
 /** One signal for the caller's abort, the call's deadline and the silence timer, remembering which one fired. */

@@ -11,9 +11,9 @@ import { Code, ConnectError, type CallOptions } from "@connectrpc/connect";
 import { encodeEnvelope } from "@connectrpc/connect/protocol";
 import { codeFromHttpStatus, errorFromJsonBytes } from "@connectrpc/connect/protocol-connect";
 import { findTrailerError } from "@connectrpc/connect/protocol-grpc";
-import { trailerFlag, trailerParse, validateResponse } from "@connectrpc/connect/protocol-grpc-web";
-import { readEnvelopes, replyTooLarge } from "./envelopes";
-import { decode, expectContentType, methodUrl, replyContentType, requestHeaders, type RpcEndpoint } from "./rpc-wire";
+import { trailerFlag, trailerParse } from "@connectrpc/connect/protocol-grpc-web";
+import { readBody, readEnvelopes } from "./reply-body";
+import { checkGrpcWebResponse, decode, expectContentType, methodUrl, replyContentType, requestHeaders, type RpcEndpoint } from "./rpc-wire";
 
 export type UnaryMethod<I extends DescMessage, O extends DescMessage> = (request: MessageInitShape<I>, options?: CallOptions) => Promise<MessageShape<O>>;
 
@@ -24,15 +24,16 @@ export function unaryMethod<I extends DescMessage, O extends DescMessage>(endpoi
   return async (request, options = {}) => {
     const message = toBinary(method.input, create(method.input, request));
     const signals = [options.signal, options.timeoutMs ? AbortSignal.timeout(options.timeoutMs) : undefined].filter((s) => s !== undefined);
+    const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
     try {
       const response = await endpoint.fetch(url, {
         method: "POST",
         headers: requestHeaders(endpoint.protocol, false, options.timeoutMs),
         body: grpcWeb ? encodeEnvelope(0, message) : message,
-        signal: signals.length > 1 ? AbortSignal.any(signals) : signals[0],
+        signal,
         redirect: "manual",
       });
-      const reply = grpcWeb ? await grpcWebReply(response, endpoint.maxReplyBytes) : await connectReply(response, endpoint.maxReplyBytes);
+      const reply = grpcWeb ? await grpcWebReply(response, endpoint.maxReplyBytes, signal) : await connectReply(response, endpoint.maxReplyBytes, signal);
       return decode(method.output, reply);
     } catch (error) {
       throw ConnectError.from(error);
@@ -40,20 +41,18 @@ export function unaryMethod<I extends DescMessage, O extends DescMessage>(endpoi
   };
 }
 
-async function connectReply(response: Response, maxBytes: number): Promise<Uint8Array> {
-  const body = await readAtMost(response, maxBytes);
+async function connectReply(response: Response, maxBytes: number, signal: AbortSignal | undefined): Promise<Uint8Array> {
+  const body = await readBody(response, maxBytes, signal);
   if (response.status !== 200) throw errorFromJsonBytes(body, response.headers, new ConnectError(`HTTP ${response.status}`, codeFromHttpStatus(response.status)));
   expectContentType(response, replyContentType("connect", false));
   return body;
 }
 
-async function grpcWebReply(response: Response, maxBytes: number): Promise<Uint8Array> {
-  const { headerError } = validateResponse(response.status, response.headers); // throws for a non-2xx status
-  if (headerError) throw headerError; // a trailers-only answer: the status came in the headers
-  expectContentType(response, replyContentType("grpc-web", false));
+async function grpcWebReply(response: Response, maxBytes: number, signal: AbortSignal | undefined): Promise<Uint8Array> {
+  checkGrpcWebResponse(response, false);
   let message: Uint8Array | undefined;
   let trailer: Headers | undefined;
-  for await (const { flags, data } of readEnvelopes(response.body, maxBytes)) {
+  for await (const { flags, data } of readEnvelopes(response, maxBytes, signal)) {
     if (flags === trailerFlag) trailer = trailerParse(data);
     else if (flags !== 0) throw new ConnectError(`protocol error: unsupported envelope flags ${flags}`, Code.Internal);
     else if (message) throw new ConnectError("protocol error: more than one message in a unary reply", Code.Internal);
@@ -64,34 +63,4 @@ async function grpcWebReply(response: Response, maxBytes: number): Promise<Uint8
   if (trailerError) throw trailerError;
   if (!message) throw new ConnectError("protocol error: the reply has no message", Code.Internal);
   return message;
-}
-
-/** The whole body, refusing one over `maxBytes` as soon as it is known to be (by Content-Length or while reading). */
-async function readAtMost(response: Response, maxBytes: number): Promise<Uint8Array> {
-  if (Number(response.headers.get("content-length")) > maxBytes) {
-    await response.body?.cancel();
-    throw replyTooLarge(maxBytes);
-  }
-  if (!response.body) return new Uint8Array(0);
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > maxBytes) {
-      await reader.cancel();
-      throw replyTooLarge(maxBytes);
-    }
-    chunks.push(value);
-  }
-  if (chunks.length === 1) return chunks[0]!;
-  const body = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    body.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return body;
 }

@@ -1,6 +1,9 @@
 // An in-memory stand-in for the part of Durable Object storage the session's state machines use (get, put, list,
 // delete, alarms), so the unit tier runs them in plain Node. It keeps values as structured clones, as storage does,
 // and can be told to fail a call. The workerd suites run the same code on the real storage.
+/** Keys one put or delete may take, as the runtime's storage allows. */
+const MAX_KEYS = 128;
+
 export class MemoryStorage {
   readonly values = new Map<string, unknown>();
   alarm: number | null = null;
@@ -17,11 +20,13 @@ export class MemoryStorage {
       throw new Error("storage put failed");
     }
     const entries = typeof keyOrEntries === "string" ? { [keyOrEntries]: value } : keyOrEntries;
+    if (Object.keys(entries).length > MAX_KEYS) throw new Error(`put takes at most ${MAX_KEYS} keys`);
     for (const [key, entry] of Object.entries(entries)) this.values.set(key, structuredClone(entry));
   }
 
   async delete(keys: string | string[], _options?: object): Promise<boolean | number> {
     const list = typeof keys === "string" ? [keys] : keys;
+    if (list.length > MAX_KEYS) throw new Error(`delete takes at most ${MAX_KEYS} keys`);
     let deleted = 0;
     for (const key of list) if (this.values.delete(key)) deleted++;
     return typeof keys === "string" ? deleted === 1 : deleted;

@@ -3,8 +3,7 @@
 import { hex } from "../encoding";
 import { unwrap } from "../errors";
 import type { ChatSession, SessionUpload, TurnReply, TurnRequest } from "../session/chat-session";
-import type { ResumeState } from "../session/live-turns";
-import type { TurnEvent } from "../session/turn-events";
+import type { Resumed } from "../session/live-turns";
 import type { FileRecord } from "../../storage/chat-store";
 
 export function sessionObject(env: Env, sessionId: string): DurableObjectStub<ChatSession> {
@@ -44,7 +43,7 @@ export function watchSession(env: Env, sessionId: string, hubId: string): Promis
 export async function resumeTurn(
   env: Env,
   { userId, sessionId, turn, afterSeq, hubId }: { userId: string; sessionId: string; turn: number; afterSeq: number; hubId: string },
-): Promise<{ state: ResumeState; events: TurnEvent[] }> {
+): Promise<Resumed> {
   return unwrap(await sessionObject(env, sessionId).resume(userId, sessionId, turn, afterSeq, hubId));
 }
 

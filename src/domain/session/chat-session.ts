@@ -17,9 +17,8 @@ import { TurnOutbox } from "./outbox";
 import { acceptUpload, removeSession, type FileParts, type SessionUpload } from "./session-files";
 import { runTurn, type TurnParts, type TurnReply, type TurnRequest } from "./turn";
 import { SessionAlarm } from "./wake-up";
-import { LiveTurns, type ResumeState } from "./live-turns";
+import { LiveTurns, type Resumed } from "./live-turns";
 import { StreamLog } from "./stream-log";
-import type { TurnEvent } from "./turn-events";
 import { Watchers, type HubLink } from "./watchers";
 
 export type { SessionUpload } from "./session-files";
@@ -44,7 +43,10 @@ export class ChatSession extends DurableObject<Env> {
       this.ctx.waitUntil(done),
     );
   private readonly liveTurns = new LiveTurns(
-    new StreamLog(this.ctx.storage, this.alarmClock.wakeUp, this.config.STREAM_RETAIN_S * 1000),
+    new StreamLog(this.ctx.storage, this.alarmClock.wakeUp, {
+      retainMs: this.config.STREAM_RETAIN_S * 1000,
+      longestTurnMs: this.config.AI_TURN_TIMEOUT_MS + this.config.AI_TIMEOUT_MS,
+    }),
     new Watchers(this.ctx.storage, this.hubLink()),
   );
   private turnParts: TurnParts & FileParts | null = null;
@@ -72,18 +74,12 @@ export class ChatSession extends DurableObject<Env> {
   }
 
   /** Where a turn of this session stands, with the events that bring a client up to date after `afterSeq`. */
-  resume(userId: string, sessionId: string, turn: number, afterSeq: number, hubId: string): Promise<Outcome<{ state: ResumeState; events: TurnEvent[] }>> {
-    return outcomeOf(
-      (async () => {
-        // A running turn of the user proves the session is theirs (a new session is not in the database yet).
-        if (!this.liveTurns.runsFor(userId)) {
-          const context = await this.live.load(this.parts().store, sessionId, () => this.journal.settle());
-          if (context.session.userId !== userId) throw new ChatError(ErrorCode.SessionNotFound);
-        }
-        return this.liveTurns.resume(sessionId, turn, afterSeq, hubId);
-      })(),
-      ErrorCode.InternalServerError,
-    );
+  resume(userId: string, sessionId: string, turn: number, afterSeq: number, hubId: string): Promise<Outcome<Resumed>> {
+    const checkOwner = async () => {
+      const context = await this.live.load(this.parts().store, sessionId, () => this.journal.settle());
+      if (context.session.userId !== userId) throw new ChatError(ErrorCode.SessionNotFound);
+    };
+    return outcomeOf(this.liveTurns.resume(userId, sessionId, turn, afterSeq, hubId, checkOwner), ErrorCode.InternalServerError);
   }
 
   /** Cancels the running turn and answers its number once it has ended. */

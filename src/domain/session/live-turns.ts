@@ -16,6 +16,11 @@ export interface TurnStart {
 
 export type ResumeState = "streaming" | "done" | "unknown";
 
+export interface Resumed {
+  state: ResumeState;
+  events: TurnEvent[];
+}
+
 export class LiveTurns {
   private running: LiveTurn | null = null;
 
@@ -43,23 +48,19 @@ export class LiveTurns {
     return this.running?.userId === userId;
   }
 
-  /** The session was deleted. */
-  forget(): Promise<void> {
-    return this.log.forget();
-  }
-
-  /** The hub watches the session's turns from now on. */
+  /** The hub watches the session's turns from now on (its caller checked the session is the user's). */
   watch(hubId: string): Promise<void> {
     return this.watchers.add(hubId);
   }
 
   /**
    * Cancels the running turn of this user and resolves with its number once it has ended (committed with its
-   * partial reply, or failed). Throws code 110 when no turn runs.
+   * partial reply, or failed). Code 110 when no turn runs, or when its reply was already complete.
    */
   async cancel(userId: string): Promise<number> {
     const turn = this.running;
     if (!turn || turn.userId !== userId) throw new ChatError(ErrorCode.NoRunningTurn);
+    if (turn.replyComplete) throw new ChatError(ErrorCode.NoRunningTurn, "No turn is running in this session: the reply was already complete");
     turn.cancel();
     await turn.finished;
     return turn.number;
@@ -67,17 +68,23 @@ export class LiveTurns {
 
   /**
    * The turn's state and the events that bring a client up to date after `afterSeq`; the hub watches from now
-   * on, so the running turn's later deltas follow these.
+   * on, so the running turn's later events follow these. `checkOwner` throws when the session is not the user's;
+   * it is called only when this object's own turns do not show that it is.
    */
-  async resume(sessionId: string, number: number, afterSeq: number, hubId: string): Promise<{ state: ResumeState; events: TurnEvent[] }> {
-    await this.watchers.add(hubId);
+  async resume(userId: string, sessionId: string, number: number, afterSeq: number, hubId: string, checkOwner: () => Promise<void>): Promise<Resumed> {
     const running = this.running;
-    if (running?.number === number) {
+    if (running?.number === number && running.userId === userId) {
+      await this.watchers.add(hubId);
       running.record();
-      return { state: "streaming", events: replayEvents(sessionId, number, running.deltas, afterSeq, null) };
+      // A turn whose ending is still being delivered is done: its ending may have gone out before this hub watched.
+      const outcome = running.outcome;
+      return { state: outcome ? "done" : "streaming", events: replayEvents(sessionId, number, running.deltas, afterSeq, outcome) };
     }
-    const recorded = await this.log.find(number, false);
-    if (!recorded) return { state: "unknown", events: [] };
+    const recorded = await this.log.find(number);
+    const mine = recorded?.userId === userId;
+    if (!mine) await checkOwner();
+    await this.watchers.add(hubId);
+    if (!recorded || !mine) return { state: "unknown", events: [] };
     return { state: "done", events: replayEvents(sessionId, number, recorded.deltas, afterSeq, recorded.outcome) };
   }
 
@@ -85,11 +92,20 @@ export class LiveTurns {
   prune(now: number): Promise<void> {
     return this.log.prune(now, this.running?.number ?? null);
   }
+
+  /** The session was deleted. */
+  forget(): Promise<void> {
+    return this.log.forget();
+  }
 }
 
 /** One running turn: its deltas so far (kept in memory for the whole turn, and in storage once watched). */
 export class LiveTurn {
   readonly deltas: string[] = [];
+  /** How the turn ended, from the moment its ending event goes out. */
+  outcome: TurnOutcome | null = null;
+  /** The agent's reply is complete: a cancel comes too late. */
+  replyComplete = false;
   private recorded = false;
   private readonly abort = new AbortController();
   private settle!: () => void;
@@ -130,7 +146,7 @@ export class LiveTurn {
   record(): void {
     if (this.recorded) return;
     this.recorded = true;
-    this.log.record(this.number, this.deltas);
+    this.log.record(this.number, this.userId, this.deltas);
   }
 
   /** The next piece of the reply, as one or more deltas. */
@@ -144,17 +160,19 @@ export class LiveTurn {
 
   /**
    * The turn ended: its last event goes out and, before this resolves, reaches the hub of the socket that sent
-   * the turn (its answer must follow it there).
+   * the turn (its answer must follow it there). Never throws: the turn's outcome is settled by then.
    */
   async end(outcome: TurnOutcome): Promise<void> {
+    this.outcome = outcome;
     try {
-      if (this.recorded) await this.log.ended(this.number, outcome, Date.now());
-      this.emit(outcomeEvent(this.start.sessionId, this.number, outcome, this.text));
-      if (this.start.watcher) await this.watchers.delivered(this.start.watcher);
-    } finally {
-      this.onEnd();
-      this.settle();
+      if (this.recorded) await this.log.ended(this.number, this.userId, outcome, Date.now());
+    } catch (error) {
+      console.error(`turn ${this.number} of session ${this.start.sessionId}: its end not stored; a resume finds it interrupted`, error);
     }
+    this.emit(outcomeEvent(this.start.sessionId, this.number, outcome, this.text));
+    if (this.start.watcher) await this.watchers.delivered(this.start.watcher);
+    this.onEnd();
+    this.settle();
   }
 
   emit(event: TurnEvent): void {

@@ -1,6 +1,7 @@
 // Owns what a session object keeps of its live turns in its own storage, so a client can resume one after a
 // reconnect or after the object was evicted: the next turn number, each recorded turn's deltas (one key each,
-// bounded by MAX_DELTA_CHARS) and how it ended, kept STREAM_RETAIN_S after its end and then pruned.
+// bounded by MAX_DELTA_CHARS, written in batches) and how it ended, kept STREAM_RETAIN_S after its end and then
+// pruned by the session's alarm.
 import { ErrorCode, errorText } from "../errors";
 import type { WakeUp } from "./wake-up";
 import type { TurnOutcome } from "./turn-events";
@@ -8,14 +9,18 @@ import type { TurnOutcome } from "./turn-events";
 const NEXT_TURN_KEY = "stream:next-turn";
 const RECORD_PREFIX = "stream:turn:";
 const DELTA_PREFIX = "stream:delta:";
+/** Keys one storage call may take. */
+const MAX_KEYS_PER_CALL = 128;
+/** Deltas are written this long after the first of a batch arrives: one storage commit for a burst of them. */
+const DELTA_BATCH_MS = 100;
 
-type TurnRecord = { state: "streaming" } | { state: "ended"; outcome: TurnOutcome; endedAt: number };
+type TurnRecord = { state: "streaming"; userId: string } | { state: "ended"; userId: string; outcome: TurnOutcome; endedAt: number };
 
 /** A recorded turn as a resume finds it. */
 export interface RecordedTurn {
+  userId: string;
   deltas: string[];
-  /** null: still streaming in this object. */
-  outcome: TurnOutcome | null;
+  outcome: TurnOutcome;
 }
 
 /** The outcome of a turn whose object stopped (crash, deploy, eviction) before the turn ended. */
@@ -26,13 +31,23 @@ const recordKey = (turn: number) => `${RECORD_PREFIX}${pad(turn)}`;
 const deltaPrefix = (turn: number) => `${DELTA_PREFIX}${pad(turn)}:`;
 const deltaKey = (turn: number, seq: number) => `${deltaPrefix(turn)}${pad(seq)}`;
 
+export interface StreamLogTimes {
+  /** How long an ended turn is kept (STREAM_RETAIN_S). */
+  retainMs: number;
+  /** The longest a turn can run (its agent call's deadline and then some): a turn still "streaming" in storage
+   *  after that was interrupted. */
+  longestTurnMs: number;
+}
+
 export class StreamLog {
   private nextTurn: number | undefined;
+  private pending: Record<string, string> = {};
+  private flushTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(
     private readonly storage: DurableObjectStorage,
     private readonly wakeUp: WakeUp,
-    private readonly retainMs: number,
+    private readonly times: StreamLogTimes,
   ) {}
 
   /**
@@ -46,30 +61,35 @@ export class StreamLog {
     return turn;
   }
 
-  /** Starts keeping a turn: its deltas so far and then each new one. Deltas need not be durable before they go
-   *  out: a crash loses the turn anyway, and its end follows the turn's durable journal write. */
-  record(turn: number, deltas: readonly string[]): void {
-    const entries: Record<string, unknown> = { [recordKey(turn)]: { state: "streaming" } satisfies TurnRecord };
-    deltas.forEach((text, seq) => (entries[deltaKey(turn, seq)] = text));
-    void this.storage.put(entries, { allowUnconfirmed: true });
+  /**
+   * Starts keeping a turn: its deltas so far and then each new one. Deltas need not be durable before they go
+   * out: a crash loses the turn anyway, and its end follows the turn's durable journal write.
+   */
+  record(turn: number, userId: string, deltas: readonly string[]): void {
+    void this.put({ [recordKey(turn)]: { state: "streaming", userId } satisfies TurnRecord }, { allowUnconfirmed: true });
+    deltas.forEach((text, seq) => this.delta(turn, seq, text));
+    // Should this object stop mid-turn, the alarm finds the turn and ends it as interrupted.
+    this.wakeUp(this.times.longestTurnMs + this.times.retainMs).catch((error: unknown) => console.error("stream log: alarm not set", error));
   }
 
   delta(turn: number, seq: number, text: string): void {
-    void this.storage.put(deltaKey(turn, seq), text, { allowUnconfirmed: true });
+    this.pending[deltaKey(turn, seq)] = text;
+    this.flushTimer ??= setTimeout(() => void this.flush().catch((error: unknown) => console.error("stream log: deltas not stored", error)), DELTA_BATCH_MS);
   }
 
-  async ended(turn: number, outcome: TurnOutcome, now: number): Promise<void> {
-    await this.storage.put(recordKey(turn), { state: "ended", outcome, endedAt: now } satisfies TurnRecord);
-    await this.wakeUp(this.retainMs);
+  async ended(turn: number, userId: string, outcome: TurnOutcome, now: number): Promise<void> {
+    await this.flush();
+    await this.storage.put(recordKey(turn), { state: "ended", userId, outcome, endedAt: now } satisfies TurnRecord);
+    await this.wakeUp(this.times.retainMs);
   }
 
-  /** The turn as recorded, or null when it is unknown or past its retention. `running`: this object runs it. */
-  async find(turn: number, running: boolean): Promise<RecordedTurn | null> {
+  /** The turn as recorded, or null when it is unknown, past its retention, or still running in this object. */
+  async find(turn: number): Promise<RecordedTurn | null> {
     const record = await this.storage.get<TurnRecord>(recordKey(turn));
     if (!record) return null;
+    await this.flush();
     const deltas = [...(await this.storage.list<string>({ prefix: deltaPrefix(turn) })).values()];
-    if (record.state === "ended") return { deltas, outcome: record.outcome };
-    return { deltas, outcome: running ? null : INTERRUPTED };
+    return { userId: record.userId, deltas, outcome: record.state === "ended" ? record.outcome : INTERRUPTED };
   }
 
   /** Forgets turns that ended more than the retention ago; a turn left streaming by an earlier instance ends now. */
@@ -79,25 +99,41 @@ export class StreamLog {
     for (const [key, record] of records) {
       const turn = Number(key.slice(RECORD_PREFIX.length));
       if (record.state === "streaming") {
-        if (turn !== running) await this.ended(turn, INTERRUPTED, now);
+        if (turn !== running) await this.ended(turn, record.userId, INTERRUPTED, now);
         continue;
       }
-      if (record.endedAt + this.retainMs > now) {
+      if (record.endedAt + this.times.retainMs > now) {
         keepWaking = true;
         continue;
       }
       const deltas = await this.storage.list({ prefix: deltaPrefix(turn) });
-      const keys = [key, ...deltas.keys()];
-      for (let i = 0; i < keys.length; i += 128) await this.storage.delete(keys.slice(i, i + 128));
+      await this.deleteAll([key, ...deltas.keys()]);
     }
-    if (keepWaking) await this.wakeUp(this.retainMs);
+    if (keepWaking) await this.wakeUp(this.times.retainMs);
   }
 
   /** The session was deleted: nothing of its turns is kept. */
   async forget(): Promise<void> {
-    for (const prefix of [RECORD_PREFIX, DELTA_PREFIX]) {
-      const keys = [...(await this.storage.list({ prefix })).keys()];
-      for (let i = 0; i < keys.length; i += 128) await this.storage.delete(keys.slice(i, i + 128));
+    this.pending = {};
+    for (const prefix of [RECORD_PREFIX, DELTA_PREFIX]) await this.deleteAll([...(await this.storage.list({ prefix })).keys()]);
+  }
+
+  private async flush(): Promise<void> {
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
+    const entries = this.pending;
+    this.pending = {};
+    await this.put(entries, { allowUnconfirmed: true });
+  }
+
+  private async put(entries: Record<string, unknown>, options: DurableObjectPutOptions): Promise<void> {
+    const keys = Object.keys(entries);
+    for (let i = 0; i < keys.length; i += MAX_KEYS_PER_CALL) {
+      await this.storage.put(Object.fromEntries(keys.slice(i, i + MAX_KEYS_PER_CALL).map((key) => [key, entries[key]])), options);
     }
+  }
+
+  private async deleteAll(keys: string[]): Promise<void> {
+    for (let i = 0; i < keys.length; i += MAX_KEYS_PER_CALL) await this.storage.delete(keys.slice(i, i + MAX_KEYS_PER_CALL));
   }
 }

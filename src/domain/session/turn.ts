@@ -94,18 +94,21 @@ export async function runTurn(request: TurnRequest, parts: TurnParts, respond: R
 /** The turn from the agent call to its durable journal entry, told as it happens to the hubs that watch the
  *  session; its last event reaches the requesting socket before its reply. */
 async function answerLive(live: LiveTurn, request: TurnRequest, context: TurnContext, model: ModelRecord, budget: TurnBudget, parts: TurnParts) {
+  let answered;
   try {
     const answer = await callAgent(request, context, model, budget, live, parts);
     const turn = recordTurn(request, context, model, answer, parts.config.SESSION_NAME_MAX_CHARS);
     const reply: TurnReply = { sessionId: turn.session.id, sessionName: turn.session.name, message: answer.text, ...(answer.cancelled ? { cancelled: true } : {}) };
     const journaled = await journalTurn(turn, context.live, budget, answer.charge.chargeMicros, request.requestId, reply, parts);
-    await live.end(answer.cancelled ? { event: "cancelled" } : { event: "end" });
-    return { answer, turn, journaled, reply };
+    answered = { answer, turn, journaled, reply };
   } catch (error) {
     const failure = failureOf(error, ErrorCode.InternalServerError);
     await live.end({ event: "error", code: failure.code, message: failure.message });
     throw error;
   }
+  // The turn is journaled: from here on it has happened, whatever its live ending meets.
+  await live.end(answered.answer.cancelled ? { event: "cancelled" } : { event: "end" });
+  return answered;
 }
 
 interface TurnContext {
@@ -224,9 +227,12 @@ async function callAgent(request: TurnRequest, context: TurnContext, model: Mode
     }
   } catch (error) {
     if (!live.cancelled) throw new ChatError(ErrorCode.UnableToReceiveResponse, undefined, error);
+  }
+  if (live.cancelled) {
     const charge = chargeForCancelledTurn(live.text, reportedDollars, model, budget.reservedMicros, config.maxTurnCostMicros);
     return { text: live.text, charge, cancelled: true };
   }
+  live.replyComplete = true;
   const text = live.text;
   // An empty reply is not an answer: the turn fails and charges nothing.
   if (text.trim() === "") throw new ChatError(ErrorCode.UnableToReceiveResponse, undefined, new Error("the agent answered an empty reply"));

@@ -1,6 +1,6 @@
-// Owns the session object's one Durable Object alarm: the journal and the outbox ask to be woken within a delay,
-// the earliest request wins, and the object's alarm() hands the wake-up to both. Nothing else sets the alarm, and
-// nothing deletes it: an alarm that finds nothing to do costs one no-op wake-up.
+// Owns the session object's one Durable Object alarm: the journal, the outbox, the answer log and the stream log
+// ask to be woken within a delay, the earliest request wins, and the object's alarm() hands the wake-up to each.
+// Nothing else sets the alarm, and nothing deletes it: an alarm that finds nothing to do costs one no-op wake-up.
 export type WakeUp = (withinMs: number) => Promise<void>;
 
 export class SessionAlarm {

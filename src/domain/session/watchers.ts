@@ -13,6 +13,7 @@ const MAX_WATCHING_HUBS = 16;
 
 export class Watchers {
   private hubs: string[] | undefined;
+  private loading: Promise<string[]> | undefined;
   private readonly deliveries = new Map<string, HubDelivery>();
 
   constructor(
@@ -29,7 +30,9 @@ export class Watchers {
   async add(hubId: string): Promise<void> {
     const hubs = await this.list();
     if (hubs[0] === hubId) return;
-    this.hubs = [hubId, ...hubs.filter((hub) => hub !== hubId)].slice(0, MAX_WATCHING_HUBS);
+    const ordered = [hubId, ...hubs.filter((hub) => hub !== hubId)];
+    for (const forgotten of ordered.slice(MAX_WATCHING_HUBS)) this.deliveries.delete(forgotten);
+    this.hubs = ordered.slice(0, MAX_WATCHING_HUBS);
     await this.storage.put(WATCHERS_KEY, this.hubs);
   }
 
@@ -43,9 +46,11 @@ export class Watchers {
     return this.deliveries.get(hubId)?.idle() ?? Promise.resolve();
   }
 
+  /** The hubs, read from storage once per object lifetime (concurrent first callers share the read). */
   private async list(): Promise<string[]> {
-    this.hubs ??= (await this.storage.get<string[]>(WATCHERS_KEY)) ?? [];
-    return this.hubs;
+    if (this.hubs) return this.hubs;
+    this.loading ??= this.storage.get<string[]>(WATCHERS_KEY).then((stored) => (this.hubs ??= stored ?? []));
+    return this.loading;
   }
 
   private deliveryTo(hubId: string, sessionId: string): HubDelivery {

@@ -69,7 +69,7 @@ export class ConnectionHub extends DurableObject<Env> {
     const afterAnswer: (() => void)[] = [];
     const ctx = this.handlerContext(socket, state, overRate, afterAnswer);
     const read = readFrame(message, ctx);
-    const early = read.kind === "request" && read.atOnce ? answerFrame(read, ctx, this.writesOf(socket, state)) : null;
+    const early = read.kind === "request" && read.handler.atOnce ? answerFrame(read, ctx, this.writesOf(socket, state)) : null;
     const next = state.pending.then(async () => {
       const frame = await (early ?? answerFrame(read, ctx, this.writesOf(socket, state)));
       send(socket, JSON.stringify(frame));

@@ -18,7 +18,7 @@ export interface ConnectionWrites {
 export const MAX_REMEMBERED_WRITES = 32;
 
 /** A frame as read when it arrives: its error answer already, or a request for a handler. */
-export type ReadFrame = { kind: "answered"; frame: ErrorFrame } | { kind: "request"; type: number; id: string | undefined; handler: MessageHandler; data: unknown; atOnce: boolean };
+export type ReadFrame = { kind: "answered"; frame: ErrorFrame } | { kind: "request"; type: number; id: string | undefined; handler: MessageHandler; data: unknown };
 
 /**
  * Reads a frame when it arrives (size, JSON, rate, envelope, type, user, data schema): what fails here is answered
@@ -55,7 +55,7 @@ export function readFrame(raw: string | ArrayBuffer, ctx: HandlerContext): ReadF
   }
   const parsed = handler.schema.safeParse(data);
   if (!parsed.success) return answered(errorFrame(ErrorCode.InvalidField, describeIssue(parsed.error, "data"), type, id));
-  return { kind: "request", type, id, handler, data: parsed.data, atOnce: handler.atOnce };
+  return { kind: "request", type, id, handler, data: parsed.data };
 }
 
 /** Exactly one answer frame for a frame read by readFrame: check the session object it would reach

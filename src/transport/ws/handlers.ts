@@ -3,7 +3,7 @@
 import type { z } from "zod";
 import type { Config } from "../../config";
 import { grantedModels, requireUser } from "../../domain/accounts/accounts";
-import { ErrorCode } from "../../domain/errors";
+import { ChatError, ErrorCode } from "../../domain/errors";
 import { microsToDollars } from "../../domain/money";
 import { cancelTurn, deleteSession, resumeTurn, sendChatMessage, turnTarget, watchSession } from "../../domain/operations/session-objects";
 import { listSessions, sessionHistory } from "../../domain/operations/sessions";
@@ -70,16 +70,17 @@ export interface MessageHandler {
   handle(data: unknown, ctx: HandlerContext): Promise<Answer>;
 }
 
-function define<S extends z.ZodType, A extends Answer>(entry: {
+interface Entry<S extends z.ZodType, A extends Answer, C> {
   schema: S;
   failure: ErrorCode;
   waits: Waits<z.output<S>>;
   reaches?: (data: z.output<S>) => SessionAccess;
   wrote?: (answer: A) => string;
   atOnce?: boolean;
-  liveOnly?: boolean;
-  handle: (data: z.output<S>, ctx: HandlerContext) => Promise<A>;
-}): MessageHandler {
+  handle: (data: z.output<S>, ctx: C) => Promise<A>;
+}
+
+function define<S extends z.ZodType, A extends Answer>(entry: Entry<S, A, HandlerContext> & { liveOnly?: boolean }): MessageHandler {
   const { schema, failure, waits, reaches, wrote, handle } = entry;
   return {
     schema,
@@ -95,6 +96,18 @@ function define<S extends z.ZodType, A extends Answer>(entry: {
     wrote: wrote && ((answer) => wrote(answer as A)),
     handle: (data, ctx) => handle(data as z.output<S>, ctx),
   };
+}
+
+/** A protocol v2 type: its handler gets the socket's live side. */
+function defineLive<S extends z.ZodType, A extends Answer>(entry: Entry<S, A, HandlerContext & { live: LiveSocket }>): MessageHandler {
+  return define({
+    ...entry,
+    liveOnly: true,
+    handle: (data, ctx) => {
+      if (!ctx.live) throw new ChatError(ErrorCode.UnknownMessage); // the dispatcher answers a v1 socket before this
+      return entry.handle(data, { ...ctx, live: ctx.live });
+    },
+  });
 }
 
 export const messageHandlers: Readonly<Record<number, MessageHandler>> = {
@@ -180,30 +193,27 @@ export const messageHandlers: Readonly<Record<number, MessageHandler>> = {
     },
   }),
 
-  [MessageType.ResumeTurn]: define({
+  [MessageType.ResumeTurn]: defineLive({
     schema: resumeRequest,
     failure: ErrorCode.InternalServerError,
     waits: NO_WAIT,
-    liveOnly: true,
     reaches: (data) => ({ userId: data.user_id, sessionId: data.session_id }),
     handle: async ({ user_id, session_id, turn, after_seq }, { env, live, afterAnswer }) => {
-      const socket = live!; // liveOnly
-      socket.watch(session_id);
+      live.watch(session_id);
       // Live events that reach the socket meanwhile wait behind the answer and the replayed ones.
-      socket.hold(session_id);
+      live.hold(session_id);
       let replay: TurnEvent[] = [];
-      afterAnswer(() => socket.release(session_id, replay));
-      const resumed = await resumeTurn(env, { userId: user_id, sessionId: session_id, turn, afterSeq: after_seq, hubId: socket.hubId });
+      afterAnswer(() => live.release(session_id, replay));
+      const resumed = await resumeTurn(env, { userId: user_id, sessionId: session_id, turn, afterSeq: after_seq, hubId: live.hubId });
       replay = resumed.events;
       return { user_id, session_id, turn, state: resumed.state };
     },
   }),
 
-  [MessageType.CancelTurn]: define({
+  [MessageType.CancelTurn]: defineLive({
     schema: sessionRequest,
     failure: ErrorCode.InternalServerError,
     waits: NO_WAIT,
-    liveOnly: true,
     atOnce: true,
     reaches: (data) => ({ userId: data.user_id, sessionId: data.session_id }),
     handle: async ({ user_id, session_id }, { env }) => {
