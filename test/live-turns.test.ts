@@ -357,3 +357,15 @@ it("resumes the failed first turn of a new session as done with its error: the s
   const stranger = await createUser();
   expect(await ws.request({ type: MessageType.ResumeTurn, data: { user_id: stranger.user_id, session_id: sessionId, turn: 0, after_seq: -1 } })).toMatchObject({ code: 101 });
 });
+
+it("numbers turns across eviction, also those sent from v1 sockets (their count is stored with the turn)", async () => {
+  const { user_id } = await createUser();
+  const v1 = await open();
+  const sessionId = (await chat(v1, user_id, "NEW", "brief zero")).data?.session_id as string;
+  await chat(v1, user_id, sessionId, "brief one");
+  await committed(sessionId);
+  await abortAllDurableObjects();
+  const v2 = await openLive();
+  send(v2, user_id, sessionId, "brief two");
+  expect((await untilAnswer(v2)).events[0]).toMatchObject({ event: "start", turn: 2 });
+});

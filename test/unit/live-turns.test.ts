@@ -105,14 +105,15 @@ it("keeps a watched turn's deltas in batches within the storage's key limit, and
 it("writes a late watcher's earlier deltas once it resumes, and ends a turn an earlier instance left streaming as interrupted", async () => {
   vi.useFakeTimers();
   const live = setup();
-  const turn = await live.start(null); // nobody watches: nothing stored
+  const turn = await live.start(null); // nobody watches: nothing stored (its count goes with its journal write)
   turn.piece("x");
   await vi.advanceTimersByTimeAsync(150);
-  expect(live.storage.keys("stream:")).toEqual(["stream:next-turn"]);
+  expect(live.storage.keys("stream:")).toEqual([]);
   const resumed = await live.turns.resume("u", "s", turn.number, -1, "hub-late", noOwnerCheck);
   expect(resumed).toMatchObject({ state: "streaming", events: [{ event: "delta", seq: 0, text: "x" }] });
   await vi.advanceTimersByTimeAsync(150);
   expect(live.storage.keys("stream:delta:")).toHaveLength(1);
+  expect(await live.storage.get("stream:next-turn")).toBe(1); // learnt by a watcher: its count is stored
   // The object stops here, mid-turn. A later instance's alarm ends the turn as interrupted.
   const alarm = new SessionAlarm(live.storage.asStorage());
   const later = new LiveTurns(new StreamLog(live.storage.asStorage(), alarm.wakeUp, { retainMs: 600_000, longestTurnMs: 630_000 }), new Watchers(live.storage.asStorage(), async () => 1));

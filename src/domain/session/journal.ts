@@ -153,7 +153,7 @@ export class Journal {
     if (fresh.length === 0) return;
     // Should this instance die before committing, the alarm wakes a new one to do it.
     const puts = chunked(fresh, MAX_KEYS_PER_STORAGE_CALL).map((part) => this.storage.put(Object.fromEntries(part.map((entry) => [entry.key, entry.write]))));
-    if (alongside) puts.push(this.storage.put(alongside));
+    if (alongside && Object.keys(alongside).length > 0) puts.push(this.storage.put(alongside));
     await Promise.all([...puts, this.wakeUp(this.timing.retryMs)]);
     fresh.forEach((entry) => (entry.persisted = true));
   }

@@ -88,6 +88,11 @@ export class LiveTurns {
     return { state: "done", events: replayEvents(sessionId, number, recorded.deltas, afterSeq, recorded.outcome) };
   }
 
+  /** Storage entries to write with the running turn's journal entry (its number's count). */
+  journalEntries(): Record<string, unknown> {
+    return this.log.countEntry();
+  }
+
   /** Prunes turns past their retention (the session's alarm). */
   prune(now: number): Promise<void> {
     return this.log.prune(now, this.running?.number ?? null);

@@ -41,6 +41,8 @@ export interface StreamLogTimes {
 
 export class StreamLog {
   private nextTurn: number | undefined;
+  /** The count as storage has it (or has been asked to), so an unchanged count is not written again. */
+  private storedNextTurn: number | undefined;
   private pending: Record<string, string> = {};
   private flushTimer: ReturnType<typeof setTimeout> | null = null;
 
@@ -51,14 +53,27 @@ export class StreamLog {
   ) {}
 
   /**
-   * The next turn's number. Nobody learns it before the turn's own durable writes unless it is watched, so only
-   * then must the count be durable before anything goes out.
+   * The next turn's number. A watched turn's count is stored before anything goes out; an unwatched one's goes
+   * with the turn's own journal write (`countEntry`), since nobody learns the number before that: a v1 turn costs
+   * no storage commit of its own.
    */
   async numberTurn(watched: boolean): Promise<number> {
-    this.nextTurn ??= (await this.storage.get<number>(NEXT_TURN_KEY)) ?? 0;
+    this.nextTurn ??= this.storedNextTurn = (await this.storage.get<number>(NEXT_TURN_KEY)) ?? 0;
     const turn = this.nextTurn++;
-    await this.storage.put(NEXT_TURN_KEY, this.nextTurn, { allowUnconfirmed: !watched });
+    if (watched) await this.saveCount();
     return turn;
+  }
+
+  /** The turn count as a storage entry, to store with a journal write; empty when storage has it already. */
+  countEntry(): Record<string, number> {
+    if (this.nextTurn === undefined || this.nextTurn === this.storedNextTurn) return {};
+    this.storedNextTurn = this.nextTurn;
+    return { [NEXT_TURN_KEY]: this.nextTurn };
+  }
+
+  private async saveCount(): Promise<void> {
+    const entry = this.countEntry();
+    if (Object.keys(entry).length > 0) await this.storage.put(entry);
   }
 
   /**
@@ -66,7 +81,7 @@ export class StreamLog {
    * out: a crash loses the turn anyway, and its end follows the turn's durable journal write.
    */
   record(turn: number, userId: string, deltas: readonly string[]): void {
-    void this.put({ [recordKey(turn)]: { state: "streaming", userId } satisfies TurnRecord }, { allowUnconfirmed: true });
+    void this.put({ [recordKey(turn)]: { state: "streaming", userId } satisfies TurnRecord, ...this.countEntry() }, { allowUnconfirmed: true });
     deltas.forEach((text, seq) => this.delta(turn, seq, text));
     // Should this object stop mid-turn, the alarm finds the turn and ends it as interrupted.
     this.wakeUp(this.times.longestTurnMs + this.times.retainMs).catch((error: unknown) => console.error("stream log: alarm not set", error));

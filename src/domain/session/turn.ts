@@ -298,8 +298,8 @@ async function journalTurn(
   try {
     ({ committed } = await parts.journal.add(
       { kind: "turn", turn: { session, isNew, entries, firstSeq, chargeMicros, reservationId: budget.reservationId, at } },
-      // The answer is kept with the turn, so a retry finds it whenever the turn is kept.
-      { durable: true, alongside: requestId ? parts.answers.entry(requestId, session.userId, reply, at) : undefined },
+      // The answer is kept with the turn, so a retry finds it whenever the turn is kept; so is the turn count.
+      { durable: true, alongside: { ...parts.liveTurns.journalEntries(), ...(requestId ? parts.answers.entry(requestId, session.userId, reply, at) : {}) } },
     ));
   } catch (error) {
     if (staged) await parts.outbox?.drop(session.id, firstSeq);
