@@ -13,6 +13,8 @@ import { bundleTestAgents } from "./test/agents/bundle.ts";
 const root = import.meta.dirname;
 const WORKERD_SUITES = "test/*.test.ts";
 const TEST_JWKS_URL = "http://jwks.test/.well-known/jwks.json";
+/** The reference agent refuses calls without this credential (its AGENT_AUTH_TOKEN, the backend's AI_AUTH_TOKEN). */
+const REFERENCE_AGENT_TOKEN = "test-agent-token";
 /** Suites a second engine would run for nothing: no storage (agent-client), or guards that refuse before any
  *  storage and generated volume (fuzz). */
 const NOT_ON_POSTGRES = ["agent-client", "fuzz"].map((name) => `test/${name}.test.ts`);
@@ -32,9 +34,10 @@ export default defineConfig(async () => {
   await migratePostgres(postgresUrl, { reset: true });
   const migrations = await readD1Migrations(path.join(root, "migrations"));
 
-  const agentWorker = (name: keyof typeof bundles) => ({
+  const agentWorker = (name: keyof typeof bundles, bindings: Record<string, string> = {}) => ({
     name,
     modules: true,
+    bindings,
     scriptPath: bundles[name],
     modulesRoot: path.dirname(bundles[name]),
     compatibilityDate: "2026-04-20",
@@ -65,13 +68,14 @@ export default defineConfig(async () => {
             // Suites send frames as fast as they can; the auth project tries the limit itself.
             MAX_FRAMES_PER_SECOND: "1000",
             TEST_JWT_PRIVATE_JWK: privateJwk,
+            TEST_REFERENCE_AGENT_TOKEN: REFERENCE_AGENT_TOKEN,
             ...settings,
           },
           outboundService: jwks,
           ratelimits: { UPGRADE_LIMITER: { simple: { limit: Number(settings.UPGRADES_PER_MINUTE ?? 1_000_000), period: 60 } } },
           hyperdrives: { HYPERDRIVE: postgresUrl },
           serviceBindings: { AGENT: "scripted-agent", REFERENCE_AGENT: "reference-agent" },
-          workers: [agentWorker("reference-agent"), agentWorker("scripted-agent")],
+          workers: [agentWorker("reference-agent", { AGENT_AUTH_TOKEN: REFERENCE_AGENT_TOKEN }), agentWorker("scripted-agent")],
         },
       }),
     ],

@@ -70,8 +70,8 @@ try {
   console.log("idle sockets…");
   const idle = await idleSockets(plan, wsUrl, base, pids);
 
-  // Streaming (protocol v2) against an agent in this process, reached over the network: a second backend on its
-  // own state, without the AGENT binding.
+  // Streaming (protocol v2) against an agent in this process, reached over the network (AI_SERVER_URL wins over
+  // the AGENT binding): a second backend on its own state.
   await backend.stop();
   streamAgent = await startStreamAgent();
   const streamState = path.join(stateDir, "stream");
@@ -80,7 +80,7 @@ try {
   const streamPort = await freePort();
   const streamBackend = await startWrangler(
     "stream backend",
-    ["-c", backendConfig("bench-stream-backend", null), "--persist-to", streamState, "--var", `AI_SERVER_URL:${streamAgent.url}`, "--var", "AI_PROTOCOL:connect",
+    ["-c", backendConfig("bench-stream-backend"), "--persist-to", streamState, "--var", `AI_SERVER_URL:${streamAgent.url}`, "--var", "AI_PROTOCOL:connect",
       "--var", `ADMIN_TOKEN:${ADMIN}`, "--var", "MAX_FRAMES_PER_SECOND:1000000", "--var", "FILE_URL_SECRET:bench"],
     streamPort,
   );

@@ -11,8 +11,11 @@ export const settingsSchema = z.object({
   STORAGE: z.enum(["d1", "postgres"]).default("d1"),
   /** Counts D1 round trips and serves them at GET /__metrics/storage (for `npm run bench`). */
   STORAGE_METRICS: z.enum(["true", "false"]).default("false").transform((value) => value === "true"),
-  /** The agent over the network; unset: the AGENT service binding. */
+  /** The agent over the network; wins over the AGENT service binding. Unset: the binding. */
   AI_SERVER_URL: url.optional(),
+  /** Sent to the agent with every call (Authorization: Bearer): the bridge and the reference agent refuse calls
+   *  without it when they have one. */
+  AI_AUTH_TOKEN: z.string().optional(),
   /** auto: Connect through a service binding (Worker agents built with connect-es speak it, and it is the
    *  cheaper of the two), gRPC-web over the network (what a bridge in front of a native gRPC agent speaks). */
   AI_PROTOCOL: z.enum(["auto", "grpc-web", "connect"]).default("auto"),
@@ -79,9 +82,13 @@ export const SETTING_NAMES = Object.keys(settingsSchema.shape) as SettingName[];
 export type AgentProtocol = Settings["AI_PROTOCOL"];
 
 /** Where the agent is reached: through a service binding (an agent Worker) or over the network. */
-export type AgentEndpoint =
+export type AgentEndpoint = (
   | { kind: "binding"; binding: Fetcher; protocol: "connect" | "grpc-web" }
-  | { kind: "url"; baseUrl: string; protocol: "connect" | "grpc-web" };
+  | { kind: "url"; baseUrl: string; protocol: "connect" | "grpc-web" }
+) & {
+  /** AI_AUTH_TOKEN, sent as a bearer credential with every call; null: none. */
+  token: string | null;
+};
 
 /** The database binding; Hyperdrive's connection string is read when a store opens (not allowed at start). */
 export type StorageBinding = { engine: "d1"; db: D1Database; countRoundTrips: boolean } | { engine: "postgres"; hyperdrive: Hyperdrive };
@@ -165,9 +172,14 @@ export function parseConfig(vars: Record<string, unknown>, bindings: OptionalBin
 }
 
 function resolveAgent(settings: Settings, binding: Fetcher | undefined, problems: string[]): AgentEndpoint | null {
-  // Connect through a binding (cheaper, what connect-es Workers speak); gRPC-web over the network (a bridge).
-  if (binding) return { kind: "binding", binding, protocol: settings.AI_PROTOCOL === "grpc-web" ? "grpc-web" : "connect" };
-  if (settings.AI_SERVER_URL) return { kind: "url", baseUrl: settings.AI_SERVER_URL, protocol: settings.AI_PROTOCOL === "connect" ? "connect" : "grpc-web" };
+  const token = settings.AI_AUTH_TOKEN ?? null;
+  // A URL is a deliberate choice (one --var), so it wins over the binding wrangler.toml ships with. gRPC-web over
+  // the network (a bridge in front of a native gRPC agent); Connect through a binding (what connect-es Workers
+  // speak, and the cheaper of the two).
+  if (settings.AI_SERVER_URL) {
+    return { kind: "url", baseUrl: settings.AI_SERVER_URL, protocol: settings.AI_PROTOCOL === "connect" ? "connect" : "grpc-web", token };
+  }
+  if (binding) return { kind: "binding", binding, protocol: settings.AI_PROTOCOL === "grpc-web" ? "grpc-web" : "connect", token };
   problems.push("no agent: set AI_SERVER_URL, or add the AGENT service binding to wrangler.toml");
   return null;
 }
@@ -213,12 +225,14 @@ function corsOrigins(setting: string): "*" | string[] {
   return list.length === 0 || list.includes("*") ? "*" : list;
 }
 
+/** The agent as logs name it: where it is reached and how. */
+export function describeAgent(agent: AgentEndpoint): string {
+  return agent.kind === "binding" ? `the AGENT service binding over ${agent.protocol}` : `${agent.baseUrl} over ${agent.protocol}`;
+}
+
 /** One line saying which agent, storage and mirror this Worker uses (logged once at start). */
 export function describeConfig(config: Config): string {
-  const agent =
-    config.agent.kind === "binding"
-      ? `the AGENT service binding over ${config.agent.protocol}${config.AI_SERVER_URL ? ` (AI_SERVER_URL ${config.AI_SERVER_URL} is not used while the binding exists)` : ""}`
-      : `${config.agent.baseUrl} over ${config.agent.protocol}`;
+  const agent = `${describeAgent(config.agent)}${config.agent.token ? " with AI_AUTH_TOKEN" : ""}`;
   const mirror = config.mirror ? `Redis stream ${config.mirror.stream} at ${config.mirror.url}` : "off";
   const auth = config.auth.mode === "none" ? "none (a frame's user_id is trusted)" : `token (${[config.auth.jwtSecret && "HS256 JWTs", config.auth.jwksUrl && `JWTs signed by ${config.auth.jwksUrl}`, "API keys"].filter(Boolean).join(", ")})`;
   return `chat-backend: agent ${agent}; storage ${config.storage.engine}; event mirror ${mirror}; auth ${auth}`;

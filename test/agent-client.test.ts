@@ -24,7 +24,16 @@ const turnRequest = {
 };
 
 describe.each<"grpc-web" | "connect">(["grpc-web", "connect"])("over %s", (protocol) => {
-  const agent = createAgentClient({ kind: "binding", protocol, binding: testEnv.REFERENCE_AGENT }, 1_000_000);
+  const agent = createAgentClient({ kind: "binding", protocol, binding: testEnv.REFERENCE_AGENT, token: testEnv.TEST_REFERENCE_AGENT_TOKEN }, 1_000_000);
+
+  it("is refused by the reference agent without its credential, or with a wrong one (Unauthenticated)", async () => {
+    for (const token of [null, "wrong-token"]) {
+      const stranger = createAgentClient({ kind: "binding", protocol, binding: testEnv.REFERENCE_AGENT, token }, 1_000_000);
+      const failure = await stranger.process(turnRequest).catch((error: unknown) => error);
+      expect(failure).toBeInstanceOf(ConnectError);
+      expect((failure as ConnectError).code).toBe(Code.Unauthenticated);
+    }
+  });
 
   it("Process returns the offline model's reply describing the context it received, with a cost", async () => {
     const response = await agent.process(turnRequest);
@@ -67,13 +76,13 @@ describe.each<"grpc-web" | "connect">(["grpc-web", "connect"])("over %s", (proto
 });
 
 it("an unreachable agent surfaces as a ConnectError", async () => {
-  const agent = createAgentClient({ kind: "url", baseUrl: "http://127.0.0.1:9", protocol: "grpc-web" }, 1_000_000);
+  const agent = createAgentClient({ kind: "url", baseUrl: "http://127.0.0.1:9", protocol: "grpc-web", token: null }, 1_000_000);
   const failure = await agent.process(turnRequest, { timeoutMs: 2000 }).catch((error: unknown) => error);
   expect(failure).toBeInstanceOf(ConnectError);
 });
 
 describe.each<"grpc-web" | "connect">(["grpc-web", "connect"])("an agent that answers outside the protocol, over %s", (protocol) => {
-  const agent = createAgentClient({ kind: "binding", protocol, binding: testEnv.AGENT }, 1_000_000);
+  const agent = createAgentClient({ kind: "binding", protocol, binding: testEnv.AGENT, token: null }, 1_000_000);
 
   it.each([
     ["garbage:html", Code.Internal],
@@ -91,7 +100,7 @@ describe.each<"grpc-web" | "connect">(["grpc-web", "connect"])("an agent that an
 });
 
 describe.each<"grpc-web" | "connect">(["grpc-web", "connect"])("a streamed call's limits, over %s", (protocol) => {
-  const agent = createAgentClient({ kind: "binding", protocol, binding: testEnv.AGENT }, 1_000_000);
+  const agent = createAgentClient({ kind: "binding", protocol, binding: testEnv.AGENT, token: null }, 1_000_000);
   const failureOf = async (message: string, options: { silenceMs: number; callMs: number; signal?: AbortSignal }) => {
     try {
       for await (const _ of agent.processStream({ ...turnRequest, chatMessage: message }, options)) void _;

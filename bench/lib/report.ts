@@ -258,7 +258,7 @@ start and ${r.meta.loadavg_end.join(" / ")} at the end (2 cores: above 2 the num
   storage by reading only the newest entries through the primary key.
 - **stream** is protocol v2 (\`/ws?v=2\`): turns whose reply streams as type-7 deltas, against an agent that runs
   in the benchmark's own Node process (\`bench/lib/stream-agent.ts\`, reached over the network by a second backend
-  without the AGENT binding), so the agent's "first chunk written" and the client's "first delta received" share
+  with \`AI_SERVER_URL\`), so the agent's "first chunk written" and the client's "first delta received" share
   one clock. Recording is off for it.
 - **storage** counts D1 round trips (statements or batches) with \`STORAGE_METRICS\`, not estimates. A session
   commits what its object journaled in ordered batches of a few statements each, however many turns they carry.

@@ -14,20 +14,14 @@ export const batchWindowMs = Number(/^STORE_BATCH_WINDOW_MS = "(\d+)"/m.exec(rea
 
 /**
  * The backend's wrangler.toml as the benchmarks run it: without the per-client upgrade limit (every benchmark
- * socket comes from one client), and optionally with its AGENT binding pointed at another agent Worker, or
- * without it (null: the agent is then reached at AI_SERVER_URL). Written to .wrangler/ (git-ignored); returns its
- * path.
+ * socket comes from one client), and optionally with its AGENT binding pointed at another agent Worker. Written to
+ * .wrangler/ (git-ignored); returns its path.
  */
-export function backendConfig(name: string, agentService?: string | null): string {
+export function backendConfig(name: string, agentService?: string): string {
   let text = readFileSync(path.join(root, "wrangler.toml"), "utf8")
     .replace(/\[\[ratelimits\]\][^[]*/, "")
     .replace('main = "src/index.ts"', `main = "${path.join(root, "src/index.ts")}"`);
-  if (agentService === null) {
-    const without = text.replace(/\[\[services\]\]\nbinding = "AGENT"\nservice = "chat-reference-agent"\n/, "");
-    if (without === text) throw new Error("wrangler.toml: no AGENT service binding found to remove");
-    text = without;
-  }
-  else if (agentService) text = text.replace('service = "chat-reference-agent"', `service = "${agentService}"`);
+  if (agentService) text = text.replace('service = "chat-reference-agent"', `service = "${agentService}"`);
   const file = path.join(root, ".wrangler", `${name}.toml`);
   mkdirSync(path.dirname(file), { recursive: true });
   writeFileSync(file, text);

@@ -1,4 +1,5 @@
-// The reference agent's settings (reference-agent/wrangler.toml [vars] plus the OPENAI_API_KEY secret) and their parsing.
+// The reference agent's settings (reference-agent/wrangler.toml [vars] plus the OPENAI_API_KEY and AGENT_AUTH_TOKEN
+// secrets) and their parsing.
 export interface AgentEnv {
   /** "offline" (deterministic, no network; the default) or "openai" (any OpenAI-compatible server). */
   AGENT_MODE?: string;
@@ -6,6 +7,8 @@ export interface AgentEnv {
   OPENAI_API_KEY?: string;
   /** Model name sent to the OpenAI-compatible server; empty means the model the user chose. */
   OPENAI_MODEL?: string;
+  /** When set, calls must carry `Authorization: Bearer <this>` (the backend's AI_AUTH_TOKEN). */
+  AGENT_AUTH_TOKEN?: string;
   /** Offline mode's pause between the pieces of a streamed reply, in milliseconds; empty means 20. */
   AGENT_CHUNK_DELAY_MS?: string;
 }

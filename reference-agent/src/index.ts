@@ -10,7 +10,7 @@ export default {
   fetch(request: Request, env: AgentEnv): Promise<Response> {
     let handler = handlers.get(env);
     if (!handler) {
-      handler = serveService(AIService, createAgentService(env));
+      handler = serveService(AIService, createAgentService(env), { token: env.AGENT_AUTH_TOKEN || undefined });
       handlers.set(env, handler);
     }
     return handler(request);

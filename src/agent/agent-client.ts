@@ -32,8 +32,8 @@ export function createAgentClient(endpoint: AgentEndpoint, maxReplyBytes: number
   const rpc: RpcEndpoint =
     endpoint.kind === "binding"
       ? // A binding needs a URL all the same; its host is never resolved. (An unbound fetch is an "Illegal invocation".)
-        { fetch: (url, init) => endpoint.binding.fetch(url, init), baseUrl: "http://agent.binding", protocol: endpoint.protocol, maxReplyBytes }
-      : { fetch: (url, init) => fetch(url, init), baseUrl: endpoint.baseUrl, protocol: endpoint.protocol, maxReplyBytes };
+        { fetch: (url, init) => endpoint.binding.fetch(url, init), baseUrl: "http://agent.binding", protocol: endpoint.protocol, maxReplyBytes, token: endpoint.token }
+      : { fetch: (url, init) => fetch(url, init), baseUrl: endpoint.baseUrl, protocol: endpoint.protocol, maxReplyBytes, token: endpoint.token };
   const process = unaryMethod(rpc, AIService.method.process);
   const processStream = streamMethod(rpc, AIService.method.processStream);
   let streams = true;

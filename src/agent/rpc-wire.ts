@@ -11,6 +11,8 @@ export interface RpcEndpoint {
   baseUrl: string;
   protocol: "connect" | "grpc-web";
   maxReplyBytes: number;
+  /** AI_AUTH_TOKEN, sent as a bearer credential; null: none. */
+  token: string | null;
 }
 
 export function methodUrl(endpoint: RpcEndpoint, method: DescMethod): string {
@@ -24,11 +26,12 @@ export function replyContentType(protocol: RpcEndpoint["protocol"], streaming: b
 }
 
 /** Request headers; `timeoutMs` tells the agent how long the backend waits for the whole call. */
-export function requestHeaders(protocol: RpcEndpoint["protocol"], streaming: boolean, timeoutMs: number | undefined): Record<string, string> {
+export function requestHeaders({ protocol, token }: RpcEndpoint, streaming: boolean, timeoutMs: number | undefined): Record<string, string> {
   const headers: Record<string, string> =
     protocol === "grpc-web"
       ? { "content-type": grpcWebContentType, "x-grpc-web": "1" }
       : { "content-type": replyContentType(protocol, streaming), "connect-protocol-version": String(protocolVersion) };
+  if (token) headers.authorization = `Bearer ${token}`;
   if (timeoutMs) headers[protocol === "grpc-web" ? "grpc-timeout" : "connect-timeout-ms"] = protocol === "grpc-web" ? `${timeoutMs}m` : String(timeoutMs);
   return headers;
 }

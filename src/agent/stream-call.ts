@@ -30,7 +30,7 @@ export function streamMethod<I extends DescMessage, O extends DescMessage>(endpo
     try {
       const response = await endpoint.fetch(url, {
         method: "POST",
-        headers: requestHeaders(endpoint.protocol, true, options.callMs),
+        headers: requestHeaders(endpoint, true, options.callMs),
         body: encodeEnvelope(0, toBinary(method.input, create(method.input, request))),
         signal: limits.signal,
         redirect: "manual",

@@ -28,7 +28,7 @@ export function unaryMethod<I extends DescMessage, O extends DescMessage>(endpoi
     try {
       const response = await endpoint.fetch(url, {
         method: "POST",
-        headers: requestHeaders(endpoint.protocol, false, options.timeoutMs),
+        headers: requestHeaders(endpoint, false, options.timeoutMs),
         body: grpcWeb ? encodeEnvelope(0, message) : message,
         signal,
         redirect: "manual",

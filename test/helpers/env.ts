@@ -7,6 +7,8 @@ export interface TestBindings {
   REFERENCE_AGENT: Fetcher;
   /** The private half of the JWKS the auth project serves at AUTH_JWKS_URL (vitest.config.ts). */
   TEST_JWT_PRIVATE_JWK: string;
+  /** The credential the reference agent requires (its AGENT_AUTH_TOKEN). */
+  TEST_REFERENCE_AGENT_TOKEN: string;
 }
 
 export const testEnv = env as Env & TestBindings;

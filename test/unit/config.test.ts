@@ -45,17 +45,19 @@ describe("parseConfig", () => {
     expect(config.mirror).toMatchObject({ url: "http://127.0.0.1:8079", token: "t", stream: "S" });
   });
 
-  it("resolves the agent: the binding over Connect when it exists, else AI_SERVER_URL over gRPC-web, else an error", () => {
-    expect(parseConfig({}, withAgentAndD1).agent).toMatchObject({ kind: "binding", protocol: "connect" });
-    const byUrl = parseConfig({ AI_SERVER_URL: "http://127.0.0.1:8090" }, { DB: {} as D1Database });
-    expect(byUrl.agent).toEqual({ kind: "url", baseUrl: "http://127.0.0.1:8090", protocol: "grpc-web" });
+  it("resolves the agent: AI_SERVER_URL over gRPC-web when set, even next to the binding; else the binding over Connect; else an error", () => {
+    expect(parseConfig({}, withAgentAndD1).agent).toMatchObject({ kind: "binding", protocol: "connect", token: null });
+    const byUrl = parseConfig({ AI_SERVER_URL: "http://127.0.0.1:8090", AI_AUTH_TOKEN: "agent-secret" }, withAgentAndD1);
+    expect(byUrl.agent).toEqual({ kind: "url", baseUrl: "http://127.0.0.1:8090", protocol: "grpc-web", token: "agent-secret" });
+    expect(parseConfig({ AI_SERVER_URL: "http://127.0.0.1:8090", AI_PROTOCOL: "connect" }, withAgentAndD1).agent).toMatchObject({ protocol: "connect" });
     expect(problemsOf({}, { DB: {} as D1Database })).toEqual(["no agent: set AI_SERVER_URL, or add the AGENT service binding to wrangler.toml"]);
   });
 
-  it("says at start which agent is used, and that a URL next to the binding is not", () => {
-    const line = describeConfig(parseConfig({ AI_SERVER_URL: "http://127.0.0.1:8090" }, withAgentAndD1));
-    expect(line).toContain("agent the AGENT service binding over connect");
-    expect(line).toContain("AI_SERVER_URL http://127.0.0.1:8090 is not used");
+  it("says at start which agent is used, and whether calls carry a credential", () => {
+    expect(describeConfig(parseConfig({}, withAgentAndD1))).toContain("agent the AGENT service binding over connect;");
+    const line = describeConfig(parseConfig({ AI_SERVER_URL: "http://127.0.0.1:8090", AI_AUTH_TOKEN: "agent-secret" }, withAgentAndD1));
+    expect(line).toContain("agent http://127.0.0.1:8090 over grpc-web with AI_AUTH_TOKEN;");
+    expect(line).not.toContain("agent-secret");
   });
 
   it("refuses sign-in with any origin allowed, unless explicitly allowed, and without a key for signed file links", () => {

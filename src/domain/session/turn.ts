@@ -3,7 +3,7 @@
 // then summarize, store the summary, finish the reservation and publish the event. Its collaborators are passed in.
 import { timestampNow } from "@bufbuild/protobuf/wkt";
 import type { AgentClient } from "../../agent/agent-client";
-import type { Config } from "../../config";
+import { describeAgent, type Config } from "../../config";
 import type { ChatEvent } from "../../events/chat-event";
 import type { ChatStore, FileRecord, HistoryEntry, ModelRecord, ModelRef, SessionRecord } from "../../storage/chat-store";
 import { chargeForCancelledTurn, chargeForReportedCost, type Charge } from "../accounts/turn-budget";
@@ -226,7 +226,7 @@ async function callAgent(request: TurnRequest, context: TurnContext, model: Mode
       reportedDollars += piece.costDollars;
     }
   } catch (error) {
-    if (!live.cancelled) throw new ChatError(ErrorCode.UnableToReceiveResponse, undefined, error);
+    if (!live.cancelled) throw new ChatError(ErrorCode.UnableToReceiveResponse, undefined, agentFailure(config, error));
   }
   if (live.cancelled) {
     const charge = chargeForCancelledTurn(live.text, reportedDollars, model, budget.reservedMicros, config.maxTurnCostMicros);
@@ -235,10 +235,15 @@ async function callAgent(request: TurnRequest, context: TurnContext, model: Mode
   live.replyComplete = true;
   const text = live.text;
   // An empty reply is not an answer: the turn fails and charges nothing.
-  if (text.trim() === "") throw new ChatError(ErrorCode.UnableToReceiveResponse, undefined, new Error("the agent answered an empty reply"));
+  if (text.trim() === "") throw new ChatError(ErrorCode.UnableToReceiveResponse, undefined, agentFailure(config, "it answered an empty reply"));
   const charge = chargeForReportedCost(reportedDollars, budget.reservedMicros, config.maxTurnCostMicros);
   if (charge.adjusted) console.warn(`turn of session ${request.sessionId}: ${charge.adjusted}`);
   return { text, charge, cancelled: false };
+}
+
+/** Why an agent call failed, naming the agent (where and how it is reached) for the log. */
+function agentFailure(config: Config, error: unknown): Error {
+  return new Error(`the agent at ${describeAgent(config.agent)} failed: ${String(error)}`, { cause: error });
 }
 
 /** An expiring signed URL of the attached file, for the agent to fetch. */
