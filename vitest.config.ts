@@ -13,6 +13,8 @@ import { bundleTestAgents } from "./test/agents/bundle.ts";
 const root = import.meta.dirname;
 const WORKERD_SUITES = "test/*.test.ts";
 const TEST_JWKS_URL = "http://jwks.test/.well-known/jwks.json";
+/** The fallback summarizer's OpenAI-compatible endpoint in the workerd suites (served by `outbound` below). */
+const TEST_OPENAI_URL = "http://openai.test/v1";
 /** The reference agent refuses calls without this credential (its AGENT_AUTH_TOKEN, the backend's AI_AUTH_TOKEN). */
 const REFERENCE_AGENT_TOKEN = "test-agent-token";
 /** Suites a second engine would run for nothing: no storage (agent-client), or guards that refuse before any
@@ -48,8 +50,19 @@ export default defineConfig(async () => {
   const signingKey = await generateKeyPair("ES256", { extractable: true });
   const publicJwk = { ...(await exportJWK(signingKey.publicKey)), kid: "test-key", alg: "ES256" };
   const privateJwk = JSON.stringify({ ...(await exportJWK(signingKey.privateKey)), kid: "test-key", alg: "ES256" });
-  const jwks = (request: Request) =>
-    new URL(request.url).href === TEST_JWKS_URL ? Response.json({ keys: [publicJwk] }) : new Response("offline", { status: 502 });
+  // What the Worker reaches outside the runtime: the JWKS, and an OpenAI-compatible summary endpoint (the fallback
+  // summarizer's) that answers only turns marked [fallback-ok] and fails the rest; everything else is offline.
+  const outbound = async (request: Request) => {
+    const url = new URL(request.url).href;
+    if (url === TEST_JWKS_URL) return Response.json({ keys: [publicJwk] });
+    if (url === `${TEST_OPENAI_URL}/chat/completions`) {
+      const body = await request.text();
+      if (!body.includes("[fallback-ok]")) return new Response("summary stand-in: not this turn", { status: 503 });
+      const { model } = JSON.parse(body) as { model: string };
+      return Response.json({ choices: [{ message: { content: `fallback summary by ${model}` } }], usage: { prompt_tokens: 1000, completion_tokens: 500 } });
+    }
+    return new Response("offline", { status: 502 });
+  };
 
   const project = (name: string, include: string, exclude: string[], settings: Record<string, string>) => ({
     plugins: [
@@ -65,13 +78,14 @@ export default defineConfig(async () => {
             AI_TIMEOUT_MS: "1000",
             STORE_RETRY_MS: "200",
             MAX_CHAT_HISTORY_CONTEXT: "4",
+            SUMMARY_OPENAI_BASE_URL: TEST_OPENAI_URL,
             // Suites send frames as fast as they can; the auth project tries the limit itself.
             MAX_FRAMES_PER_SECOND: "1000",
             TEST_JWT_PRIVATE_JWK: privateJwk,
             TEST_REFERENCE_AGENT_TOKEN: REFERENCE_AGENT_TOKEN,
             ...settings,
           },
-          outboundService: jwks,
+          outboundService: outbound,
           ratelimits: { UPGRADE_LIMITER: { simple: { limit: Number(settings.UPGRADES_PER_MINUTE ?? 1_000_000), period: 60 } } },
           hyperdrives: { HYPERDRIVE: postgresUrl },
           serviceBindings: { AGENT: "scripted-agent", REFERENCE_AGENT: "reference-agent" },

@@ -235,7 +235,10 @@ export function describeConfig(config: Config): string {
   const agent = `${describeAgent(config.agent)}${config.agent.token ? " with AI_AUTH_TOKEN" : ""}`;
   const mirror = config.mirror ? `Redis stream ${config.mirror.stream} at ${config.mirror.url}` : "off";
   const auth = config.auth.mode === "none" ? "none (a frame's user_id is trusted)" : `token (${[config.auth.jwtSecret && "HS256 JWTs", config.auth.jwksUrl && `JWTs signed by ${config.auth.jwksUrl}`, "API keys"].filter(Boolean).join(", ")})`;
-  return `chat-backend: agent ${agent}; storage ${config.storage.engine}; event mirror ${mirror}; auth ${auth}`;
+  const summaries = config.SUMMARY_OPENAI_BASE_URL
+    ? `the agent's Summarize, else ${config.SUMMARY_MODEL} at ${config.SUMMARY_OPENAI_BASE_URL}`
+    : "the agent's Summarize only (SUMMARY_OPENAI_BASE_URL is not set: with an agent that lacks Summarize, summaries stay empty)";
+  return `chat-backend: agent ${agent}; storage ${config.storage.engine}; event mirror ${mirror}; auth ${auth}; summaries ${summaries}`;
 }
 
 const parsedConfigs = new WeakMap<object, Config>();

@@ -5,6 +5,7 @@ import {
   agentView,
   balanceMicros,
   chat,
+  committed,
   createUser,
   eventually,
   query,
@@ -112,7 +113,7 @@ describe("history and context", () => {
     expect(third.summary).toBe("User: remember the number 42 | User: and 43");
   });
 
-  it("leaves the summary unchanged when the agent does not implement Summarize, and the turn still works", async () => {
+  it("leaves the summary unchanged when the agent does not implement Summarize and the fallback fails, and the turn still works", async () => {
     const { user_id } = await createUser();
     const ws = await open();
     const first = await chat(ws, user_id, "NEW", "hello");
@@ -129,6 +130,19 @@ describe("history and context", () => {
       expect(ledger.slice(0, 4).map((r) => r.kind)).toEqual(["turn", "summary", "turn", "turn"]);
     });
     expect(before - (await balanceMicros(user_id))).toBeGreaterThanOrEqual(2 * chargedMicros(DEFAULT_TURN_COST));
+  });
+
+  it("summarizes with the OpenAI-compatible fallback when the agent has no Summarize, charging its tokens at SUMMARY_MODEL's prices", async () => {
+    const { user_id } = await createUser();
+    const ws = await open();
+    const sessionId = (await chat(ws, user_id, "NEW", "hello [no-summary] [fallback-ok]")).data?.session_id as string;
+    await eventually(async () => expect(await storedSummary(sessionId)).toBe("fallback summary by gpt-3.5-turbo-0125"));
+    // The next turn's agent gets it (and that turn's own summary fails: no marker).
+    expect(agentView(await chat(ws, user_id, sessionId, "next")).summary).toBe("fallback summary by gpt-3.5-turbo-0125");
+    await committed(sessionId);
+    // 1,000 prompt and 500 completion tokens at gpt-3.5-turbo-0125's 500 and 1,500 micro-dollars per 1K tokens.
+    const [summaryCharge] = await query<{ delta_micros: number }>("select delta_micros from cost_ledger where session_id = ? and kind = 'summary' order by id", sessionId);
+    expect(summaryCharge?.delta_micros).toBe(-1250);
   });
 });
 

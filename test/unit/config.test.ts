@@ -60,6 +60,13 @@ describe("parseConfig", () => {
     expect(line).not.toContain("agent-secret");
   });
 
+  it("says once at start how summaries are made, and when an agent without Summarize leaves them empty", () => {
+    expect(describeConfig(parseConfig({}, withAgentAndD1))).toContain("summaries the agent's Summarize only (SUMMARY_OPENAI_BASE_URL is not set");
+    expect(describeConfig(parseConfig({ SUMMARY_OPENAI_BASE_URL: "http://127.0.0.1:11434/v1" }, withAgentAndD1))).toContain(
+      "summaries the agent's Summarize, else gpt-3.5-turbo-0125 at http://127.0.0.1:11434/v1",
+    );
+  });
+
   it("refuses sign-in with any origin allowed, unless explicitly allowed, and without a key for signed file links", () => {
     expect(problemsOf({ AUTH_MODE: "token", FILE_URL_SECRET: "s" })[0]).toContain('CORS_ORIGINS="*"');
     expect(problemsOf({ AUTH_MODE: "token", FILE_URL_SECRET: "s", CORS_ALLOW_ANY_ORIGIN: "true" })).toEqual([]);

@@ -22,8 +22,6 @@ export interface SummaryResult {
   costDollars: number;
 }
 
-let reportedNoSummarizer = false;
-
 export function turnTranscript(userMessage: string, assistantMessage: string): string {
   return `User: ${userMessage}\n\nAssistant: ${assistantMessage}`;
 }
@@ -64,11 +62,5 @@ export async function summarizeTurn(
     });
     return { summary: answer.summary, costDollars: microsToDollars(tokenCostMicros(prices, answer.promptTokens, answer.completionTokens)) };
   }
-  if (!reportedNoSummarizer) {
-    reportedNoSummarizer = true;
-    console.warn(
-      "Summaries are off: the agent does not implement Summarize and SUMMARY_OPENAI_BASE_URL is not set; session summaries stay unchanged.",
-    );
-  }
-  return null;
+  return null; // the start-up log said so (config.ts describeConfig)
 }
