@@ -110,6 +110,8 @@ export interface Config extends Settings {
   auth: AuthSettings;
   /** Limits WebSocket upgrades per client (wrangler.toml [[ratelimits]]); null: no limit. */
   upgradeLimiter: RateLimit | null;
+  /** Turn counts and latencies (wrangler.toml [[analytics_engine_datasets]] TURN_METRICS); null: not bound. */
+  turnMetrics: AnalyticsEngineDataset | null;
   agent: AgentEndpoint;
   storage: StorageBinding;
   /** The Redis event mirror, or null when it is off. */
@@ -134,6 +136,7 @@ export class ConfigError extends Error {
 export interface OptionalBindings {
   AGENT?: Fetcher;
   UPGRADE_LIMITER?: RateLimit;
+  TURN_METRICS?: AnalyticsEngineDataset;
   HYPERDRIVE?: Hyperdrive;
   DB?: D1Database;
 }
@@ -161,6 +164,7 @@ export function parseConfig(vars: Record<string, unknown>, bindings: OptionalBin
     ...settings,
     auth,
     upgradeLimiter: bindings.UPGRADE_LIMITER ?? null,
+    turnMetrics: bindings.TURN_METRICS ?? null,
     agent,
     storage,
     mirror,

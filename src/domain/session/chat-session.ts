@@ -165,6 +165,7 @@ export class ChatSession extends DurableObject<Env> {
       journal: this.journal,
       outbox: this.outbox || null,
       liveTurns: this.liveTurns,
+      metrics: this.config.turnMetrics,
       files: this.env.FILES,
     });
   }

@@ -20,6 +20,7 @@ import { sessionNameFrom } from "./session-name";
 import { newSessionRecord } from "./session-record";
 import { summarizeTurn, type SummaryResult } from "./summaries";
 import type { Respond } from "../serial-queue";
+import { logTurn, type TurnRecord } from "../../observability/log";
 
 export interface TurnRequest {
   userId: string;
@@ -67,18 +68,54 @@ export interface TurnParts {
   journal: Journal;
   outbox: TurnOutbox | null;
   liveTurns: LiveTurns;
+  /** The TURN_METRICS Analytics Engine dataset, when bound. */
+  metrics: AnalyticsEngineDataset | null;
 }
 
-/** Answers one chat message: `respond` gets the reply once the turn is durable; the rest runs before the next turn. */
+/** Answers one chat message: `respond` gets the reply once the turn is durable; the rest runs before the next
+ *  turn. The turn is logged once it ends, however it ends. */
 export async function runTurn(request: TurnRequest, parts: TurnParts, respond: Respond<TurnReply>): Promise<void> {
+  const started = Date.now();
+  const record: TurnRecord = {
+    sessionId: request.sessionId,
+    userId: request.userId,
+    requestId: request.requestId,
+    model: null,
+    turn: null,
+    code: 0,
+    cancelled: false,
+    replayed: false,
+    replyMs: null,
+    agentMs: null,
+    chargeMicros: 0,
+  };
+  const respondNoted: Respond<TurnReply> = (reply) => {
+    record.replyMs = Date.now() - started;
+    record.cancelled = reply.cancelled ?? false;
+    respond(reply);
+  };
+  try {
+    await turnSteps(request, parts, respondNoted, record);
+  } catch (error) {
+    record.code = failureOf(error, ErrorCode.InternalServerError).code;
+    throw error;
+  } finally {
+    logTurn(record, parts.metrics);
+  }
+}
+
+async function turnSteps(request: TurnRequest, parts: TurnParts, respond: Respond<TurnReply>, record: TurnRecord): Promise<void> {
   const earlier = await answeredBefore(request, parts);
+  record.replayed = earlier !== null;
   if (earlier) return respond(earlier);
   const context = await loadContext(request, parts);
   const { model, budget } = await authorizeAndReserve(request, context, parts);
+  record.model = model.name;
   let chargedMicros = 0;
   try {
     const live = await startLive(request, context, parts);
-    const { answer, turn, journaled, reply } = await answerLive(live, request, context, model, budget, parts);
+    record.turn = live.number;
+    const { answer, turn, journaled, reply } = await answerLive(live, request, context, model, budget, parts, record);
     chargedMicros = answer.charge.chargeMicros;
     respond(reply);
 
@@ -87,16 +124,18 @@ export async function runTurn(request: TurnRequest, parts: TurnParts, respond: R
     if (summary && summaryStored) chargedMicros += summary.chargeMicros;
     publish(turn, journaled, summary, summaryStored, parts);
   } finally {
+    record.chargeMicros = chargedMicros;
     finishReservation(request.userId, budget, chargedMicros, parts);
   }
 }
 
 /** The turn from the agent call to its durable journal entry, told as it happens to the hubs that watch the
  *  session; its last event reaches the requesting socket before its reply. */
-async function answerLive(live: LiveTurn, request: TurnRequest, context: TurnContext, model: ModelRecord, budget: TurnBudget, parts: TurnParts) {
+async function answerLive(live: LiveTurn, request: TurnRequest, context: TurnContext, model: ModelRecord, budget: TurnBudget, parts: TurnParts, record: TurnRecord) {
   let answered;
   try {
-    const answer = await callAgent(request, context, model, budget, live, parts);
+    const agentStarted = Date.now();
+    const answer = await callAgent(request, context, model, budget, live, parts).finally(() => (record.agentMs = Date.now() - agentStarted));
     const turn = recordTurn(request, context, model, answer, parts.config.SESSION_NAME_MAX_CHARS);
     const reply: TurnReply = { sessionId: turn.session.id, sessionName: turn.session.name, message: answer.text, ...(answer.cancelled ? { cancelled: true } : {}) };
     const journaled = await journalTurn(turn, context.live, budget, answer.charge.chargeMicros, request.requestId, reply, parts);

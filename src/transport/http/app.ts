@@ -1,5 +1,5 @@
-// Owns the HTTP surface of the Worker: CORS, health, the WebSocket hand-off, file and admin routes, bench metrics,
-// and the one failure renderer every route's errors go through.
+// Owns the HTTP surface of the Worker: request logs, CORS, health, the WebSocket hand-off, file and admin routes,
+// bench metrics, and the one failure renderer every route's errors go through.
 import { Hono, type Context, type Next } from "hono";
 import { ChatError, ErrorCode } from "../../domain/errors";
 import { cors } from "hono/cors";
@@ -10,9 +10,16 @@ import { httpFailure, renderFailure } from "./failures";
 import { authenticate } from "./authenticate";
 import { fileRoutes } from "./file-routes";
 import { withSocketUser } from "../ws/socket-user";
+import { logRequest } from "../../observability/log";
 
 export const app = new Hono<AppEnv>();
 
+// One log line per request, whatever answered it (a route, the failure renderer, the WebSocket hand-off).
+app.use("*", async (c, next) => {
+  const started = Date.now();
+  await next();
+  logRequest({ method: c.req.method, path: c.req.path, status: c.res.status, ms: Date.now() - started, userId: c.get("user") ?? null });
+});
 app.use("*", withConfig);
 app.use("*", (c, next) => {
   const allowed = c.var.config.corsOrigins;
