@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Runs the type-check, the build, and the unit and D1 suites on Node 22 and 24 too (binaries from the npm
+# registry's `node` package, kept in .node-versions/), next to the Node 20 the project is pinned for
+# (docs/toolchain.md says why the pins stay). Usage: scripts/other-nodes.sh [major ...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+majors=("$@")
+[ ${#majors[@]} -gt 0 ] || majors=(22 24)
+for major in "${majors[@]}"; do
+  dir=".node-versions/$major"
+  if [ ! -x "$dir/node_modules/.bin/node" ]; then
+    npm install --prefix "$dir" --no-save --no-audit --no-fund --loglevel=error "node@$major" >/dev/null
+  fi
+  echo "== Node $("$dir/node_modules/.bin/node" --version)"
+  PATH="$PWD/$dir/node_modules/.bin:$PATH" npm run typecheck --silent
+  PATH="$PWD/$dir/node_modules/.bin:$PATH" npm run build --silent >/dev/null
+  PATH="$PWD/$dir/node_modules/.bin:$PATH" npx vitest run --project unit --project d1
+done
