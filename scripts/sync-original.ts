@@ -1,4 +1,4 @@
-// npm run sync:original -- --to <original postgres url> (--from <our postgres url> | --from-d1 <name> [--local [--persist-to DIR] | --remote])
+// Entry point of npm run sync:original -- --to <original postgres url> (--from <our postgres url> | --from-d1 <name> [--local [--persist-to DIR] | --remote])
 // Upserts our models, users, model grants and balances into the original system's database, so its Sync-Backend,
 // still reading our Redis stream, finds every user and model an entry names. Run it after admin changes (new
 // user, grant, model) and before those users chat. Idempotent: a second run changes nothing. The sync and its

@@ -138,5 +138,5 @@ describe("into D1", () => {
     expect(first).toEqual({ users: original.users, sessions: 30, messages: original.entries, files: original.files, user_models: expect.any(Number) });
     wrangler("d1", "execute", "DB", "--file", file);
     expect(counts()).toEqual(first);
-  }, 120_000);
+  }, 300_000); // five wrangler runs: seconds each on an idle machine, 88 s in all seen on busy shared cores
 });
