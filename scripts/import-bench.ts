@@ -12,5 +12,5 @@ const target = await ensureDatabase(server, "chat_backend_import_bench");
 await migratePostgres(target, { reset: true });
 console.log(`original: ${original.sessions} sessions, ${original.entries} history entries, ${original.files} files, ${original.users} users`);
 const first = await importOriginal({ from: original.url, target: new PostgresTarget(target) });
-const again = await importOriginal({ from: original.url, target: new PostgresTarget(target), log: () => {} });
+const again = await importOriginal({ from: original.url, target: new PostgresTarget(target), log: () => {}, warn: () => {} });
 console.log(`second run (nothing new): ${again.seconds.toFixed(2)} s; first run ${(original.entries / first.seconds).toFixed(0)} history entries/s`);

@@ -1,12 +1,13 @@
 // The import from the original system: a database with the spec's section 8 schema, copied into PostgreSQL
-// and into D1 (through the generated SQL file and wrangler), twice, with nothing changing the second time.
-import { execFileSync } from "node:child_process";
+// and into D1 (through the generated SQL file and wrangler), twice, with nothing changing the second time, and a
+// warning for each original model imported without prices.
+import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import postgres from "postgres";
 import { beforeAll, describe, expect, it } from "vitest";
-import { createOriginalDatabase } from "../tools/original-fixture.ts";
+import { createOriginalDatabase, USER_WITHOUT_GRANTS } from "../tools/original-fixture.ts";
 import { bin, offlineEnv } from "../tools/lib.ts";
 import { checkoutDatabase, ensureDatabase, migratePostgres } from "../tools/postgres.ts";
 import { r2KeyFor } from "../src/domain/files/file-names";
@@ -15,8 +16,15 @@ const root = path.resolve(import.meta.dirname, "..");
 const server = process.env.DATABASE_URL ?? "postgres://postgres:postgres@127.0.0.1:5432/postgres";
 let original: Awaited<ReturnType<typeof createOriginalDatabase>>;
 
-const importCli = (...args: string[]) =>
-  execFileSync(process.execPath, ["--import", "tsx", "scripts/import-original.ts", "--from", original.url, ...args], { cwd: root, encoding: "utf8" });
+/** Runs the import's CLI; its report is on stdout, its warnings on stderr. */
+function importCli(...args: string[]): { stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, ["--import", "tsx", "scripts/import-original.ts", "--from", original.url, ...args], { cwd: root, encoding: "utf8" });
+  if (result.status !== 0) throw new Error(`import:original exited ${result.status ?? result.signal}: ${result.stderr}`);
+  return { stdout: result.stdout, stderr: result.stderr };
+}
+
+/** The model ids named by "warning: model <id> …" lines. */
+const warnedModels = (stderr: string): number[] => [...stderr.matchAll(/^warning: model (\d+) /gm)].map((m) => Number(m[1]));
 
 /** "sessions read 30 new 30" lines of the import's report. */
 function reported(output: string): Record<string, { read: number; new: number }> {
@@ -37,7 +45,8 @@ describe("into PostgreSQL", () => {
   }, 60_000);
 
   it("copies users, grants, sessions, histories, files and summaries, keeping ids", async () => {
-    const counts = reported(importCli("--to-postgres", target));
+    const { stdout, stderr } = importCli("--to-postgres", target);
+    const counts = reported(stdout);
     expect(counts.sessions).toEqual({ read: 30, new: 30 });
     expect(counts.messages).toEqual({ read: original.entries, new: original.entries });
     expect(counts.files).toEqual({ read: original.files, new: original.files });
@@ -65,6 +74,18 @@ describe("into PostgreSQL", () => {
       const grants = await ours`select model_id from user_models where user_id = ${user!.user_id} order by model_id`;
       expect(grants.map((g) => g.model_id)).toEqual([4, 8, 42]); // 99 never existed
       expect(await ours`select name, provider from models where id = 42`).toEqual([{ name: "custom-model", provider: "imported" }]);
+      // The original's schema lets models and balance be NULL: no grants, nothing to spend.
+      const [bare] = await ours`select id, balance_micros from users where username = ${USER_WITHOUT_GRANTS}`;
+      expect(bare!.balance_micros).toBe("0");
+      expect(await ours`select model_id from user_models where user_id = ${bare!.id}`).toHaveLength(0);
+
+      // Model 42 is not one of ours: it came in at zero prices, and the import said so, naming it.
+      expect(warnedModels(stderr)).toEqual([42]);
+      const [warning] = stderr.split("\n").filter((line) => line.startsWith("warning: model 42 "));
+      expect(warning).toContain('"custom-model"');
+      expect(warning).toContain("zero prices");
+      expect(warning).toContain("UPDATE models SET provider = ");
+      expect(warning).toContain("WHERE id = 42;");
 
       const files = await ours`select file_name, session_id, user_id, r2_key from files order by file_name`;
       expect(files).toHaveLength(original.files);
@@ -79,10 +100,22 @@ describe("into PostgreSQL", () => {
     const ours = postgres(target, { max: 1 });
     const snapshot = () => ours`select (select count(*) from users) u, (select count(*) from sessions) s, (select count(*) from messages) m, (select count(*) from files) f, (select sum(balance_micros) from users) b`;
     const before = await snapshot();
-    const counts = reported(importCli("--to-postgres", target));
-    expect(Object.values(counts).every((c) => c.new === 0)).toBe(true);
+    const { stdout, stderr } = importCli("--to-postgres", target);
+    expect(Object.values(reported(stdout)).every((c) => c.new === 0)).toBe(true);
     expect(await snapshot()).toEqual(before);
+    expect(warnedModels(stderr)).toEqual([42]); // still free to use: the warning repeats
     await ours.end();
+  });
+
+  it("stops warning about a model once an operator has priced it", async () => {
+    const ours = postgres(target, { max: 1 });
+    try {
+      await ours`update models set provider = 'openai', input_micros_per_1k = 1000, output_micros_per_1k = 2000 where id = 42`;
+      expect(warnedModels(importCli("--to-postgres", target).stderr)).toEqual([]);
+      expect(await ours`select provider, input_micros_per_1k from models where id = 42`).toEqual([{ provider: "openai", input_micros_per_1k: 1000 }]);
+    } finally {
+      await ours.end();
+    }
   });
 });
 
@@ -99,11 +132,11 @@ describe("into D1", () => {
       return out[0]!.results[0]!;
     };
     wrangler("d1", "migrations", "apply", "DB");
-    importCli("--to-d1-sql", file);
+    expect(warnedModels(importCli("--to-d1-sql", file).stderr)).toEqual([42]);
     wrangler("d1", "execute", "DB", "--file", file);
     const first = counts();
     expect(first).toEqual({ users: original.users, sessions: 30, messages: original.entries, files: original.files, user_models: expect.any(Number) });
     wrangler("d1", "execute", "DB", "--file", file);
     expect(counts()).toEqual(first);
-  }, 120_000);
+  }, 300_000); // five wrangler runs: seconds each on an idle machine, 88 s in all seen on busy shared cores
 });

@@ -31,9 +31,15 @@ export type Row = Record<string, string | number | null>;
 export interface ImportTarget {
   /** Inserts rows that do not exist yet; returns how many were new (as far as the target can tell). */
   insert(table: Table, rows: Row[]): Promise<number>;
+  /** Ids of every model the target has. */
   knownModelIds(): Promise<Set<number>>;
+  /** Ids of the models that have a provider and prices: seeded, or priced by an operator since an import created them. */
+  pricedModelIds(): Promise<Set<number>>;
   end(): Promise<void>;
 }
+
+/** Provider of a model the import created from the original's model_details, whose prices nobody has set yet. */
+export const IMPORTED_PROVIDER = "imported";
 
 /** One original session joined with its chat_details row (if any) and its file names. */
 export interface OriginalSession {
@@ -115,6 +121,11 @@ export class PostgresTarget implements ImportTarget {
   async knownModelIds(): Promise<Set<number>> {
     return new Set((await this.sql<{ id: number }[]>`select id from models`).map((r) => r.id));
   }
+  async pricedModelIds(): Promise<Set<number>> {
+    const rows = await this.sql<{ id: number }[]>`
+      select id from models where not (provider = ${IMPORTED_PROVIDER} and input_micros_per_1k = 0 and output_micros_per_1k = 0)`;
+    return new Set(rows.map((r) => r.id));
+  }
   end(): Promise<void> {
     return this.sql.end();
   }
@@ -151,6 +162,9 @@ export class D1SqlTarget implements ImportTarget {
   async knownModelIds(): Promise<Set<number>> {
     return this.seededModelIds;
   }
+  async pricedModelIds(): Promise<Set<number>> {
+    return this.seededModelIds;
+  }
   end(): Promise<void> {
     return new Promise((resolve) => this.out.end(resolve));
   }
@@ -161,15 +175,28 @@ export interface ImportOptions {
   from: string;
   target: ImportTarget;
   log?: (line: string) => void;
+  /** Where warnings go: models imported without prices. */
+  warn?: (line: string) => void;
 }
 
 export interface ImportResult {
   counts: ImportCounts;
   seconds: number;
   skippedEntries: number;
+  /** Original models that are in ours with zero prices (warned about). */
+  unpricedModels: { id: number; name: string }[];
 }
 
-export async function importOriginal({ from, target, log = console.log }: ImportOptions): Promise<ImportResult> {
+/** The warning for an original model ours has no provider or prices for, with the statement that prices it. */
+export function unpricedModelWarning({ id, name }: { id: number; name: string }): string {
+  return (
+    `warning: model ${id} ${JSON.stringify(name)} is not one of ours (no provider, no prices): imported with provider ` +
+    `"${IMPORTED_PROVIDER}" and zero prices, so turns on it charge nothing. Set them: UPDATE models SET provider = '<openai|ollama|…>', ` +
+    `input_micros_per_1k = <micro-dollars per 1K input tokens>, output_micros_per_1k = <micro-dollars per 1K output tokens> WHERE id = ${id};`
+  );
+}
+
+export async function importOriginal({ from, target, log = console.log, warn = console.warn }: ImportOptions): Promise<ImportResult> {
   const source = postgres(from, { max: 2, onnotice: () => {} });
   const started = performance.now();
   const now = Date.now();
@@ -184,12 +211,14 @@ export async function importOriginal({ from, target, log = console.log }: Import
     const modelRows = originalModels.map((m) => ({
       id: m.model_id,
       name: m.model_name ?? `model-${m.model_id}`,
-      provider: "imported",
+      provider: IMPORTED_PROVIDER,
       context_length: m.context_length ?? 0,
       input_micros_per_1k: 0,
       output_micros_per_1k: 0,
     }));
+    const priced = await target.pricedModelIds();
     add("models", modelRows.length, await target.insert("models", modelRows));
+    const unpricedModels = modelRows.filter((m) => !priced.has(m.id)).map(({ id, name }) => ({ id, name }));
     const known = await target.knownModelIds();
     for (const m of modelRows) known.add(m.id);
 
@@ -220,7 +249,14 @@ export async function importOriginal({ from, target, log = console.log }: Import
     log(`imported in ${seconds.toFixed(2)} s (${Math.round((counts.sessions?.read ?? 0) / seconds)} sessions/s)`);
     for (const [table, { read, written }] of Object.entries(counts)) log(`  ${table.padEnd(12)} read ${String(read).padStart(8)}  new ${String(written).padStart(8)}`);
     if (skippedEntries > 0) log(`  skipped ${skippedEntries} history entries with an unknown role`);
-    return { counts, seconds, skippedEntries };
+    for (const model of unpricedModels) warn(unpricedModelWarning(model));
+    if (unpricedModels.length > 0) {
+      warn(
+        '  (PostgreSQL: run it with psql; D1: npx wrangler d1 execute chat-backend --remote --command "UPDATE …". An import into ' +
+          "PostgreSQL warns until the model has prices; --to-d1-sql always warns, it cannot see the database.)",
+      );
+    }
+    return { counts, seconds, skippedEntries, unpricedModels };
   } finally {
     await source.end();
     await target.end();

@@ -30,6 +30,18 @@ export function wrangler(args: string[], options?: SpawnSyncOptions): void {
   run(bin("wrangler"), args, options);
 }
 
+/** Runs a command offline and returns what it printed; throws with its output when it fails (for library code,
+ *  which must not exit the process). */
+export function capture(command: string, args: string[], options: SpawnSyncOptions = {}): string {
+  const result = spawnSync(command, args, { cwd: root, env: offlineEnv, encoding: "utf8", maxBuffer: 1 << 30, ...options });
+  const stdout = String(result.stdout ?? "");
+  if (result.status !== 0) {
+    const output = `${stdout}\n${String(result.stderr ?? "")}`.trim();
+    throw new Error(`${path.basename(command)} ${args.join(" ")} failed (exit ${result.status ?? result.signal ?? result.error?.message}):\n${output}`);
+  }
+  return stdout;
+}
+
 export function start(command: string, args: string[], options: SpawnOptions = {}): ChildProcess {
   return spawn(command, args, { cwd: root, stdio: "inherit", env: offlineEnv, ...options });
 }

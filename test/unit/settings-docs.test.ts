@@ -28,3 +28,16 @@ it("wrangler.toml's [vars] holds only settings src/config.ts reads", () => {
   expect(names.length).toBeGreaterThan(0);
   expect(names.filter((name) => !SETTING_NAMES.includes(name as (typeof SETTING_NAMES)[number]))).toEqual([]);
 });
+
+it("the migration guide's settings table names only settings src/config.ts reads (or bindings)", () => {
+  const guide = read("docs/migrating-from-chat-backend.md");
+  const section = guide.slice(guide.indexOf("## 1. "), guide.indexOf("\n## ", guide.indexOf("## 1. ") + 1));
+  const ours = section
+    .split("\n")
+    .filter((line) => line.startsWith("| `") || line.startsWith("| the "))
+    .map((line) => line.split(" | ")[1] ?? "");
+  const names = ours.flatMap((cell) => [...cell.matchAll(/`([A-Z][A-Z0-9_]{2,})\b/g)].map((m) => m[1]!));
+  const bindings = ["FILES", "HYPERDRIVE", "AGENT", "DB"];
+  expect(names.length).toBeGreaterThan(10);
+  expect(names.filter((name) => !bindings.includes(name) && !SETTING_NAMES.includes(name as (typeof SETTING_NAMES)[number]))).toEqual([]);
+});
