@@ -6,7 +6,7 @@ import os from "node:os";
 import path from "node:path";
 import WebSocket from "ws";
 import { freePort } from "../tools/lib.ts";
-import { checkoutDatabase } from "../tools/postgres.ts";
+import { checkoutDatabase, databaseUrl } from "../tools/postgres.ts";
 import { MessageType } from "../src/transport/ws/frames";
 
 const root = path.resolve(import.meta.dirname, "..");
@@ -17,11 +17,19 @@ export interface Stack {
   baseUrl: string;
   standInUrl: string;
   stream: string;
+  /** The PostgreSQL database the stack stores into. */
+  databaseUrl: string;
+  /** What wrangler and the dev script printed so far. */
+  output(): string;
   stop(): Promise<void>;
 }
 
-/** Starts the stack with these settings on top of a .dev.vars file (by default none). */
-export async function startStack(vars: Record<string, string>, options: { devVars?: string } = {}): Promise<Stack> {
+export const E2E_DATABASE = checkoutDatabase("chat_backend_e2e");
+
+/** Starts the stack with these settings on top of a .dev.vars file (by default none), storing into `database`
+ *  (by default E2E_DATABASE; stacks started at once should share a database only when it is migrated already). */
+export async function startStack(vars: Record<string, string>, options: { devVars?: string; database?: string } = {}): Promise<Stack> {
+  const database = options.database ?? E2E_DATABASE;
   const [port, inspector, standInPort] = [await freePort(), await freePort(), await freePort()];
   const stream = vars.REDIS_STREAM ?? "CHAT_STREAM";
   const child: ChildProcess = spawn(
@@ -43,7 +51,7 @@ export async function startStack(vars: Record<string, string>, options: { devVar
     ],
     {
       cwd: root,
-      env: { ...process.env, PG_DATABASE: checkoutDatabase("chat_backend_e2e"), UPSTASH_STANDIN_PORT: String(standInPort) },
+      env: { ...process.env, PG_DATABASE: database, UPSTASH_STANDIN_PORT: String(standInPort) },
       stdio: ["ignore", "pipe", "pipe"],
     },
   );
@@ -62,6 +70,8 @@ export async function startStack(vars: Record<string, string>, options: { devVar
     baseUrl,
     standInUrl: `http://127.0.0.1:${standInPort}`,
     stream,
+    databaseUrl: databaseUrl(process.env.DATABASE_URL ?? "postgres://postgres:postgres@127.0.0.1:5432/postgres", database),
+    output: () => output,
     stop: () =>
       new Promise((resolve) => {
         child.once("exit", () => resolve());
@@ -94,6 +104,8 @@ export async function setFaults(stack: Stack, faults: { failNext?: number; mode?
 }
 
 export type Frame = { type?: number; data?: Record<string, string>; error?: string; code?: number };
+/** A protocol v2 turn event (type 7). */
+export type TurnEvent = { type: 7; data: { session_id: string; turn: number; event: string; seq?: number; text?: string; message?: string } };
 
 export class Client {
   private readonly frames: Frame[] = [];
@@ -108,20 +120,30 @@ export class Client {
     });
   }
 
-  static async connect(stack: Stack): Promise<Client> {
-    const socket = new WebSocket(`${stack.baseUrl.replace("http", "ws")}/ws`);
+  /** `path` "/ws?v=2" opts in to protocol v2 (turn events). */
+  static async connect(stack: Stack, path = "/ws"): Promise<Client> {
+    const socket = new WebSocket(`${stack.baseUrl.replace("http", "ws")}${path}`);
     await new Promise((resolve, reject) => socket.once("open", resolve).once("error", reject));
     return new Client(socket);
   }
 
   request(frame: unknown): Promise<Frame> {
+    this.send(frame);
+    return this.next();
+  }
+
+  send(frame: unknown): void {
     this.socket.send(JSON.stringify(frame));
+  }
+
+  /** The next frame the socket received (an answer, or on a v2 socket also a turn event). */
+  next(): Promise<Frame> {
     const ready = this.frames.shift();
     return ready ? Promise.resolve(ready) : new Promise((resolve) => this.waiting.push(resolve));
   }
 
-  chat(userId: string, sessionId: string, message: string, prompt = ""): Promise<Frame> {
-    return this.request({ type: MessageType.ChatMessage, data: { user_id: userId, session_id: sessionId, model_name: "gpt-4-turbo", message, session_prompt: prompt } });
+  chat(userId: string, sessionId: string, message: string, prompt = "", extra: Record<string, string> = {}): Promise<Frame> {
+    return this.request({ type: MessageType.ChatMessage, data: { user_id: userId, session_id: sessionId, model_name: "gpt-4-turbo", message, session_prompt: prompt, ...extra } });
   }
 
   close() {
