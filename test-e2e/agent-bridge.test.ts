@@ -204,9 +204,12 @@ describe.each(transports)("over %s", (_, transport) => {
     expect(logLines.some((line) => /method=ai_service\.AIService\/Process status=Unauthenticated ms=\d/.test(line))).toBe(true);
   });
 
-  it("does not forward the credential to the agent", async () => {
-    await client.process({ chatMessage: "who am i" }, { headers: auth });
-    expect(lastSeen().headers.get("authorization")).toBeNull();
+  it("does not forward the credential, nor proxies' and Cloudflare's headers, to the agent", async () => {
+    const hopHeaders = { "x-forwarded-for": "203.0.113.9", via: "1.1 proxy", "cf-worker": "example.workers.dev", "x-tenant": "t-1" };
+    await client.process({ chatMessage: "who am i" }, { headers: { ...auth, ...hopHeaders } });
+    const { headers } = lastSeen();
+    for (const name of ["authorization", "x-forwarded-for", "via", "cf-worker"]) expect(headers.get(name)).toBeNull();
+    expect(headers.get("x-tenant")).toBe("t-1");
   });
 });
 
@@ -266,7 +269,7 @@ describe("the bridge process", () => {
     expect((await finishing).responseText).toBe("upstream: slow:300");
     expect((await failure(outlasting)).code).toBe(Code.Unavailable);
     await closed;
-    expect(performance.now() - started).toBeLessThan(3_000);
+    expect(performance.now() - started).toBeLessThan(8_000); // well before the 10 s call would have ended
     expect(lines.some((line) => line.includes("cancelling 1 call(s)"))).toBe(true);
   });
 
@@ -279,19 +282,15 @@ describe("the bridge process", () => {
       [["--target", "127.0.0.1:50051", "--tagret", "x"], {}, /Unknown option '--tagret'/],
       [["--target", "127.0.0.1:50051"], { AGENT_BRIDGE_FORWARD_AUTH: "yes" }, /AGENT_BRIDGE_FORWARD_AUTH "yes"/],
     ];
-    const errors = await Promise.all(
-      cases.map(([args, env]) =>
-        spawnAgentBridge(args, env).then(
-          async (started) => (await started.stop(), new Error(`started with ${args.join(" ")}`)),
-          (e: Error) => e,
-        ),
-      ),
-    );
-    errors.forEach((error, i) => {
+    for (const [args, env, message] of cases) {
+      const error = await spawnAgentBridge(args, env).then(
+        async (started) => (await started.stop(), new Error(`started with ${args.join(" ")}`)),
+        (e: Error) => e,
+      );
       expect(error.message).toMatch(/exited \(2\)/);
-      expect(error.message).toMatch(cases[i]![2]);
-    });
-  }, 60_000);
+      expect(error.message).toMatch(message);
+    }
+  }, 180_000);
 
   it("npm run agent:bridge takes its settings from the environment, and on SIGTERM finishes the call in flight and exits 0", async () => {
     const bridgeProcess = await spawnAgentBridge(["--listen", "127.0.0.1:0"], { AGENT_BRIDGE_TARGET: upstream.target, AGENT_AUTH_TOKEN: TOKEN });
@@ -304,5 +303,5 @@ describe("the bridge process", () => {
     expect(await exitCode).toBe(0);
     expect(bridgeProcess.output()).toMatch(/SIGTERM: no new calls/);
     expect(bridgeProcess.output()).toMatch(/status=OK/);
-  }, 30_000);
+  }, 90_000);
 });

@@ -30,9 +30,9 @@ export async function spawnAgentBridge(args: string[], env: Record<string, strin
   let url: string | undefined;
   while (!(url = /agent-bridge: listening on (http:\/\/\S+)/.exec(output)?.[1])) {
     if (child.exitCode !== null) throw new Error(`the agent bridge exited (${child.exitCode}):\n${output}`);
-    if (Date.now() - started > 20_000) {
+    if (Date.now() - started > 60_000) {
       child.kill("SIGKILL");
-      throw new Error(`the agent bridge did not start within 20 s:\n${output}`);
+      throw new Error(`the agent bridge did not start within 60 s:\n${output}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }

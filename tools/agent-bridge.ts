@@ -45,12 +45,14 @@ const TRANSPORT_HEADERS = new Set([
   "authorization",
   "accept",
   "accept-encoding",
+  "cdn-loop",
   "connection",
   "content-encoding",
   "content-length",
   "content-type",
   "date",
   "expect",
+  "forwarded",
   "host",
   "keep-alive",
   "proxy-authenticate",
@@ -63,17 +65,21 @@ const TRANSPORT_HEADERS = new Set([
   "upgrade",
   "user-agent",
   "vary",
+  "via",
   "x-grpc-web",
+  "x-real-ip",
   "x-user-agent",
 ]);
+/** Prefixes of the same: protocol framing (gRPC, Connect), pseudo-headers, proxies' and Cloudflare's own. */
+const TRANSPORT_PREFIXES = ["grpc-", "connect-", "trailer-", ":", "x-forwarded-", "cf-"];
 
 /** The application metadata among `from`: no transport headers, no grpc-*, connect-* or trailer-* framing. */
 export function applicationHeaders(from: Headers, keep: readonly string[] = []): Headers {
   const out = new Headers();
   from.forEach((value, name) => {
     const lower = name.toLowerCase();
-    const framing = lower.startsWith("grpc-") || lower.startsWith("connect-") || lower.startsWith("trailer-") || lower.startsWith(":");
-    if (keep.includes(lower) || (!framing && !TRANSPORT_HEADERS.has(lower))) out.append(name, value);
+    const transport = TRANSPORT_HEADERS.has(lower) || TRANSPORT_PREFIXES.some((prefix) => lower.startsWith(prefix));
+    if (keep.includes(lower) || !transport) out.append(name, value);
   });
   return out;
 }
