@@ -26,10 +26,25 @@ export interface Stack {
 
 export const E2E_DATABASE = checkoutDatabase("chat_backend_e2e");
 
-/** Starts the stack with these settings on top of a .dev.vars file (by default none), storing into `database`
- *  (by default E2E_DATABASE; stacks started at once should share a database only when it is migrated already). */
-export async function startStack(vars: Record<string, string>, options: { devVars?: string; database?: string } = {}): Promise<Stack> {
+/** Stacks still running: stopped when this test process exits, however the test file ended. */
+const running = new Set<ChildProcess>();
+process.once("exit", () => {
+  for (const child of running) child.kill("SIGTERM");
+});
+
+export interface StackOptions {
+  /** A .dev.vars file under the settings; default none. */
+  devVars?: string;
+  /** Default E2E_DATABASE. Stacks started at once should share a database only when it is migrated already. */
+  database?: string;
+  /** How long it may take to answer /healthz; default 60 s. */
+  healthyWithinMs?: number;
+}
+
+/** Starts the stack with these settings. If it does not come up, it is stopped before the error is thrown. */
+export async function startStack(vars: Record<string, string>, options: StackOptions = {}): Promise<Stack> {
   const database = options.database ?? E2E_DATABASE;
+  const healthyWithinMs = options.healthyWithinMs ?? 60_000;
   const [port, inspector, standInPort] = [await freePort(), await freePort(), await freePort()];
   const stream = vars.REDIS_STREAM ?? "CHAT_STREAM";
   const child: ChildProcess = spawn(
@@ -55,15 +70,25 @@ export async function startStack(vars: Record<string, string>, options: { devVar
       stdio: ["ignore", "pipe", "pipe"],
     },
   );
+  running.add(child);
+  const exited = new Promise<void>((resolve) => child.once("exit", () => (running.delete(child), resolve())));
+  const stop = () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+    return exited;
+  };
   let output = "";
   child.stdout?.on("data", (chunk) => (output += chunk));
   child.stderr?.on("data", (chunk) => (output += chunk));
   const baseUrl = `http://127.0.0.1:${port}`;
-  for (let attempt = 0; ; attempt++) {
+  const started = Date.now();
+  for (;;) {
     if (child.exitCode !== null) throw new Error(`the stack exited (${child.exitCode}):\n${output}`);
     const healthy = await fetch(`${baseUrl}/healthz`).then((r) => r.ok, () => false);
     if (healthy) break;
-    if (attempt > 600) throw new Error(`the stack did not become healthy within 60 s:\n${output}`);
+    if (Date.now() - started > healthyWithinMs) {
+      await stop();
+      throw new Error(`the stack did not become healthy within ${healthyWithinMs / 1000} s:\n${output}`);
+    }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   return {
@@ -72,11 +97,7 @@ export async function startStack(vars: Record<string, string>, options: { devVar
     stream,
     databaseUrl: databaseUrl(process.env.DATABASE_URL ?? "postgres://postgres:postgres@127.0.0.1:5432/postgres", database),
     output: () => output,
-    stop: () =>
-      new Promise((resolve) => {
-        child.once("exit", () => resolve());
-        child.kill("SIGTERM");
-      }),
+    stop,
   };
 }
 

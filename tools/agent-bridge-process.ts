@@ -22,10 +22,18 @@ export async function spawnAgentBridge(args: string[], env: Record<string, strin
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, ...env },
   });
+  // Never outlives the process that started it, whatever becomes of its test.
+  const orphan = () => child.kill("SIGTERM");
+  process.once("exit", orphan);
   let output = "";
   child.stdout.on("data", (chunk) => (output += chunk));
   child.stderr.on("data", (chunk) => (output += chunk));
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once("exit", (code) => {
+      process.off("exit", orphan);
+      resolve(code);
+    }),
+  );
   const started = Date.now();
   let url: string | undefined;
   while (!(url = /agent-bridge: listening on (http:\/\/\S+)/.exec(output)?.[1])) {

@@ -61,10 +61,18 @@ export async function startPythonAgent(options: { cost?: number } = {}): Promise
   const args = [path.join(root, "examples/python-agent/agent.py"), "--listen", "127.0.0.1:0", "--gen", gen];
   if (options.cost !== undefined) args.push("--cost", String(options.cost));
   const child = spawn(DEBIAN_PYTHON, args, { cwd: root, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, PYTHONUNBUFFERED: "1" } });
+  // Never outlives the process that started it, whatever becomes of its test.
+  const orphan = () => child.kill("SIGTERM");
+  process.once("exit", orphan);
   let output = "";
   child.stdout.on("data", (chunk) => (output += chunk));
   child.stderr.on("data", (chunk) => (output += chunk));
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const exited = new Promise<void>((resolve) =>
+    child.once("exit", () => {
+      process.off("exit", orphan);
+      resolve();
+    }),
+  );
   const started = Date.now();
   let port: string | undefined;
   while (!(port = /listening on 127\.0\.0\.1:(\d+)/.exec(output)?.[1])) {
