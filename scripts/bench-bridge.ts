@@ -1,6 +1,8 @@
 // npm run bench:bridge [-- --n 1000]: the agent bridge's added latency. Starts the Python agent and the bridge (its
 // own process, with a credential, as deployed), then calls Process N times directly over native gRPC and N times
-// through the bridge over gRPC-web, alternating, and prints the medians and their difference.
+// through the bridge over gRPC-web, alternating, and prints the medians and their difference, and the bridge's CPU
+// time a call (which, unlike latency, a busy machine does not inflate).
+import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
@@ -34,6 +36,7 @@ try {
   const callBridged = () => bridged.process(request, bridgedOptions);
 
   for (let i = 0; i < warmup; i++) await Promise.all([callDirect(), callBridged()]);
+  const cpuBefore = cpuMs(bridge.pid);
   const directMs: number[] = [];
   const bridgedMs: number[] = [];
   for (let i = 0; i < n; i++) {
@@ -46,6 +49,7 @@ try {
       directMs.push(await time(callDirect));
     }
   }
+  const cpuAfter = cpuMs(bridge.pid);
   const pairDifferences = bridgedMs.map((ms, i) => ms - directMs[i]!);
   const row = (name: string, samples: number[]) =>
     `${name.padEnd(34)} ${[0.5, 0.9, 0.99].map((q) => quantile(samples, q).toFixed(3).padStart(8)).join(" ")}`;
@@ -55,11 +59,24 @@ try {
   console.log(row("through the bridge (gRPC-web, 1.1)", bridgedMs));
   console.log(row("per-pair difference", pairDifferences));
   console.log(`\nadded by the bridge: ${(quantile(bridgedMs, 0.5) - quantile(directMs, 0.5)).toFixed(3)} ms at p50 (difference of the medians)`);
+  if (cpuBefore !== null && cpuAfter !== null) {
+    console.log(`bridge CPU: ${((cpuAfter - cpuBefore) / n).toFixed(3)} ms a call (user + system, its one log line included)`);
+  }
 } finally {
   await bridge.stop();
   await agent.stop();
 }
 process.exit(0); // the direct client's HTTP/2 session would keep the process alive for its idle timeout
+
+/** A process's CPU time so far (user + system), from /proc; null where there is none. */
+function cpuMs(pid: number): number | null {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in clock ticks (USER_HZ 100)
+  } catch {
+    return null;
+  }
+}
 
 function quantile(samples: number[], q: number): number {
   const sorted = [...samples].sort((a, b) => a - b);
