@@ -6,7 +6,7 @@ import os from "node:os";
 import path from "node:path";
 import WebSocket from "ws";
 import { freePort } from "../tools/lib.ts";
-import { checkoutDatabase } from "../tools/postgres.ts";
+import { checkoutDatabase, databaseUrl } from "../tools/postgres.ts";
 import { MessageType } from "../src/transport/ws/frames";
 
 const root = path.resolve(import.meta.dirname, "..");
@@ -17,11 +17,34 @@ export interface Stack {
   baseUrl: string;
   standInUrl: string;
   stream: string;
+  /** The PostgreSQL database the stack stores into. */
+  databaseUrl: string;
+  /** What wrangler and the dev script printed so far. */
+  output(): string;
   stop(): Promise<void>;
 }
 
-/** Starts the stack with these settings on top of a .dev.vars file (by default none). */
-export async function startStack(vars: Record<string, string>, options: { devVars?: string } = {}): Promise<Stack> {
+export const E2E_DATABASE = checkoutDatabase("chat_backend_e2e");
+
+/** Stacks still running: stopped when this test process exits, however the test file ended. */
+const running = new Set<ChildProcess>();
+process.once("exit", () => {
+  for (const child of running) child.kill("SIGTERM");
+});
+
+export interface StackOptions {
+  /** A .dev.vars file under the settings; default none. */
+  devVars?: string;
+  /** Default E2E_DATABASE. Stacks started at once should share a database only when it is migrated already. */
+  database?: string;
+  /** How long it may take to answer /healthz; default 60 s. */
+  healthyWithinMs?: number;
+}
+
+/** Starts the stack with these settings. If it does not come up, it is stopped before the error is thrown. */
+export async function startStack(vars: Record<string, string>, options: StackOptions = {}): Promise<Stack> {
+  const database = options.database ?? E2E_DATABASE;
+  const healthyWithinMs = options.healthyWithinMs ?? 60_000;
   const [port, inspector, standInPort] = [await freePort(), await freePort(), await freePort()];
   const stream = vars.REDIS_STREAM ?? "CHAT_STREAM";
   const child: ChildProcess = spawn(
@@ -43,30 +66,38 @@ export async function startStack(vars: Record<string, string>, options: { devVar
     ],
     {
       cwd: root,
-      env: { ...process.env, PG_DATABASE: checkoutDatabase("chat_backend_e2e"), UPSTASH_STANDIN_PORT: String(standInPort) },
+      env: { ...process.env, PG_DATABASE: database, UPSTASH_STANDIN_PORT: String(standInPort) },
       stdio: ["ignore", "pipe", "pipe"],
     },
   );
+  running.add(child);
+  const exited = new Promise<void>((resolve) => child.once("exit", () => (running.delete(child), resolve())));
+  const stop = () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+    return exited;
+  };
   let output = "";
   child.stdout?.on("data", (chunk) => (output += chunk));
   child.stderr?.on("data", (chunk) => (output += chunk));
   const baseUrl = `http://127.0.0.1:${port}`;
-  for (let attempt = 0; ; attempt++) {
+  const started = Date.now();
+  for (;;) {
     if (child.exitCode !== null) throw new Error(`the stack exited (${child.exitCode}):\n${output}`);
     const healthy = await fetch(`${baseUrl}/healthz`).then((r) => r.ok, () => false);
     if (healthy) break;
-    if (attempt > 600) throw new Error(`the stack did not become healthy within 60 s:\n${output}`);
+    if (Date.now() - started > healthyWithinMs) {
+      await stop();
+      throw new Error(`the stack did not become healthy within ${healthyWithinMs / 1000} s:\n${output}`);
+    }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   return {
     baseUrl,
     standInUrl: `http://127.0.0.1:${standInPort}`,
     stream,
-    stop: () =>
-      new Promise((resolve) => {
-        child.once("exit", () => resolve());
-        child.kill("SIGTERM");
-      }),
+    databaseUrl: databaseUrl(process.env.DATABASE_URL ?? "postgres://postgres:postgres@127.0.0.1:5432/postgres", database),
+    output: () => output,
+    stop,
   };
 }
 
@@ -94,6 +125,8 @@ export async function setFaults(stack: Stack, faults: { failNext?: number; mode?
 }
 
 export type Frame = { type?: number; data?: Record<string, string>; error?: string; code?: number };
+/** A protocol v2 turn event (type 7). */
+export type TurnEvent = { type: 7; data: { session_id: string; turn: number; event: string; seq?: number; text?: string; message?: string } };
 
 export class Client {
   private readonly frames: Frame[] = [];
@@ -108,20 +141,30 @@ export class Client {
     });
   }
 
-  static async connect(stack: Stack): Promise<Client> {
-    const socket = new WebSocket(`${stack.baseUrl.replace("http", "ws")}/ws`);
+  /** `path` "/ws?v=2" opts in to protocol v2 (turn events). */
+  static async connect(stack: Stack, path = "/ws"): Promise<Client> {
+    const socket = new WebSocket(`${stack.baseUrl.replace("http", "ws")}${path}`);
     await new Promise((resolve, reject) => socket.once("open", resolve).once("error", reject));
     return new Client(socket);
   }
 
   request(frame: unknown): Promise<Frame> {
+    this.send(frame);
+    return this.next();
+  }
+
+  send(frame: unknown): void {
     this.socket.send(JSON.stringify(frame));
+  }
+
+  /** The next frame the socket received (an answer, or on a v2 socket also a turn event). */
+  next(): Promise<Frame> {
     const ready = this.frames.shift();
     return ready ? Promise.resolve(ready) : new Promise((resolve) => this.waiting.push(resolve));
   }
 
-  chat(userId: string, sessionId: string, message: string, prompt = ""): Promise<Frame> {
-    return this.request({ type: MessageType.ChatMessage, data: { user_id: userId, session_id: sessionId, model_name: "gpt-4-turbo", message, session_prompt: prompt } });
+  chat(userId: string, sessionId: string, message: string, prompt = "", extra: Record<string, string> = {}): Promise<Frame> {
+    return this.request({ type: MessageType.ChatMessage, data: { user_id: userId, session_id: sessionId, model_name: "gpt-4-turbo", message, session_prompt: prompt, ...extra } });
   }
 
   close() {
