@@ -69,8 +69,8 @@ interface Known {
  */
 export class TurnStream<R> implements AsyncIterable<Delta>, StreamOwner {
   readonly done: Promise<R>;
-  private resolveDone!: (value: R) => void;
-  private rejectDone!: (error: Error) => void;
+  /** Method syntax: a TurnStream<ChatReply> is then also a TurnStream<unknown>. */
+  private readonly outcome: { resolve(value: R): void; reject(error: Error): void };
   private readonly queue: Delta[] = [];
   private readonly texts: string[] = [];
   private lastSeq: number;
@@ -92,10 +92,9 @@ export class TurnStream<R> implements AsyncIterable<Delta>, StreamOwner {
     private readonly result: (ending: { message: string; cancelled: boolean }, known: Known, answer?: ChatReply) => R,
     from?: { sessionId: string; turn: number; afterSeq: number },
   ) {
-    this.done = new Promise<R>((resolve, reject) => {
-      this.resolveDone = resolve;
-      this.rejectDone = reject;
-    });
+    let outcome!: { resolve(value: R): void; reject(error: Error): void };
+    this.done = new Promise<R>((resolve, reject) => (outcome = { resolve, reject }));
+    this.outcome = outcome;
     this.done.catch(() => {}); // a caller that only iterates gets the error from the iterator
     this.boundOrSettled = new Promise((resolve) => (this.markBoundOrSettled = resolve));
     this.known = from ? { sessionId: from.sessionId, turn: from.turn } : {};
@@ -203,7 +202,7 @@ export class TurnStream<R> implements AsyncIterable<Delta>, StreamOwner {
   fail(error: Error): void {
     if (this.settled) return;
     this.settled = { ok: false, error };
-    this.rejectDone(error);
+    this.outcome.reject(error);
     this.stop();
   }
 
@@ -249,7 +248,7 @@ export class TurnStream<R> implements AsyncIterable<Delta>, StreamOwner {
     const held = this.text;
     if (message.length > held.length && message.startsWith(held)) this.push({ seq: this.lastSeq + 1, text: message.slice(held.length), replay: false });
     this.settled = { ok: true };
-    this.resolveDone(this.result({ message, cancelled }, this.known, answer));
+    this.outcome.resolve(this.result({ message, cancelled }, this.known, answer));
     this.stop();
   }
 
