@@ -1,6 +1,6 @@
-// Owns ChatClient: one connection to the backend's /ws, a typed method per message type, answers paired with their
-// requests by id, error frames as ChatBackendError, turn events to streams and listeners, and reconnecting with
-// backoff (what is re-sent after a reconnect, and why, is said at `recover`).
+// Owns ChatClient: one connection to /ws, one typed method per message type, answers paired by id, reconnecting.
+// Error frames become ChatBackendError, turn events go to streams and listeners; what a reconnect sends again,
+// and why, is said at `recover`.
 import { backoffDelay, reconnectPolicy, type ReconnectOptions, type ReconnectPolicy } from "./backoff";
 import { ChatBackendError, ChatClientError } from "./errors";
 import {

@@ -1,6 +1,6 @@
-// Owns the client's failures as values: ChatBackendError (an error frame: the backend's code, text, type and
-// request id) and ChatClientError (no answer can come: the client was closed, the connection was lost for good, or
-// a resumed turn is unknown).
+// Owns the client's failures as values: ChatBackendError (an error frame, with its code) and ChatClientError.
+// ChatClientError means no answer can come: the client was closed, the connection was lost for good, or a resumed
+// turn is unknown.
 import type { ErrorCode } from "./protocol";
 
 /** The backend answered with an error frame. Match on `code` (docs/protocol.md section 4), not on the text. */

@@ -1,5 +1,5 @@
-// Owns the client library's public surface (`chat-backend/client`): runs in browsers, workerd and Node; imports
-// nothing of Node (the `ws` helper is `chat-backend/client/node`) and nothing of the backend's src/.
+// Owns the client library's public surface, `chat-backend/client`, for browsers, workerd and Node.
+// It imports nothing of Node (the `ws` helper is `chat-backend/client/node`) and nothing of the backend's src/.
 export { ChatClient, type ChatInput, type ClientOptions, type ConnectionState } from "./client";
 export { TurnStream, type Delta, type ResumedTurn } from "./stream";
 export { ChatBackendError, ChatClientError, type ClientFailure } from "./errors";

@@ -1,5 +1,5 @@
-// Owns the client's Node entry (`chat-backend/client/node`): sockets from the `ws` package, since Node 20 has no
-// global WebSocket. Kept apart from index.ts so that browser and Worker bundles never reach `ws`.
+// Owns the client's Node entry, `chat-backend/client/node`: sockets from the `ws` package (Node 20 has none).
+// Kept apart from index.ts so that browser and Worker bundles never reach `ws`.
 import { ChatClient, type ClientOptions } from "./client";
 import type { WebSocketLike } from "./transport";
 

@@ -1,6 +1,6 @@
-// Owns the client's copy of the wire contract (docs/protocol.md sections 1, 4 and 9): message types, error codes,
-// each type's request and answer data, turn events and frames. test/unit/client-protocol.test.ts keeps it in step
-// with the backend's src/transport/ws/frames.ts and src/domain/errors.ts.
+// Owns the client's copy of the wire contract: message types, error codes, request and answer data, turn events.
+// From docs/protocol.md sections 1, 4 and 9; test/unit/client-protocol.test.ts keeps it in step with the backend's
+// src/transport/ws/frames.ts and src/domain/errors.ts.
 
 /** The message types (docs/protocol.md 1.3 and 9.1). */
 export const MessageType = {

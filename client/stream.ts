@@ -1,7 +1,6 @@
-// Owns one streamed turn as the client sees it (protocol v2, docs/protocol.md section 9): the deltas as an async
-// iterator, each exactly once and in order, the final reply as `done`, cancelling it, and carrying it across a
-// reconnect (resume from the last delta held, or re-send the chat message with its id when the turn had not
-// started).
+// Owns one streamed turn as the client sees it: its deltas as an async iterator, its reply, cancel, and resume.
+// Protocol v2 (docs/protocol.md section 9); across a reconnect it resumes from the last delta held, or re-sends
+// the chat message with its id when the turn had not started.
 import { ChatBackendError, ChatClientError } from "./errors";
 import { MessageType, type Answers, type ChatMessageRequest, type ChatReply, type ErrorCode, type RequestType, type Requests, type TurnEvent } from "./protocol";
 import { newRequestId } from "./transport";

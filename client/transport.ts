@@ -1,6 +1,6 @@
-// Owns the client's raw frame layer: the WebSocket-like object it runs on (a browser's or workerd's WebSocket, or
-// `ws` in Node), opening one, sending frames as text and handing over each text frame received; plus request ids.
-// It knows nothing of requests and answers (client.ts does), so tests can send malformed frames through it.
+// Owns the client's raw frame layer: a WebSocket-like socket, opened, sending frames, handing over text frames.
+// The socket is a browser's or workerd's WebSocket, or `ws` in Node; plus request ids. It knows nothing of requests
+// and answers (client.ts does), so tests can send malformed frames through it.
 import { ChatClientError } from "./errors";
 import type { ServerFrame } from "./protocol";
 

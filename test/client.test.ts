@@ -1,7 +1,7 @@
-// The client library (chat-backend/client) against the real backend: a whole conversation through its typed
-// methods, errors as values with their code, v2 streaming as an async iterator, cancel, resume, and a socket
-// dropped mid-turn that the client reconnects and resumes without a gap or a duplicate. The scripted agent streams
-// with stream:<n>:<ms> (test/agents/scripted-agent.ts).
+// Tests the client library (chat-backend/client) against the real backend, through its typed methods.
+// A whole conversation, errors as values with their code, v2 streaming as an async iterator, cancel, resume, and a
+// socket dropped mid-turn that the client reconnects and resumes without a gap or a duplicate. The scripted agent
+// streams with stream:<n>:<ms> (test/agents/scripted-agent.ts).
 import { expect, it } from "vitest";
 import { ChatBackendError, ErrorCode, type Delta, type TurnEvent, type TurnStream } from "chat-backend/client";
 import { balanceMicros, committed, createUser, query, useClients } from "./helpers/backend";

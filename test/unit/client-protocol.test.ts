@@ -1,5 +1,5 @@
-// Keeps the client library's copy of the wire contract (client/protocol.ts) in step with the backend's: message
-// types, error codes, turn events and request data; and keeps the browser entry free of Node.
+// Keeps the client library's wire types (client/protocol.ts) in step with the backend's, and its entry Node-free.
+// Message types, error codes, turn events and request data are compared with src/.
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, expectTypeOf, it } from "vitest";
