@@ -6,10 +6,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { bin, run } from "../tools/lib.ts";
-import { ADMIN, createUser, Socket, timed, turn } from "./lib/client.ts";
+import { ADMIN, createUser, failingTurn, openClient, timed, turn } from "./lib/client.ts";
 import { backendConfig, freePort, setDevtoolsNetwork, startWrangler } from "./lib/stack.ts";
 import { mapSpread, spread } from "./lib/stats.ts";
-import { MessageType } from "../src/transport/ws/frames.ts";
 
 const TURNS = 200;
 const stateDir = mkdtempSync(path.join(os.tmpdir(), "chat-bad-agent-"));
@@ -29,25 +28,23 @@ try {
   const base = `http://127.0.0.1:${port}`;
   const wsUrl = `ws://127.0.0.1:${port}/ws`;
   const [userA, userB] = [await createUser(base), await createUser(base)];
-  const b = await Socket.open(wsUrl);
-  let session = await turn(b, userB, "NEW", "brief warm up");
+  const b = await openClient(wsUrl, userB);
+  let session = await turn(b, "NEW", "brief warm up");
   const bTurns = async () => {
     const latencies: number[] = [];
-    for (let i = 0; i < TURNS; i++) latencies.push((await timed(async () => (session = await turn(b, userB, session, `brief ${i}`))))[0]);
+    for (let i = 0; i < TURNS; i++) latencies.push((await timed(async () => (session = await turn(b, session, `brief ${i}`))))[0]);
     return latencies;
   };
   const alone = await bTurns();
   // A sends a bad turn every 50 ms on its own socket (a steady trickle, not a flood that would only measure CPU
   // contention on this machine) while B runs the same turns again.
-  const a = await Socket.open(wsUrl);
+  const a = await openClient(wsUrl, userA);
   let running = true;
   const badFailures: number[] = [];
   const bad = (async () => {
     for (let i = 0; running; i++) {
       const marker = i % 2 === 0 ? "garbage:html" : "garbage:bytes";
-      const [ms, answer] = await timed(() => a.request({ type: MessageType.ChatMessage, data: { user_id: userA, session_id: "NEW", model_name: "gpt-4-turbo", message: marker, session_prompt: "" } }));
-      if (!(answer as { code?: number }).code) throw new Error(`a bad answer was accepted: ${JSON.stringify(answer)}`);
-      badFailures.push(ms);
+      badFailures.push(await failingTurn(a, marker));
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   })();

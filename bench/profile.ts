@@ -7,7 +7,7 @@ import os from "node:os";
 import path from "node:path";
 import WebSocket from "ws";
 import { bin, root, run } from "../tools/lib.ts";
-import { ADMIN, createUser, Socket, turn } from "./lib/client.ts";
+import { ADMIN, createUser, openClient, turn } from "./lib/client.ts";
 import { backendConfig, freePort, setDevtoolsNetwork, startWrangler } from "./lib/stack.ts";
 
 const turnsArg = process.argv.indexOf("--turns");
@@ -65,9 +65,9 @@ async function load(base: string, wsUrl: string, turns: number): Promise<number>
   const started = performance.now();
   await Promise.all(
     Array.from({ length: SESSIONS }, async (_, s) => {
-      const socket = await Socket.open(wsUrl);
+      const socket = await openClient(wsUrl, userId);
       let sessionId = "NEW";
-      for (let t = 0; t < turns; t++) sessionId = await turn(socket, userId, sessionId, `session ${s} turn ${t}`);
+      for (let t = 0; t < turns; t++) sessionId = await turn(socket, sessionId, `session ${s} turn ${t}`);
       socket.close();
     }),
   );

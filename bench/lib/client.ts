@@ -1,58 +1,37 @@
-// The benchmark's clients: a WebSocket that pairs each frame with its answer, timing, and the calls a chat client
-// makes (admin user creation, a chat turn, the backend's storage counters).
-import WebSocket from "ws";
-import { MessageType } from "../../src/transport/ws/frames.ts";
+// The benchmark's clients: the client library (chat-backend/client) for the backend, its raw frame layer for the echo
+// floors (text echoed back as it is), timing, and the calls a chat client makes (admin user creation, a chat turn,
+// the backend's storage counters). The library adds no timer to a request: a turn's time is its round trip.
+import { ChatBackendError, ChatClient, openFrameSocket, type FrameSocket } from "chat-backend/client";
+import { nodeSocket } from "chat-backend/client/node";
+
+export type { ChatClient, TurnEvent } from "chat-backend/client";
 
 /** The admin token the benchmark starts the backend with. */
 export const ADMIN = "bench-admin-token";
 
-/** A frame the backend answers with. */
-export interface Frame {
-  type: number;
-  data: Record<string, string>;
-  error?: unknown;
+/** A client acting as `userId`, on a v1 socket unless `v2`. It does not reconnect: a dropped socket fails the run. */
+export function openClient(wsUrl: string, userId: string, options: { v2?: boolean } = {}): Promise<ChatClient> {
+  return ChatClient.connect({ url: wsUrl, userId, v2: options.v2 ?? false, socket: nodeSocket, reconnect: false });
 }
 
-/** A protocol v2 turn event (type 7) as the benchmark reads it. */
-export interface TurnEvent {
-  session_id: string;
-  turn: number;
-  event: string;
-  seq?: number;
-}
-
-const EVENT_PREFIX = `{"type":${MessageType.TurnEvent},`;
-
-export class Socket {
+/** A socket to the echo floors: each text sent is answered with the same text, in order. */
+export class EchoSocket {
   private readonly waiting: ((text: string) => void)[] = [];
-  /** Gets each turn event (v2 sockets) when it arrives; answers still pair with their requests. */
-  onEvent: ((event: TurnEvent, at: number) => void) | null = null;
+  private frames!: FrameSocket;
 
-  constructor(private readonly ws: WebSocket) {
-    ws.on("message", (data) => {
-      const text = String(data);
-      if (text.startsWith(EVENT_PREFIX)) this.onEvent?.((JSON.parse(text) as { data: TurnEvent }).data, performance.now());
-      else this.waiting.shift()?.(text);
-    });
-  }
-  static open(url: string): Promise<Socket> {
-    return new Promise((resolve, reject) => {
-      const ws = new WebSocket(url);
-      ws.once("open", () => resolve(new Socket(ws)));
-      ws.once("error", reject);
-    });
+  static async open(url: string): Promise<EchoSocket> {
+    const socket = new EchoSocket();
+    socket.frames = await openFrameSocket(nodeSocket, url, { text: (text) => socket.waiting.shift()?.(text), closed: () => {} });
+    return socket;
   }
   send(text: string): Promise<string> {
     return new Promise((resolve) => {
       this.waiting.push(resolve);
-      this.ws.send(text);
+      this.frames.send(text);
     });
   }
-  async request(frame: unknown): Promise<Frame> {
-    return JSON.parse(await this.send(JSON.stringify(frame))) as Frame;
-  }
   close(): void {
-    this.ws.close();
+    this.frames.close();
   }
 }
 
@@ -72,16 +51,19 @@ export async function createUser(base: string, balance = 1000): Promise<string> 
   return ((await response.json()) as { user_id: string }).user_id;
 }
 
-const chatFrame = (userId: string, sessionId: string, message: string) => ({
-  type: MessageType.ChatMessage,
-  data: { user_id: userId, session_id: sessionId, model_name: "gpt-4-turbo", message, session_prompt: "Be brief." },
-});
-
 /** One chat turn; returns the session id (a new one when `sessionId` is "NEW"). */
-export async function turn(socket: Socket, userId: string, sessionId: string, message: string): Promise<string> {
-  const answer = await socket.request(chatFrame(userId, sessionId, message));
-  if (answer.error) throw new Error(`turn failed: ${JSON.stringify(answer)}`);
-  return answer.data.session_id;
+export async function turn(client: ChatClient, sessionId: string, message: string): Promise<string> {
+  return (await client.send({ sessionId, model: "gpt-4-turbo", message, prompt: "Be brief." })).session_id;
+}
+
+/** A chat turn that must fail: how long the backend took to say so. */
+export async function failingTurn(client: ChatClient, message: string): Promise<number> {
+  const [ms, outcome] = await timed(() => client.send({ sessionId: "NEW", model: "gpt-4-turbo", message }).then(
+    (reply) => reply,
+    (error: unknown) => error,
+  ));
+  if (!(outcome instanceof ChatBackendError)) throw new Error(`a bad answer was accepted: ${JSON.stringify(outcome)}`);
+  return ms;
 }
 
 /** D1 round trips the backend counted so far (STORAGE_METRICS). */

@@ -1,6 +1,6 @@
 // The benchmark's measured phases: the echo floors, sequential and concurrent turns, history scaling and idle
 // sockets, each returning its raw figures (latency spreads, throughput, CPU, RSS, storage counts).
-import { createUser, Socket, storageCounts, timed, turn, type TurnEvent } from "./client.ts";
+import { createUser, EchoSocket, openClient, storageCounts, timed, turn, type ChatClient, type TurnEvent } from "./client.ts";
 import type { StreamAgent } from "./stream-agent.ts";
 import { cpuMs, quiesce, rssMb, withWrangler } from "./proc.ts";
 import { batchWindowMs, setDevtoolsNetwork, type SeededHistories, type WranglerDev } from "./stack.ts";
@@ -61,7 +61,7 @@ export interface IdleSockets {
 }
 
 /** Latency and runtime processes' CPU of echoes of frames starting with `prefix`. */
-async function floorOf(plan: Plan, socket: Socket, prefix: string, pids: number[], wranglerPid: number): Promise<CallFloor> {
+async function floorOf(plan: Plan, socket: EchoSocket, prefix: string, pids: number[], wranglerPid: number): Promise<CallFloor> {
   for (let i = 0; i < plan.echoWarm; i++) await socket.send(`${prefix} warm ${i}`);
   const before = { cpu: cpuMs(pids) };
   const latencies: number[] = [];
@@ -72,7 +72,7 @@ async function floorOf(plan: Plan, socket: Socket, prefix: string, pids: number[
 }
 
 export async function echoFloor(plan: Plan, port: number, pids: number[], echo: WranglerDev): Promise<EchoFloor> {
-  const socket = await Socket.open(`ws://127.0.0.1:${port}/`);
+  const socket = await EchoSocket.open(`ws://127.0.0.1:${port}/`);
   for (let i = 0; i < plan.echoWarm; i++) await socket.send(`warm ${i}`);
   const latencies: number[] = [];
   for (let i = 0; i < plan.echoCount; i++) latencies.push((await timed(() => socket.send(`ping ${i}`)))[0]);
@@ -87,7 +87,7 @@ export async function echoFloor(plan: Plan, port: number, pids: number[], echo: 
   await setDevtoolsNetwork(echo.inspectorPort, false);
   const subrequest = { recorded, unrecorded: await floorOf(plan, socket, "fetch:", pids, echo.pid) };
   socket.close();
-  const sockets = await Promise.all(Array.from({ length: plan.sessions }, () => Socket.open(`ws://127.0.0.1:${port}/`)));
+  const sockets = await Promise.all(Array.from({ length: plan.sessions }, () => EchoSocket.open(`ws://127.0.0.1:${port}/`)));
   const rounds: number[] = [];
   for (let round = 0; round < plan.rounds; round++) {
     const [elapsed] = await timed(() => Promise.all(sockets.map(async (s) => {
@@ -101,13 +101,13 @@ export async function echoFloor(plan: Plan, port: number, pids: number[], echo: 
 
 export async function sequentialTurns(plan: Plan, base: string, wsUrl: string, pids: number[]): Promise<SequentialTurns> {
   const userId = await createUser(base);
-  const socket = await Socket.open(wsUrl);
-  let sessionId = await turn(socket, userId, "NEW", "warm up");
-  for (let i = 1; i < plan.warmTurns; i++) await turn(socket, userId, sessionId, `warm ${i}`);
+  const socket = await openClient(wsUrl, userId);
+  let sessionId = await turn(socket, "NEW", "warm up");
+  for (let i = 1; i < plan.warmTurns; i++) await turn(socket, sessionId, `warm ${i}`);
   await new Promise((r) => setTimeout(r, 200));
   const before = { cpu: cpuMs(pids), rss: rssMb(pids), storage: await storageCounts(base) };
   const latencies: number[] = [];
-  for (let i = 0; i < plan.seqTurns; i++) latencies.push((await timed(() => turn(socket, userId, sessionId, `question ${i}`)))[0]);
+  for (let i = 0; i < plan.seqTurns; i++) latencies.push((await timed(() => turn(socket, sessionId, `question ${i}`)))[0]);
   // The turns' database batches commit up to a window after their replies; they are part of what the turns cost.
   await new Promise((r) => setTimeout(r, batchWindowMs + 500));
   const after = { cpu: cpuMs(pids), rss: rssMb(pids), storage: await storageCounts(base) };
@@ -127,13 +127,13 @@ export async function sequentialTurns(plan: Plan, base: string, wsUrl: string, p
  *  sessions (each opened with a turn whose writes are committed before the first round). */
 export async function concurrentTurns(plan: Plan, base: string, wsUrl: string, rounds: number): Promise<Spread> {
   const users = await Promise.all(Array.from({ length: plan.sessions }, () => createUser(base)));
-  const sockets = await Promise.all(users.map(() => Socket.open(wsUrl)));
-  const sessions = await Promise.all(users.map((u, i) => turn(sockets[i]!, u, "NEW", "start")));
+  const sockets = await Promise.all(users.map((u) => openClient(wsUrl, u)));
+  const sessions = await Promise.all(users.map((_, i) => turn(sockets[i]!, "NEW", "start")));
   await new Promise((r) => setTimeout(r, batchWindowMs + 500));
   const throughputs: number[] = [];
   for (let round = 0; round < rounds; round++) {
-    const [elapsed] = await timed(() => Promise.all(users.map(async (u, i) => {
-      for (let t = 0; t < plan.turnsPerSession; t++) await turn(sockets[i]!, u, sessions[i]!, `round ${round} turn ${t}`);
+    const [elapsed] = await timed(() => Promise.all(users.map(async (_, i) => {
+      for (let t = 0; t < plan.turnsPerSession; t++) await turn(sockets[i]!, sessions[i]!, `round ${round} turn ${t}`);
     })));
     throughputs.push((plan.sessions * plan.turnsPerSession) / (elapsed / 1000));
   }
@@ -142,12 +142,12 @@ export async function concurrentTurns(plan: Plan, base: string, wsUrl: string, r
 }
 
 export async function historyScaling(wsUrl: string, seeded: SeededHistories): Promise<HistoryScaling> {
-  const socket = await Socket.open(wsUrl);
+  const socket = await openClient(wsUrl, seeded.userId);
   const result: HistoryScaling = {};
   for (const [size, ids] of Object.entries(seeded.sessions)) {
     const latencies: number[] = [];
     // Each seeded session's object is cold: its first turn builds the agent's context from storage.
-    for (const id of ids) latencies.push((await timed(() => turn(socket, seeded.userId, id, "continue")))[0]);
+    for (const id of ids) latencies.push((await timed(() => turn(socket, id, "continue")))[0]);
     result[size] = spread(latencies);
   }
   socket.close();
@@ -157,15 +157,15 @@ export async function historyScaling(wsUrl: string, seeded: SeededHistories): Pr
 export async function idleSockets(plan: Plan, wsUrl: string, base: string, pids: number[]): Promise<IdleSockets> {
   const userId = await createUser(base);
   const before = rssMb(pids);
-  const sockets: Socket[] = [];
+  const sockets: ChatClient[] = [];
   for (let i = 0; i < plan.idleSockets; i += 100) {
-    sockets.push(...(await Promise.all(Array.from({ length: Math.min(100, plan.idleSockets - i) }, () => Socket.open(wsUrl)))));
+    sockets.push(...(await Promise.all(Array.from({ length: Math.min(100, plan.idleSockets - i) }, () => openClient(wsUrl, userId)))));
   }
   await new Promise((r) => setTimeout(r, 2000));
   const after = rssMb(pids);
-  const answers = await Promise.all(sockets.map((s) => s.request({ type: 0, data: { user_id: userId } })));
+  const answers = await Promise.allSettled(sockets.map((s) => s.userDetails()));
   sockets.forEach((s) => s.close());
-  return { sockets: sockets.length, answering: answers.filter((a) => a.type === 0 && !a.error).length, before, after };
+  return { sockets: sockets.length, answering: answers.filter((a) => a.status === "fulfilled").length, before, after };
 }
 
 /**
@@ -175,18 +175,19 @@ export async function idleSockets(plan: Plan, wsUrl: string, base: string, pids:
  */
 export async function streamedTurns(plan: Plan, base: string, wsUrl: string, agent: StreamAgent, pids: number[]): Promise<StreamedTurns> {
   const userId = await createUser(base);
-  const socket = await Socket.open(`${wsUrl}?v=2`);
+  const socket = await openClient(wsUrl, userId, { v2: true });
   const firstDeltaAt = new Map<string, number>();
   let sent = "";
-  socket.onEvent = (event, at) => {
+  socket.on("turn", (event) => {
+    const at = performance.now();
     if (event.event === "delta" && event.seq === 0) firstDeltaAt.set(sent, at);
-  };
+  });
   sent = "chunks:5 gap:2 warm 0";
-  const sessionId = await turn(socket, userId, "NEW", sent);
-  for (let i = 1; i < plan.warmTurns; i++) await turn(socket, userId, sessionId, (sent = `chunks:5 gap:2 warm ${i}`));
+  const sessionId = await turn(socket, "NEW", sent);
+  for (let i = 1; i < plan.warmTurns; i++) await turn(socket, sessionId, (sent = `chunks:5 gap:2 warm ${i}`));
   const overheads: number[] = [];
   for (let i = 0; i < plan.seqTurns; i++) {
-    await turn(socket, userId, sessionId, (sent = `chunks:5 gap:2 turn ${i}`));
+    await turn(socket, sessionId, (sent = `chunks:5 gap:2 turn ${i}`));
     const agentSent = agent.firstChunkAt.get(sent);
     const clientGot = firstDeltaAt.get(sent);
     if (agentSent === undefined || clientGot === undefined) throw new Error(`turn "${sent}": no first chunk or no first delta seen`);
@@ -196,13 +197,13 @@ export async function streamedTurns(plan: Plan, base: string, wsUrl: string, age
 
   const chunks = 50;
   const users = await Promise.all(Array.from({ length: plan.sessions }, () => createUser(base)));
-  const sockets = await Promise.all(users.map(() => Socket.open(`${wsUrl}?v=2`)));
+  const sockets = await Promise.all(users.map((u) => openClient(wsUrl, u, { v2: true })));
   let deltas = 0;
   const count = (event: TurnEvent) => {
     if (event.event === "delta") deltas++;
   };
-  sockets.forEach((s) => (s.onEvent = count));
-  const sessions = await Promise.all(users.map((u, i) => turn(sockets[i]!, u, "NEW", `chunks:${chunks} start`)));
+  sockets.forEach((s) => s.on("turn", count));
+  const sessions = await Promise.all(users.map((_, i) => turn(sockets[i]!, "NEW", `chunks:${chunks} start`)));
   await new Promise((r) => setTimeout(r, batchWindowMs + 500));
   const rounds: number[] = [];
   let cpu = 0;
@@ -210,7 +211,7 @@ export async function streamedTurns(plan: Plan, base: string, wsUrl: string, age
   for (let round = 0; round < plan.rounds; round++) {
     deltas = 0;
     const cpuBefore = cpuMs(pids);
-    const [elapsed] = await timed(() => Promise.all(users.map((u, i) => turn(sockets[i]!, u, sessions[i]!, `chunks:${chunks} round ${round}`))));
+    const [elapsed] = await timed(() => Promise.all(users.map((_, i) => turn(sockets[i]!, sessions[i]!, `chunks:${chunks} round ${round}`))));
     if (deltas !== plan.sessions * chunks) throw new Error(`round ${round}: ${deltas} deltas, expected ${plan.sessions * chunks}`);
     roundDeltas += deltas;
     rounds.push(deltas / (elapsed / 1000));

@@ -1,7 +1,9 @@
-// Test helpers that talk to the Worker the way clients do: a WebSocket client, the admin API, and D1 reads.
+// Test helpers that talk to the Worker the way clients do: a raw WebSocket (TestSocket, on the client library's frame
+// layer), the client library itself (ChatClient), the admin API, and D1 reads.
 import { exports } from "cloudflare:workers";
 import { afterEach } from "vitest";
 import postgres from "postgres";
+import { ChatClient, FrameSocket, type ClientOptions } from "chat-backend/client";
 import { configOf } from "../../src/config";
 import { sessionObject } from "../../src/domain/operations/session-objects";
 import { ADMIN_TOKEN, testEnv } from "./env";
@@ -9,26 +11,32 @@ import { MessageType } from "../../src/transport/ws/frames";
 
 export type Frame = Record<string, unknown> & { type?: number; data?: Record<string, unknown>; error?: string; code?: number; id?: string };
 
+/** A socket that sends any frame, malformed ones included, and reads each frame it gets in order: the client
+ *  library's raw frame layer (FrameSocket) with a queue of received frames. */
 export class TestSocket {
   private readonly received: Frame[] = [];
   private readonly waiting: ((frame: Frame) => void)[] = [];
-  closed = false;
+  private readonly frames: FrameSocket;
 
-  constructor(private readonly socket: WebSocket) {
-    socket.addEventListener("message", (event) => {
-      const frame = JSON.parse(String(event.data)) as Frame;
-      const waiter = this.waiting.shift();
-      if (waiter) waiter(frame);
-      else this.received.push(frame);
-    });
-    socket.addEventListener("close", () => {
-      this.closed = true;
+  constructor(socket: WebSocket) {
+    this.frames = new FrameSocket(socket, {
+      text: (text) => {
+        const frame = JSON.parse(text) as Frame;
+        const waiter = this.waiting.shift();
+        if (waiter) waiter(frame);
+        else this.received.push(frame);
+      },
+      closed: () => {},
     });
   }
 
+  get closed(): boolean {
+    return this.frames.closed;
+  }
+
+  /** Sends a frame: a string or bytes as they are, anything else as JSON. */
   send(frame: unknown): void {
-    const raw = typeof frame === "string" || frame instanceof Uint8Array ? frame : JSON.stringify(frame);
-    this.socket.send(raw);
+    this.frames.send(frame);
   }
 
   /** The next frame this socket receives (fails the test if none comes within 10 s). */
@@ -50,7 +58,7 @@ export class TestSocket {
   }
 
   close(): void {
-    if (!this.closed) this.socket.close(1000, "test done");
+    this.frames.close(1000, "test done");
   }
 }
 
@@ -66,11 +74,32 @@ export function useSockets(): (query?: string, headers?: Record<string, string>)
 }
 
 export async function connect(query = "", headers: Record<string, string> = {}): Promise<TestSocket> {
+  return new TestSocket(await acceptedSocket(query, headers));
+}
+
+async function acceptedSocket(query: string, headers: Record<string, string> = {}): Promise<WebSocket> {
   const response = await upgrade(query, headers);
   const socket = response.webSocket;
   if (response.status !== 101 || !socket) throw new Error(`upgrade failed: ${response.status}`);
   socket.accept();
-  return new TestSocket(socket);
+  return socket;
+}
+
+/** `open(options)` connects a ChatClient (chat-backend/client) whose sockets are upgrades through the Worker, as
+ *  `connect` makes them; reconnecting waits 10-20 ms. Every client is closed after each test of the file. */
+export function useClients(): (options?: Partial<ClientOptions>) => Promise<ChatClient> {
+  const clients: ChatClient[] = [];
+  afterEach(() => clients.splice(0).forEach((c) => c.close()));
+  return async (options = {}) => {
+    const client = await ChatClient.connect({
+      url: "ws://backend.test/ws",
+      socket: (url) => acceptedSocket(new URL(url).search),
+      reconnect: { initialDelayMs: 20, maxDelayMs: 200 },
+      ...options,
+    });
+    clients.push(client);
+    return client;
+  };
 }
 
 /** A WebSocket upgrade request to /ws, answered as the Worker answers it (101, or an HTTP failure). */
