@@ -17,6 +17,7 @@ const auth = { authorization: `Bearer ${TOKEN}` };
 
 interface Seen {
   method: string;
+  message: string;
   headers: Headers;
   timeoutMs: number | undefined;
   aborted: Promise<unknown>;
@@ -25,9 +26,10 @@ interface Seen {
 /** A native gRPC agent: answers by the message's instructions and records each call's metadata, deadline and abort. */
 async function startUpstream(): Promise<{ target: string; seen: Seen[]; close(): Promise<void> }> {
   const seen: Seen[] = [];
-  const record = (method: string, context: HandlerContext) => {
+  const record = (method: string, context: HandlerContext, message = "") => {
     seen.push({
       method,
+      message,
       headers: new Headers(context.requestHeader),
       timeoutMs: context.timeoutMs(),
       aborted: new Promise((resolve) => context.signal.addEventListener("abort", () => resolve(context.signal.reason), { once: true })),
@@ -40,7 +42,7 @@ async function startUpstream(): Promise<{ target: string; seen: Seen[]; close():
     });
   const implementation: Partial<ServiceImpl<typeof AIService>> = {
     async process(request, context) {
-      record("Process", context);
+      record("Process", context, request.chatMessage);
       const failing = /^fail:(\d+)$/.exec(request.chatMessage);
       if (failing) {
         const detail = { desc: ResponseChunkSchema, value: { textDelta: "a detail" } };
@@ -53,7 +55,7 @@ async function startUpstream(): Promise<{ target: string; seen: Seen[]; close():
       return { responseText: `upstream: ${request.chatMessage}`, cost: 0.25 };
     },
     async *processStream(request, context) {
-      record("ProcessStream", context);
+      record("ProcessStream", context, request.chatMessage);
       context.responseHeader.set("x-app-header", "stream-header");
       const pieces = Number(/^pieces:(\d+)$/.exec(request.chatMessage)?.[1] ?? 3);
       for (let i = 0; i < pieces; i++) {
@@ -98,6 +100,12 @@ afterAll(async () => {
 });
 
 const lastSeen = () => upstream.seen[upstream.seen.length - 1]!;
+
+/** Waits (bounded) until the agent has received `count` calls in all. */
+async function agentHas(count: number): Promise<void> {
+  for (let i = 0; i < 400 && upstream.seen.length < count; i++) await new Promise((resolve) => setTimeout(resolve, 25));
+  expect(upstream.seen.length).toBe(count);
+}
 
 async function failure(call: Promise<unknown>): Promise<ConnectError> {
   const error = await call.then(
@@ -259,9 +267,12 @@ describe("the bridge process", () => {
     const lines: string[] = [];
     const closing = await startAgentBridge({ listen: "127.0.0.1:0", target: upstream.target, graceMs: 1_000, log: (line) => lines.push(line) });
     const client = createClient(AIService, createGrpcWebTransport({ baseUrl: closing.url, httpVersion: "1.1" }));
+    const before = upstream.seen.length;
     const finishing = client.process({ chatMessage: "slow:300" });
     const outlasting = client.process({ chatMessage: "slow:10000" });
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // Both calls are in flight once the agent has them (a request still on its way when the bridge closes meets a
+    // closed connection, as with any server).
+    await agentHas(before + 2);
     const started = performance.now();
     const closed = closing.close();
     const refused = await failure(client.process({ chatMessage: "too late" }));
@@ -296,8 +307,9 @@ describe("the bridge process", () => {
     const bridgeProcess = await spawnAgentBridge(["--listen", "127.0.0.1:0"], { AGENT_BRIDGE_TARGET: upstream.target, AGENT_AUTH_TOKEN: TOKEN });
     const client = createClient(AIService, createGrpcWebTransport({ baseUrl: bridgeProcess.url, httpVersion: "1.1" }));
     expect((await failure(client.process({ chatMessage: "no credential" }))).code).toBe(Code.Unauthenticated);
+    const before = upstream.seen.length;
     const inFlight = client.process({ chatMessage: "slow:500" }, { headers: auth });
-    await new Promise((resolve) => setTimeout(resolve, 150));
+    await agentHas(before + 1);
     const exitCode = bridgeProcess.stop();
     expect((await inFlight).responseText).toBe("upstream: slow:500");
     expect(await exitCode).toBe(0);
