@@ -3,10 +3,12 @@
 // npm run dev:pg: the same on PostgreSQL (through Hyperdrive's local mode) with the Redis event mirror on,
 // against the servers scripts/with-services.sh provides (DATABASE_URL, REDIS_URL) and a local Upstash stand-in.
 // Settings come from .dev.vars (or `--dev-vars FILE`) and `--var NAME:VALUE`; see tools/dev-settings.ts.
+// What runs before wrangler (port check, gen/, migrations) is tools/dev-start.ts.
 import path from "node:path";
 import { describeError, fail, numberOption, parseCommand, usageError } from "../tools/cli.ts";
 import { devSettings, readIfExists, takeSettingArgs, writeEnvFile } from "../tools/dev-settings.ts";
-import { bin, LOCAL_STATE, offlineEnv, root, run, start, wrangler } from "../tools/lib.ts";
+import { applyLocalMigrations, generateIfChanged, portProblem } from "../tools/dev-start.ts";
+import { bin, LOCAL_STATE, offlineEnv, root, start } from "../tools/lib.ts";
 import type { UpstashStandIn } from "../tools/upstash-standin.ts";
 
 const { overrides, devVarsPath, rest: afterSettings } = takeSettingArgs(process.argv.slice(2));
@@ -15,7 +17,7 @@ const { values, rest: extra } = parseCommand(
     usage: "npm run dev [-- options] [wrangler dev options]",
     description:
       "Runs the backend and the reference agent under `wrangler dev` with local D1, R2 and Durable Objects, after\n" +
-      "applying pending D1 migrations.",
+      "applying pending D1 migrations (no prompt; skipped at once when nothing changed since the last start).",
     options: {
       port: { type: "string", value: "N", default: "8787", description: "port to serve on (Chat-UI expects 8000)" },
       ip: { type: "string", value: "ADDRESS", default: "127.0.0.1", description: "address to serve on" },
@@ -40,8 +42,14 @@ const ip = String(values.ip);
 const persistTo = String(values["persist-to"]);
 const inspectorPort = values["inspector-port"] === undefined ? null : numberOption("--inspector-port", String(values["inspector-port"]), { min: 1, max: 65535 });
 
-run(bin("buf"), ["generate"]);
-wrangler(["d1", "migrations", "apply", "DB", "--local", "--persist-to", persistTo]);
+// Before anything slow: a port someone holds would only fail inside wrangler, half a minute later.
+const ports = [["", ip, port], ["inspector ", ip, inspectorPort], ["Upstash stand-in ", "127.0.0.1", postgresMode ? standInPort : null]] as const;
+for (const [what, host, number] of ports) {
+  const problem = number === null ? null : await portProblem(host, number);
+  if (problem) fail(`${what}${problem}`);
+}
+if (generateIfChanged() === "unchanged") console.log("gen/ is up to date with proto/");
+if (applyLocalMigrations(persistTo) === "unchanged") console.log(`D1 migrations: none pending (unchanged since last applied to ${persistTo})`);
 
 const args = ["dev", "-c", "wrangler.toml", "-c", "reference-agent/wrangler.toml", "--persist-to", persistTo, "--ip", ip, "--port", String(port)];
 if (inspectorPort !== null) args.push("--inspector-port", String(inspectorPort));
