@@ -2,12 +2,13 @@
 // Projects: "d1" (every workerd suite), "postgres" (every workerd suite not excluded below, on a real PostgreSQL
 // through Hyperdrive; DATABASE_URL, default 127.0.0.1:5432, as set up by scripts/with-services.sh), "auth" (the
 // sign-in suites, with AUTH_MODE=token and a JWKS served to the Worker), "unit" (plain Node,
-// vitest.unit.config.ts) and "e2e" (Node, the dev:pg stack).
+// vitest.unit.config.ts) and "e2e" (Node, the dev:pg stack). A run whose --project filter leaves "postgres" out
+// (`npm run test:d1`) does not touch PostgreSQL.
 import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
 import { exportJWK, generateKeyPair } from "jose";
 import { defineConfig } from "vitest/config";
-import { checkoutDatabase, ensureDatabase, migratePostgres } from "./tools/postgres.ts";
+import { checkoutDatabase, databaseUrl, ensureDatabase, migratePostgres } from "./tools/postgres.ts";
 import { bundleTestAgents } from "./test/agents/bundle.ts";
 
 const root = import.meta.dirname;
@@ -21,6 +22,16 @@ const REFERENCE_AGENT_TOKEN = "test-agent-token";
  *  storage and generated volume (fuzz). */
 const NOT_ON_POSTGRES = ["agent-client", "fuzz"].map((name) => `test/${name}.test.ts`);
 
+/** Whether this run includes the "postgres" project, judged from vitest's `--project` filters (`*` is a wildcard,
+ *  `!` excludes): without filters it does; with filters, only when one names it and none excludes it. */
+function runsPostgresProject(argv: string[]): boolean {
+  const filters = argv.flatMap((arg, i) => (arg === "--project" ? [argv[i + 1] ?? ""] : arg.startsWith("--project=") ? [arg.slice("--project=".length)] : []));
+  const matches = (pattern: string) => new RegExp(`^${pattern.split("*").map((part) => part.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`).test("postgres");
+  if (filters.some((filter) => filter.startsWith("!") && matches(filter.slice(1)))) return false;
+  const named = filters.filter((filter) => !filter.startsWith("!"));
+  return named.length === 0 || named.some(matches);
+}
+
 // Session objects commit to PostgreSQL right behind their replies, so a test file can end while a commit is on
 // the wire. Tearing that object down resets its socket to miniflare's local Hyperdrive proxy, which pipes sockets
 // without an error handler: the reset would crash this process. Only that error is let through.
@@ -32,8 +43,12 @@ process.on("uncaughtException", (error: NodeJS.ErrnoException) => {
 export default defineConfig(async () => {
   const bundles = bundleTestAgents(root);
   const serverUrl = process.env.DATABASE_URL ?? "postgres://postgres:postgres@127.0.0.1:5432/postgres";
-  const postgresUrl = await ensureDatabase(serverUrl, checkoutDatabase("chat_backend_test"));
-  await migratePostgres(postgresUrl, { reset: true });
+  // The binding is declared in wrangler.toml, so every project gets a URL; only the postgres project connects to it.
+  let postgresUrl = databaseUrl(serverUrl, checkoutDatabase("chat_backend_test"));
+  if (runsPostgresProject(process.argv)) {
+    postgresUrl = await ensureDatabase(serverUrl, checkoutDatabase("chat_backend_test"));
+    await migratePostgres(postgresUrl, { reset: true });
+  }
   const migrations = await readD1Migrations(path.join(root, "migrations"));
 
   const agentWorker = (name: keyof typeof bundles, bindings: Record<string, string> = {}) => ({

@@ -5,11 +5,19 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { parseCommand } from "../tools/cli.ts";
 import { bin, run } from "../tools/lib.ts";
 import { ADMIN, createUser, failingTurn, openClient, timed, turn } from "./lib/client.ts";
 import { backendConfig, freePort, setDevtoolsNetwork, startWrangler } from "./lib/stack.ts";
 import { mapSpread, spread } from "./lib/stats.ts";
 
+parseCommand({
+  usage: "npm run bench:bad-agent",
+  description:
+    "User B's turn latency alone, then while user A's agent answers HTML and random bytes (gRPC-web, the protocol of\n" +
+    "network agents), side by side in one run on 127.0.0.1; prints both spreads and how long A's bad turns took to fail.",
+  options: {},
+});
 const TURNS = 200;
 const stateDir = mkdtempSync(path.join(os.tmpdir(), "chat-bad-agent-"));
 // The backend's own configuration, with its AGENT binding pointed at the scripted test agent.

@@ -6,12 +6,19 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import WebSocket from "ws";
+import { numberOption, parseCommand } from "../tools/cli.ts";
 import { bin, root, run } from "../tools/lib.ts";
 import { ADMIN, createUser, openClient, turn } from "./lib/client.ts";
 import { backendConfig, freePort, setDevtoolsNetwork, startWrangler } from "./lib/stack.ts";
 
-const turnsArg = process.argv.indexOf("--turns");
-const TURNS_PER_SESSION = turnsArg > 0 ? Number(process.argv[turnsArg + 1]) : 40;
+const { values } = parseCommand({
+  usage: "npm run bench:profile [-- --turns N]",
+  description:
+    "A CPU profile of the backend's isolate while 50 sessions answer turns concurrently; prints the functions with the\n" +
+    "most self time and writes bench/results/turns.cpuprofile (open it in Chrome DevTools' Performance panel).",
+  options: { turns: { type: "string", value: "N", default: "40", description: "turns per session" } },
+});
+const TURNS_PER_SESSION = numberOption("--turns", values.turns, { min: 1, max: 100_000 });
 const SESSIONS = 50;
 
 interface ProfileNode {

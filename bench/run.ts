@@ -6,6 +6,7 @@
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { parseCommand } from "../tools/cli.ts";
 import { bin, root, run } from "../tools/lib.ts";
 import { ADMIN } from "./lib/client.ts";
 import { concurrentTurns, echoFloor, historyScaling, idleSockets, sequentialTurns, streamedTurns, type Plan } from "./lib/phases.ts";
@@ -14,7 +15,14 @@ import { quiesce, runtimePids, withWrangler } from "./lib/proc.ts";
 import { summarize, writeReport } from "./lib/report.ts";
 import { backendConfig, freePort, seedHistories, setDevtoolsNetwork, startWrangler, type WranglerDev } from "./lib/stack.ts";
 
-const quick = process.argv.includes("--quick");
+const { values } = parseCommand({
+  usage: "npm run bench [-- --quick]",
+  description:
+    "Measures a chat turn against the runtime's own floor, history and concurrency scaling, idle sockets and streamed\n" +
+    "turns, on 127.0.0.1 (about 1.5 minutes); prints a table, writes bench/results/latest.json and docs/benchmarks.md.",
+  options: { quick: { type: "boolean", default: false, description: "fewer rounds and warm-up turns, for a shorter run" } },
+});
+const quick = values.quick;
 const plan: Plan = quick
   ? { echoWarm: 20, echoCount: 200, warmTurns: 20, seqTurns: 300, sessions: 50, turnsPerSession: 20, rounds: 3, historySessions: 2, idleSockets: 1000 }
   : { echoWarm: 50, echoCount: 500, warmTurns: 50, seqTurns: 300, sessions: 50, turnsPerSession: 20, rounds: 5, historySessions: 5, idleSockets: 1000 };

@@ -3,23 +3,56 @@
 // npm run dev:pg: the same on PostgreSQL (through Hyperdrive's local mode) with the Redis event mirror on,
 // against the servers scripts/with-services.sh provides (DATABASE_URL, REDIS_URL) and a local Upstash stand-in.
 // Settings come from .dev.vars (or `--dev-vars FILE`) and `--var NAME:VALUE`; see tools/dev-settings.ts.
+// What runs before wrangler (port check, gen/, migrations) is tools/dev-start.ts.
 import path from "node:path";
+import { describeError, fail, numberOption, parseCommand, usageError } from "../tools/cli.ts";
 import { devSettings, readIfExists, takeSettingArgs, writeEnvFile } from "../tools/dev-settings.ts";
-import { bin, LOCAL_STATE, offlineEnv, root, run, start, wrangler } from "../tools/lib.ts";
+import { applyLocalMigrations, generateIfChanged, portProblem } from "../tools/dev-start.ts";
+import { bin, LOCAL_STATE, offlineEnv, root, start } from "../tools/lib.ts";
 import type { UpstashStandIn } from "../tools/upstash-standin.ts";
 
-const postgresMode = process.argv.includes("--postgres");
-const { overrides, devVarsPath, rest: extra } = takeSettingArgs(process.argv.slice(2).filter((arg) => arg !== "--postgres"));
-const has = (flag: string) => extra.some((arg) => arg === flag || arg.startsWith(`${flag}=`));
+const { overrides, devVarsPath, rest: afterSettings } = takeSettingArgs(process.argv.slice(2));
+const { values, rest: extra } = parseCommand(
+  {
+    usage: "npm run dev [-- options] [wrangler dev options]",
+    description:
+      "Runs the backend and the reference agent under `wrangler dev` with local D1, R2 and Durable Objects, after\n" +
+      "applying pending D1 migrations (no prompt; skipped at once when nothing changed since the last start).",
+    options: {
+      port: { type: "string", value: "N", default: "8787", description: "port to serve on (Chat-UI expects 8000)" },
+      ip: { type: "string", value: "ADDRESS", default: "127.0.0.1", description: "address to serve on" },
+      "inspector-port": { type: "string", value: "N", description: "DevTools port (default: 9229, or a free one)" },
+      "persist-to": { type: "string", value: "DIR", default: LOCAL_STATE, description: "where local data is kept across restarts" },
+      var: { type: "string", value: "NAME:VALUE", description: "a setting, over .dev.vars (repeatable)" },
+      "dev-vars": { type: "string", value: "FILE", description: "read settings from FILE instead of .dev.vars" },
+      postgres: { type: "boolean", default: false, description: "on PostgreSQL with the Redis mirror (what `npm run dev:pg` passes)" },
+    },
+    notes: ["Other options go to `wrangler dev` as they are (see `npx wrangler dev --help`)."],
+    passthrough: true,
+  },
+  afterSettings,
+);
+// takeSettingArgs took every well-formed --var and --dev-vars; what is left of them is malformed.
+if (values.var !== undefined) usageError(`--var expects NAME:VALUE, not '${values.var}'`);
+if (values["dev-vars"] !== undefined) usageError("--dev-vars needs a file");
+const postgresMode = values.postgres;
+const standInPort = numberOption("UPSTASH_STANDIN_PORT", process.env.UPSTASH_STANDIN_PORT ?? "8079", { min: 1, max: 65535 });
+const port = numberOption("--port", String(values.port), { min: 1, max: 65535 });
+const ip = String(values.ip);
+const persistTo = String(values["persist-to"]);
+const inspectorPort = values["inspector-port"] === undefined ? null : numberOption("--inspector-port", String(values["inspector-port"]), { min: 1, max: 65535 });
 
-run(bin("buf"), ["generate"]);
-const persistTo = has("--persist-to") ? extra[extra.indexOf("--persist-to") + 1]! : LOCAL_STATE;
-wrangler(["d1", "migrations", "apply", "DB", "--local", "--persist-to", persistTo]);
+// Before anything slow: a port someone holds would only fail inside wrangler, half a minute later.
+const ports = [["", ip, port], ["inspector ", ip, inspectorPort], ["Upstash stand-in ", "127.0.0.1", postgresMode ? standInPort : null]] as const;
+for (const [what, host, number] of ports) {
+  const problem = number === null ? null : await portProblem(host, number);
+  if (problem) fail(`${what}${problem}`);
+}
+if (generateIfChanged() === "unchanged") console.log("gen/ is up to date with proto/");
+if (applyLocalMigrations(persistTo) === "unchanged") console.log(`D1 migrations: none pending (unchanged since last applied to ${persistTo})`);
 
-const args = ["dev", "-c", "wrangler.toml", "-c", "reference-agent/wrangler.toml"];
-if (!has("--persist-to")) args.push("--persist-to", LOCAL_STATE);
-if (!has("--ip")) args.push("--ip", "127.0.0.1");
-if (!has("--port")) args.push("--port", "8787");
+const args = ["dev", "-c", "wrangler.toml", "-c", "reference-agent/wrangler.toml", "--persist-to", persistTo, "--ip", ip, "--port", String(port)];
+if (inspectorPort !== null) args.push("--inspector-port", String(inspectorPort));
 
 const env = { ...offlineEnv };
 let standIn: UpstashStandIn | null = null;
@@ -30,13 +63,12 @@ if (postgresMode) {
   const { startUpstashStandIn } = await import("../tools/upstash-standin.ts");
   const server = process.env.DATABASE_URL ?? "postgres://postgres:postgres@127.0.0.1:5432/postgres";
   const database = process.env.PG_DATABASE ?? "chat_backend";
-  const url = await ensureDatabase(server, database);
+  const url = await ensureDatabase(server, database).catch((error: unknown) => fail(`PostgreSQL at ${new URL(server).host}: ${describeError(error)}`));
   await migratePostgres(url);
   env.CLOUDFLARE_HYPERDRIVE_LOCAL_CONNECTION_STRING_HYPERDRIVE = url;
-  const port = Number(process.env.UPSTASH_STANDIN_PORT ?? 8079);
-  settings = devSettings({ devVarsFiles, postgres: { standInUrl: `http://127.0.0.1:${port}` }, overrides });
+  settings = devSettings({ devVarsFiles, postgres: { standInUrl: `http://127.0.0.1:${standInPort}` }, overrides });
   standIn = await startUpstashStandIn({
-    port,
+    port: standInPort,
     token: settings.UPSTASH_REDIS_REST_TOKEN!,
     redisUrl: process.env.REDIS_URL ?? "redis://127.0.0.1:6379",
   });

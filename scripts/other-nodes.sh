@@ -4,6 +4,12 @@
 # (docs/toolchain.md says why the pins stay). Usage: scripts/other-nodes.sh [major ...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+for arg in "$@"; do
+  case "$arg" in
+    --help | -h) echo "usage: scripts/other-nodes.sh [MAJOR …]: type-check, build, unit and D1 suites on each Node major (default: 22 24)"; exit 0 ;;
+    *[!0-9]* | "") echo "other-nodes.sh: '$arg' is not a Node major version such as 22 (see --help)" >&2; exit 2 ;;
+  esac
+done
 majors=("$@")
 [ ${#majors[@]} -gt 0 ] || majors=(22 24)
 for major in "${majors[@]}"; do

@@ -4,6 +4,13 @@
 # only, from the Debian packages (postgresql, redis-server), and stops exactly those when the command ends.
 # Exports DATABASE_URL and REDIS_URL for the command.
 set -euo pipefail
+usage="usage: scripts/with-services.sh COMMAND [ARGS…]: runs COMMAND with PostgreSQL and Redis on 127.0.0.1 (DATABASE_URL, REDIS_URL)"
+case "${1:-}" in
+  "") echo "with-services.sh: no command given ($usage)" >&2; exit 2 ;;
+  --help | -h) echo "$usage"; exit 0 ;;
+esac
+# A command asked for its --help needs no servers.
+for arg in "$@"; do case "$arg" in --help | -h) exec "$@" ;; --) break ;; esac; done
 root=$(cd "$(dirname "$0")/.." && pwd)
 state="$root/.services"
 own_pg_port=54329

@@ -206,6 +206,13 @@ export async function importOriginal({ from, target, log = console.log, warn = c
     count.read += read;
     count.written += written;
   };
+  // Progress as it goes: a line per step, and per page of sessions at most one a second (and the last).
+  let progressAt = 0;
+  const progress = (tables: Table[], prefix = "") => {
+    progressAt = performance.now();
+    const tally = tables.map((table) => `${table} ${counts[table]?.read ?? 0} read, ${counts[table]?.written ?? 0} new`).join("; ");
+    log(`[${((progressAt - started) / 1000).toFixed(1)} s] ${prefix}${tally}`);
+  };
   try {
     const originalModels = await source<{ model_id: number; model_name: string | null; context_length: number | null }[]>`select model_id, model_name, context_length from model_details order by model_id`;
     const modelRows = originalModels.map((m) => ({
@@ -219,6 +226,7 @@ export async function importOriginal({ from, target, log = console.log, warn = c
     const priced = await target.pricedModelIds();
     add("models", modelRows.length, await target.insert("models", modelRows));
     const unpricedModels = modelRows.filter((m) => !priced.has(m.id)).map(({ id, name }) => ({ id, name }));
+    progress(["models"]);
     const known = await target.knownModelIds();
     for (const m of modelRows) known.add(m.id);
 
@@ -227,8 +235,13 @@ export async function importOriginal({ from, target, log = console.log, warn = c
     add("users", userRows.length, await target.insert("users", userRows));
     const grants = users.flatMap((u) => [...new Set(u.models)].filter((id) => known.has(id)).map((id) => ({ user_id: u.user_id, model_id: id })));
     add("user_models", grants.length, await target.insert("user_models", grants));
+    progress(["users", "user_models"]);
 
     let skippedEntries = 0;
+    const [{ total } = { total: 0 }] = await source<{ total: number }[]>`select count(*)::int as total from session_details`;
+    const sessionTables: Table[] = ["sessions", "messages", "files"];
+    const sessionsDone = () => `${counts.sessions?.read ?? 0} of ${total} sessions: `;
+    let shown = false;
     const cursor = source<OriginalSession[]>`
       select s.session_id::text, s.session_name, s.user_id::text, s.model_id, s.created_at,
              c.session_prompt, c.chats_summary, c.chats,
@@ -244,7 +257,10 @@ export async function importOriginal({ from, target, log = console.log, warn = c
       add("sessions", sessions.length, await target.insert("sessions", sessions));
       add("messages", messages.length, await target.insert("messages", messages));
       add("files", files.length, await target.insert("files", files));
+      shown = performance.now() - progressAt >= 1000;
+      if (shown) progress(sessionTables, sessionsDone());
     }
+    if (!shown) progress(sessionTables, sessionsDone());
     const seconds = (performance.now() - started) / 1000;
     log(`imported in ${seconds.toFixed(2)} s (${Math.round((counts.sessions?.read ?? 0) / seconds)} sessions/s)`);
     for (const [table, { read, written }] of Object.entries(counts)) log(`  ${table.padEnd(12)} read ${String(read).padStart(8)}  new ${String(written).padStart(8)}`);

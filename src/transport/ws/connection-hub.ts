@@ -93,8 +93,11 @@ export class ConnectionHub extends DurableObject<Env> {
 
   override webSocketClose(socket: WebSocket, code: number, reason: string): void {
     this.forget(socket);
+    // Answer the client's close frame, or it waits (about 10 s) and sees 1006. A client that closed without a code
+    // (the browser's and `ws`'s default) arrives as 1005, which may not be sent back: answer those with 1000.
+    const echo = sendableCloseCode(code);
     try {
-      socket.close(code, reason);
+      socket.close(echo ?? 1000, echo === null ? undefined : reason);
     } catch {
       // Already closed by the runtime.
     }
@@ -168,6 +171,13 @@ export class ConnectionHub extends DurableObject<Env> {
       remove: (sessionIds) => save(attachment.written.filter((id) => !sessionIds.includes(id))),
     };
   }
+}
+
+/** `code` if a close frame may carry it (1000-1003, 1007-1014, 3000-4999; RFC 6455 7.4), else null: 1005, 1006
+ *  and 1015 only report what happened and may never be sent. */
+function sendableCloseCode(code: number): number | null {
+  const sendable = (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999);
+  return Number.isInteger(code) && sendable ? code : null;
 }
 
 function send(socket: WebSocket, frame: string): void {
