@@ -26,7 +26,7 @@ export const DOCS_PAGE = `<!doctype html>
 const el = (tag, attrs = {}, ...children) => {
   const node = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
-  for (const child of children.flat()) if (child != null) node.append(child);
+  for (const child of children.flat(Infinity)) if (child != null) node.append(child);
   return node;
 };
 const refName = (ref) => ref.split("/").pop();
@@ -40,7 +40,10 @@ function typeText(s, indent = "") {
   if (s.const !== undefined) return JSON.stringify(s.const);
   const types = Array.isArray(s.type) ? s.type : [s.type];
   return types.map((t) => {
-    if (t === "array") return "(" + typeText(s.items, indent) + ")[]";
+    if (t === "array") {
+      const item = typeText(s.items, indent);
+      return (/[ |]/.test(item) ? "(" + item + ")" : item) + "[]";
+    }
     if (t === "object" || (t === undefined && s.properties)) {
       const props = Object.entries(s.properties || {});
       if (props.length === 0) return "object";
@@ -95,13 +98,13 @@ function render(doc) {
       groups.get(tag).push(operation(path, method, op));
     }
   }
-  for (const [tag, ops] of groups) root.append(el("h2", {}, tag), ops);
+  for (const [tag, ops] of groups) root.append(el("section", {}, el("h2", {}, tag), ops));
   const schemes = Object.entries(doc.components?.securitySchemes || {});
-  if (schemes.length) root.append(el("h2", {}, "Security schemes"),
-    el("table", {}, schemes.map(([name, s]) => el("tr", {}, el("td", {}, el("code", {}, name)), el("td", {}, s.scheme || s.in + " " + s.name), el("td", {}, s.description || "")))));
+  if (schemes.length) root.append(el("section", {}, el("h2", {}, "Security schemes"),
+    el("table", {}, schemes.map(([name, s]) => el("tr", {}, el("td", {}, el("code", {}, name)), el("td", {}, s.scheme || s.in + " " + s.name), el("td", {}, s.description || ""))))));
   const schemas = Object.entries(doc.components?.schemas || {});
-  if (schemas.length) root.append(el("h2", {}, "Schemas"),
-    schemas.map(([name, s]) => [el("h3", { id: "schema-" + name }, name), s.description ? el("p", {}, s.description) : null, el("pre", {}, typeText(s))]));
+  if (schemas.length) root.append(el("section", {}, el("h2", {}, "Schemas"),
+    schemas.map(([name, s]) => [el("h3", { id: "schema-" + name }, name), s.description ? el("p", {}, s.description) : null, el("pre", {}, typeText(s))])));
 }
 
 fetch("openapi.json").then((r) => r.json()).then(render).catch((e) => { document.getElementById("doc").textContent = "Could not read openapi.json: " + e; });
