@@ -1,8 +1,9 @@
 // Owns the storage contract the domain depends on: record shapes and the ChatStore interface.
 // Engines (D1 today, PostgreSQL next) implement it; domain code never sees SQL.
-import type { historyRoles } from "./schema";
+import type { historyRoles, ledgerKinds } from "./schema";
 
 export type HistoryRole = (typeof historyRoles)[number];
+export type LedgerKind = (typeof ledgerKinds)[number];
 
 export interface HistoryEntry {
   role: HistoryRole;
@@ -30,6 +31,30 @@ export interface ModelRecord {
 }
 
 export type ModelRef = { id: number } | { name: string };
+
+/** A model as the catalog keeps it: `retiredAt` (epoch ms) once retired, else null. */
+export interface CatalogModel extends ModelRecord {
+  retiredAt: number | null;
+}
+
+/** A model to add to the catalog; `id` chosen by the engine when absent. */
+export interface NewModel {
+  id?: number;
+  name: string;
+  provider: string;
+  contextLength: number;
+  inputMicrosPer1k: number;
+  outputMicrosPer1k: number;
+}
+
+export type ModelCreation = { created: true; model: CatalogModel } | { created: false; reason: "taken" };
+
+export interface ModelChanges {
+  provider?: string;
+  contextLength?: number;
+  inputMicrosPer1k?: number;
+  outputMicrosPer1k?: number;
+}
 
 /** What a turn needs to know about its user and model, read in one round trip. */
 export interface TurnAuthorization {
@@ -120,6 +145,35 @@ export interface ApiKeyRecord {
   revokedAt: number | null;
 }
 
+/** Where a page of users starts: after this user in the (createdAt, id) order. */
+export interface UserPosition {
+  createdAt: number;
+  id: string;
+}
+
+export interface UserPageQuery {
+  limit: number;
+  after: UserPosition | null;
+  /** Only users whose username contains this, ignoring (ASCII) case. */
+  nameContains: string | null;
+}
+
+/** One row of the cost ledger: a signed change of a balance (charges are negative). */
+export interface LedgerEntry {
+  id: number;
+  userId: string;
+  sessionId: string | null;
+  kind: LedgerKind;
+  deltaMicros: number;
+  createdAt: number;
+}
+
+/** Where a page of a user's ledger starts: after (older than) this entry in the newest-first order. */
+export interface LedgerPosition {
+  createdAt: number;
+  id: number;
+}
+
 export type UserCreation = { created: true; user: UserWithModels } | { created: false; reason: "id-taken" };
 
 export interface UserChanges {
@@ -136,12 +190,23 @@ export interface ChatStore {
   ping(): Promise<void>;
 
   findUser(userId: string): Promise<UserRecord | null>;
-  /** Models the user may use, sorted by id. */
+  /** Models the user may use (granted and not retired), sorted by id. */
   listGrantedModels(userId: string): Promise<ModelRecord[]>;
-  /** null when the user does not exist. */
+  /** null when the user does not exist; a retired model is not `granted`. */
   authorizeTurn(userId: string, model: ModelRef): Promise<TurnAuthorization | null>;
   findModelByName(name: string): Promise<ModelRecord | null>;
-  findModelsById(ids: number[]): Promise<ModelRecord[]>;
+  /** Sorted by id; ids that name no model are left out. */
+  findModelsById(ids: number[]): Promise<CatalogModel[]>;
+
+  /** Every model, retired ones included, sorted by id. */
+  listModels(): Promise<CatalogModel[]>;
+  createModel(model: NewModel): Promise<ModelCreation>;
+  /** null when there is no such model. */
+  updateModel(modelId: number, changes: ModelChanges): Promise<CatalogModel | null>;
+  /** null when there is no such model; retiring twice keeps the first time. */
+  retireModel(modelId: number, at: number): Promise<CatalogModel | null>;
+  /** Ids of the users granted this model. */
+  usersGrantedModel(modelId: number): Promise<string[]>;
 
   /** Most recently active first. */
   listSessions(userId: string): Promise<SessionListItem[]>;
@@ -166,6 +231,10 @@ export interface ChatStore {
 
   createUser(user: NewUser, at: number): Promise<UserCreation>;
   getUserWithModels(userId: string): Promise<UserWithModels | null>;
+  /** Up to `limit` users in (createdAt, id) order, with their grants. */
+  listUsers(query: UserPageQuery): Promise<UserWithModels[]>;
+  /** Up to `limit` of the user's ledger entries, newest first (createdAt, then id, descending). */
+  listLedger(userId: string, limit: number, after: LedgerPosition | null): Promise<LedgerEntry[]>;
   /** null when the user does not exist. */
   updateUser(userId: string, changes: UserChanges, at: number): Promise<UserWithModels | null>;
 

@@ -1,14 +1,21 @@
 // Owns the ChatStore, written once with drizzle for every engine: each read and write of the domain, and
 // each batch of a session's writes as one atomic write. What differs between D1 and PostgreSQL lives in engines.ts.
-import { and, asc, desc, eq, gte, inArray, sql } from "drizzle-orm";
+import { and, asc, desc, eq, gt, gte, inArray, isNull, lt, or, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type {
   ApiKeyRecord,
+  CatalogModel,
   ChatStore,
   FileRecord,
   HistoryEntry,
+  LedgerEntry,
+  LedgerKind,
+  LedgerPosition,
+  ModelChanges,
+  ModelCreation,
   ModelRecord,
   ModelRef,
+  NewModel,
   NewUser,
   SessionListItem,
   SessionRecord,
@@ -17,15 +24,13 @@ import type {
   TurnAuthorization,
   UserChanges,
   UserCreation,
+  UserPageQuery,
   UserRecord,
   UserWithModels,
   WriteBatchResult,
 } from "./chat-store";
 import type { SqlEngine, Statements, StoreDb, StoreTables } from "./engines";
-import type { ledgerKinds } from "./schema";
 import { balancesAfterEachWrite, chunkRows, foldWrites } from "./write-batch";
-
-type LedgerKind = (typeof ledgerKinds)[number];
 
 /** D1 binds at most 100 values per statement; multi-row inserts are split to stay under it. */
 const MAX_BOUND_PARAMETERS = 100;
@@ -60,7 +65,7 @@ export class DrizzleChatStore implements ChatStore {
       .select(this.modelColumns())
       .from(userModels)
       .innerJoin(models, eq(models.id, userModels.modelId))
-      .where(eq(userModels.userId, userId))
+      .where(and(eq(userModels.userId, userId), isNull(models.retiredAt)))
       .orderBy(asc(models.id));
   }
 
@@ -71,7 +76,8 @@ export class DrizzleChatStore implements ChatStore {
       .select({ balanceMicros: users.balanceMicros, model: this.modelColumns(), grantedModel: userModels.modelId })
       .from(users)
       .leftJoin(models, modelMatch)
-      .leftJoin(userModels, and(eq(userModels.userId, users.id), eq(userModels.modelId, models.id)))
+      // A retired model reads as not granted: refused for new turns with the usual "no model access".
+      .leftJoin(userModels, and(eq(userModels.userId, users.id), eq(userModels.modelId, models.id), isNull(models.retiredAt)))
       .where(eq(users.id, userId))
       .limit(1);
     const row = rows[0];
@@ -85,10 +91,52 @@ export class DrizzleChatStore implements ChatStore {
     return rows[0] ?? null;
   }
 
-  findModelsById(ids: number[]): Promise<ModelRecord[]> {
+  findModelsById(ids: number[]): Promise<CatalogModel[]> {
     const { models } = this.t;
     if (ids.length === 0) return Promise.resolve([]);
-    return this.db.select(this.modelColumns()).from(models).where(inArray(models.id, ids)).orderBy(asc(models.id));
+    return this.db.select(this.catalogColumns()).from(models).where(inArray(models.id, ids)).orderBy(asc(models.id));
+  }
+
+  listModels(): Promise<CatalogModel[]> {
+    const { models } = this.t;
+    return this.db.select(this.catalogColumns()).from(models).orderBy(asc(models.id));
+  }
+
+  async createModel(model: NewModel): Promise<ModelCreation> {
+    const { models } = this.t;
+    try {
+      const [created] = await this.db.insert(models).values(model).returning(this.catalogColumns());
+      return { created: true, model: created! };
+    } catch (error) {
+      // A unique name or a given id already in use; anything else is a real failure.
+      const idMatch = model.id === undefined ? undefined : eq(models.id, model.id);
+      const taken = await this.db.select({ id: models.id }).from(models).where(or(eq(models.name, model.name), idMatch)).limit(1);
+      if (taken.length > 0) return { created: false, reason: "taken" };
+      throw error;
+    }
+  }
+
+  async updateModel(modelId: number, changes: ModelChanges): Promise<CatalogModel | null> {
+    const { models } = this.t;
+    if (!Object.values(changes).some((value) => value !== undefined)) return (await this.findModelsById([modelId]))[0] ?? null;
+    const rows = await this.db.update(models).set(changes).where(eq(models.id, modelId)).returning(this.catalogColumns());
+    return rows[0] ?? null;
+  }
+
+  async retireModel(modelId: number, at: number): Promise<CatalogModel | null> {
+    const { models } = this.t;
+    const rows = await this.db
+      .update(models)
+      .set({ retiredAt: sql`coalesce(${models.retiredAt}, ${at})` })
+      .where(eq(models.id, modelId))
+      .returning(this.catalogColumns());
+    return rows[0] ?? null;
+  }
+
+  async usersGrantedModel(modelId: number): Promise<string[]> {
+    const { userModels } = this.t;
+    const rows = await this.db.select({ userId: userModels.userId }).from(userModels).where(eq(userModels.modelId, modelId));
+    return rows.map((r) => r.userId);
   }
 
   listSessions(userId: string): Promise<SessionListItem[]> {
@@ -244,6 +292,41 @@ export class DrizzleChatStore implements ChatStore {
     return user ? { ...user, modelIds: grantRows.map((g) => g.modelId) } : null;
   }
 
+  async listUsers({ limit, after, nameContains }: UserPageQuery): Promise<UserWithModels[]> {
+    const { users, userModels } = this.t;
+    const afterPosition = after
+      ? or(gt(users.createdAt, after.createdAt), and(eq(users.createdAt, after.createdAt), gt(users.id, after.id)))
+      : undefined;
+    // lower() on both sides: SQLite's lower() folds ASCII letters only, so the match ignores ASCII case alone.
+    const nameMatch = nameContains ? sql`lower(${users.username}) like ${likeContaining(nameContains.toLowerCase())} escape '\\'` : undefined;
+    const rows = await this.db
+      .select({ ...this.userColumns(), createdAt: users.createdAt })
+      .from(users)
+      .where(and(afterPosition, nameMatch))
+      .orderBy(asc(users.createdAt), asc(users.id))
+      .limit(limit);
+    if (rows.length === 0) return [];
+    const grants = await this.db
+      .select({ userId: userModels.userId, modelId: userModels.modelId })
+      .from(userModels)
+      .where(inArray(userModels.userId, rows.map((r) => r.id)))
+      .orderBy(asc(userModels.modelId));
+    return rows.map((user) => ({ ...user, modelIds: grants.filter((g) => g.userId === user.id).map((g) => g.modelId) }));
+  }
+
+  listLedger(userId: string, limit: number, after: LedgerPosition | null): Promise<LedgerEntry[]> {
+    const { costLedger } = this.t;
+    const afterPosition = after
+      ? or(lt(costLedger.createdAt, after.createdAt), and(eq(costLedger.createdAt, after.createdAt), lt(costLedger.id, after.id)))
+      : undefined;
+    return this.db
+      .select()
+      .from(costLedger)
+      .where(and(eq(costLedger.userId, userId), afterPosition))
+      .orderBy(desc(costLedger.createdAt), desc(costLedger.id))
+      .limit(limit);
+  }
+
   async updateUser(userId: string, changes: UserChanges, at: number): Promise<UserWithModels | null> {
     const { users, userModels, costLedger } = this.t;
     if (!(await this.findUser(userId))) return null;
@@ -306,6 +389,10 @@ export class DrizzleChatStore implements ChatStore {
     };
   }
 
+  private catalogColumns() {
+    return { ...this.modelColumns(), retiredAt: this.t.models.retiredAt };
+  }
+
   async createApiKey(key: ApiKeyRecord): Promise<void> {
     await this.db.insert(this.t.apiKeys).values(key);
   }
@@ -328,4 +415,9 @@ export class DrizzleChatStore implements ChatStore {
     if (key.revokedAt === null) await this.db.update(apiKeys).set({ revokedAt: at }).where(eq(apiKeys.id, keyId));
     return true;
   }
+}
+
+/** A LIKE pattern matching any text that contains `text` literally: its %, _ and backslashes escaped with a backslash. */
+function likeContaining(text: string): string {
+  return `%${text.replace(/[\\%_]/g, "\\$&")}%`;
 }

@@ -7,12 +7,16 @@ export { historyRoles, ledgerKinds };
 const epochMs = (name: string) => bigint(name, { mode: "number" });
 const micros = (name: string) => bigint(name, { mode: "number" });
 
-export const users = pgTable("users", {
-  id: text("id").primaryKey(),
-  username: text("username").notNull(),
-  balanceMicros: micros("balance_micros").notNull().default(0),
-  createdAt: epochMs("created_at").notNull(),
-});
+export const users = pgTable(
+  "users",
+  {
+    id: text("id").primaryKey(),
+    username: text("username").notNull(),
+    balanceMicros: micros("balance_micros").notNull().default(0),
+    createdAt: epochMs("created_at").notNull(),
+  },
+  (t) => [index("users_created_idx").on(t.createdAt, t.id)],
+);
 
 export const models = pgTable("models", {
   // Like SQLite's INTEGER PRIMARY KEY: an id may be given (the seeded ones are) or generated.
@@ -22,6 +26,7 @@ export const models = pgTable("models", {
   contextLength: integer("context_length").notNull(),
   inputMicrosPer1k: integer("input_micros_per_1k").notNull(),
   outputMicrosPer1k: integer("output_micros_per_1k").notNull(),
+  retiredAt: epochMs("retired_at"),
 });
 
 export const userModels = pgTable(

@@ -5,13 +5,20 @@ export const historyRoles = ["user", "assistant", "file"] as const;
 export const ledgerKinds = ["turn", "summary", "credit", "adjustment"] as const;
 
 /** Timestamps are epoch milliseconds; money is integer micro-dollars (1 dollar = 1,000,000). */
-export const users = sqliteTable("users", {
-  id: text("id").primaryKey(),
-  username: text("username").notNull(),
-  balanceMicros: integer("balance_micros").notNull().default(0),
-  createdAt: integer("created_at").notNull(),
-});
+export const users = sqliteTable(
+  "users",
+  {
+    id: text("id").primaryKey(),
+    username: text("username").notNull(),
+    balanceMicros: integer("balance_micros").notNull().default(0),
+    createdAt: integer("created_at").notNull(),
+  },
+  // The admin API pages users in this order.
+  (t) => [index("users_created_idx").on(t.createdAt, t.id)],
+);
 
+/** A retired model (`retiredAt` set) is refused for new turns and left out of model lists; its sessions and their
+ *  history stay. */
 export const models = sqliteTable("models", {
   id: integer("id").primaryKey(),
   name: text("name").notNull().unique(),
@@ -19,6 +26,7 @@ export const models = sqliteTable("models", {
   contextLength: integer("context_length").notNull(),
   inputMicrosPer1k: integer("input_micros_per_1k").notNull(),
   outputMicrosPer1k: integer("output_micros_per_1k").notNull(),
+  retiredAt: integer("retired_at"),
 });
 
 export const userModels = sqliteTable(

@@ -1,5 +1,6 @@
-// Owns operator changes to users: creating them, granting models, setting or topping up balances.
-import type { ChatStore, UserChanges, UserWithModels } from "../../storage/chat-store";
+// Owns operator reads and changes of users: listing them a page at a time, reading a user's ledger, creating
+// users, granting models, setting or topping up balances.
+import type { ChatStore, LedgerEntry, LedgerPosition, UserChanges, UserPageQuery, UserPosition, UserWithModels } from "../../storage/chat-store";
 import { ChatError, ErrorCode } from "../errors";
 import { dollarsToMicros } from "../money";
 import { accountObject } from "../accounts/user-account";
@@ -19,8 +20,31 @@ export interface UserChangesInput {
   modelIds?: number[];
 }
 
+/** A page of a listing and where the next one starts (null: this is the last page). */
+export interface Page<T, P> {
+  items: T[];
+  next: P | null;
+}
+
+/** Users in the order they were created (then by id), `limit` at a time. */
+export async function listUsers(store: ChatStore, query: UserPageQuery): Promise<Page<UserWithModels, UserPosition>> {
+  const users = await store.listUsers({ ...query, limit: query.limit + 1 });
+  const items = users.slice(0, query.limit);
+  const last = items.at(-1);
+  return { items, next: users.length > query.limit && last ? { createdAt: last.createdAt, id: last.id } : null };
+}
+
+/** A user's ledger, newest first, `limit` entries at a time. */
+export async function userLedger(store: ChatStore, userId: string, limit: number, after: LedgerPosition | null): Promise<Page<LedgerEntry, LedgerPosition>> {
+  if (!(await store.findUser(userId))) throw new ChatError(ErrorCode.UserDoesNotExist, "User not found");
+  const entries = await store.listLedger(userId, limit + 1, after);
+  const items = entries.slice(0, limit);
+  const last = items.at(-1);
+  return { items, next: entries.length > limit && last ? { createdAt: last.createdAt, id: last.id } : null };
+}
+
 export async function createUser(store: ChatStore, input: NewUserInput): Promise<UserWithModels> {
-  const modelIds = await requireKnownModels(store, input.modelIds);
+  const modelIds = await requireGrantableModels(store, input.modelIds, []);
   const id = input.userId ?? crypto.randomUUID();
   const creation = await store.createUser({ id, username: input.username, balanceMicros: dollarsToMicros(input.balanceDollars), modelIds }, Date.now());
   if (!creation.created) throw new ChatError(ErrorCode.UserExists, `User ${id} already exists`);
@@ -39,7 +63,7 @@ export async function changeUser(
     username: input.username,
     setBalanceMicros: input.balanceDollars === undefined ? undefined : dollarsToMicros(input.balanceDollars),
     addBalanceMicros: input.addBalanceDollars === undefined ? undefined : dollarsToMicros(input.addBalanceDollars),
-    modelIds: input.modelIds === undefined ? undefined : await requireKnownModels(store, input.modelIds),
+    modelIds: input.modelIds === undefined ? undefined : await requireGrantableModels(store, input.modelIds, await currentGrants(store, userId)),
   };
   // A balance set by hand comes after the charges of turns already answered (they commit behind their replies):
   // the sessions recently active are asked to commit first.
@@ -53,10 +77,20 @@ export async function changeUser(
   return user;
 }
 
-async function requireKnownModels(store: ChatStore, ids: number[]): Promise<number[]> {
+async function currentGrants(store: ChatStore, userId: string): Promise<number[]> {
+  const user = await store.getUserWithModels(userId);
+  if (!user) throw new ChatError(ErrorCode.UserDoesNotExist, "User not found");
+  return user.modelIds;
+}
+
+/** The ids, deduplicated and sorted, if each names a model that is not retired (unless the user already has it:
+ *  a grant of a model retired since may stay). */
+async function requireGrantableModels(store: ChatStore, ids: number[], alreadyGranted: number[]): Promise<number[]> {
   const unique = [...new Set(ids)].sort((a, b) => a - b);
-  const known = new Set((await store.findModelsById(unique)).map((m) => m.id));
-  const unknown = unique.filter((id) => !known.has(id));
+  const models = new Map((await store.findModelsById(unique)).map((m) => [m.id, m]));
+  const unknown = unique.filter((id) => !models.has(id));
   if (unknown.length > 0) throw new ChatError(ErrorCode.UnknownModel, `Unknown model ids: ${unknown.join(", ")}`);
+  const retired = unique.filter((id) => models.get(id)!.retiredAt !== null && !alreadyGranted.includes(id));
+  if (retired.length > 0) throw new ChatError(ErrorCode.InvalidField, `Retired models cannot be granted: ${retired.join(", ")}`);
   return unique;
 }

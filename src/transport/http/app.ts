@@ -1,18 +1,22 @@
 // Owns the HTTP surface of the Worker: request logs, CORS, health, the WebSocket hand-off, file and admin routes,
-// bench metrics, and the one failure renderer every route's errors go through.
-import { Hono, type Context, type Next } from "hono";
-import { ChatError, ErrorCode } from "../../domain/errors";
+// bench metrics, the OpenAPI document of them all, and the one failure renderer every route's errors go through.
+import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
+import type { Context, Next } from "hono";
 import { cors } from "hono/cors";
+import { z } from "zod";
+import { ChatError, ErrorCode } from "../../domain/errors";
 import { storageCounts } from "../../storage/d1-metrics";
+import { withSocketUser } from "../ws/socket-user";
 import { adminRoutes } from "./admin-routes";
 import { withConfig, withStore, type AppEnv } from "./app-env";
-import { httpFailure, renderFailure } from "./failures";
 import { authenticate } from "./authenticate";
+import { httpFailure, renderFailure } from "./failures";
 import { fileRoutes } from "./file-routes";
-import { withSocketUser } from "../ws/socket-user";
+import { failures, jsonAnswer, serveOpenApi, socketSecurity } from "./openapi";
+import { validationHook } from "./validation";
 import { logRequest } from "../../observability/log";
 
-export const app = new Hono<AppEnv>();
+export const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
 // One log line per request, whatever answered it (a route, the failure renderer, the WebSocket hand-off).
 app.use("*", async (c, next) => {
@@ -34,15 +38,58 @@ for (const path of ["/healthz", "/admin/*", "/upload", "/uploads/*", "/files/*"]
 // An upgrade needs the store only to look up an API key.
 app.use("/ws", (c, next) => (c.var.config.auth.mode === "token" ? withStore(c, next) : next()));
 
-app.get("/healthz", async (c) => {
+const healthSchema = z
+  .object({ status: z.enum(["ok", "unavailable"]), storage: z.enum(["d1", "postgres"]).meta({ description: "The STORAGE engine" }) })
+  .meta({ id: "Health" });
+
+const healthRoute = createRoute({
+  method: "get",
+  path: "/healthz",
+  tags: ["health"],
+  summary: "Whether the Worker and its database answer",
+  responses: { 200: jsonAnswer("The database answered", healthSchema), 503: jsonAnswer("The database did not answer", healthSchema) },
+});
+
+app.openapi(healthRoute, async (c) => {
   const storage = c.var.config.STORAGE;
   try {
     await c.var.store.ping();
-    return c.json({ status: "ok", storage });
+    return c.json({ status: "ok" as const, storage }, 200);
   } catch (error) {
     console.error("health check failed", error);
-    return c.json({ status: "unavailable", storage }, 503);
+    return c.json({ status: "unavailable" as const, storage }, 503);
   }
+});
+
+/** The upgrade's query; nothing in it is refused (the hub reads `v` from the URL it is handed). */
+const wsQuery = z.object({
+  user_id: z.string().optional().meta({
+    description: "AUTH_MODE=none: sockets giving the same user_id share one connection object (longer than 200 characters: their own). Ignored with AUTH_MODE=token.",
+  }),
+  token: z.string().optional().meta({ description: "AUTH_MODE=token: the credential (browsers cannot set Authorization on a WebSocket)" }),
+  v: z.string().optional().meta({ description: "2 opts the socket into protocol v2 (docs/protocol.md section 9); anything else is v1" }),
+});
+
+const wsRoute = createRoute({
+  method: "get",
+  path: "/ws",
+  tags: ["WebSocket"],
+  summary: "Open the WebSocket (send Upgrade: websocket)",
+  description:
+    "Every chat operation runs over this socket; its messages are described in docs/protocol.md section 1 (and 9 for v2). " +
+    "Refusals, in this order: 429, 401, 426, 403.",
+  middleware: [limitUpgrades, authenticate({ fromQuery: true })],
+  security: socketSecurity,
+  request: { query: wsQuery },
+  responses: {
+    101: { description: "Switching Protocols: the socket is open" },
+    ...failures({
+      401: "AUTH_MODE=token and no credential, or one that proves no user",
+      403: "CORS_ORIGINS is a list without the request's Origin",
+      426: "Not a WebSocket upgrade",
+      429: "Too many upgrades from this client (CF-Connecting-IP) in the last minute",
+    }),
+  },
 });
 
 /**
@@ -50,13 +97,13 @@ app.get("/healthz", async (c) => {
  * upgrade is refused (401) before any object wakes unless its credential proves a user, whose hub it reaches and
  * who becomes the socket's user; otherwise `?user_id=` picks a shared hub, as before.
  */
-app.get("/ws", limitUpgrades, authenticate({ fromQuery: true }), (c) => {
+app.openapi(wsRoute, (c) => {
   if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") throw httpFailure(426, "Expected a WebSocket upgrade");
   const allowed = c.var.config.corsOrigins;
   const origin = c.req.header("Origin");
   if (allowed !== "*" && origin && !allowed.includes(origin)) throw httpFailure(403, `Origin not allowed: ${origin}`);
   const user = c.var.user;
-  const hubUser = user ?? c.req.query("user_id");
+  const hubUser = user ?? c.req.valid("query").user_id;
   const hubs = c.env.CONNECTIONS;
   const id = hubUser && hubUser.length <= 200 ? hubs.idFromName(`user:${hubUser}`) : hubs.newUniqueId();
   return hubs.get(id).fetch(withSocketUser(c.req.raw, user));
@@ -72,13 +119,25 @@ async function limitUpgrades(c: Context<AppEnv>, next: Next): Promise<void> {
   await next();
 }
 
-app.get("/__metrics/storage", (c) => {
+const metricsRoute = createRoute({
+  method: "get",
+  path: "/__metrics/storage",
+  tags: ["benchmarks"],
+  summary: "Database round trips counted since the isolate started (benchmarks only)",
+  responses: {
+    200: jsonAnswer("The counts", z.object({ reads: z.number().int(), writes: z.number().int() })),
+    ...failures({ 404: "STORAGE_METRICS is not true" }),
+  },
+});
+
+app.openapi(metricsRoute, (c) => {
   if (!c.var.config.STORAGE_METRICS) throw httpFailure(404, "Not found");
-  return c.json(storageCounts());
+  return c.json(storageCounts(), 200);
 });
 
 app.route("/admin", adminRoutes);
 app.route("/", fileRoutes);
+serveOpenApi(app);
 
 app.notFound(() => {
   throw httpFailure(404, "Not found");

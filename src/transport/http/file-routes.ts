@@ -1,8 +1,9 @@
 // Owns the file routes: POST /upload (multipart, size-limited while reading), GET /uploads/:fileName for
 // clients, and GET /files/:fileName for agents holding a signed, expiring URL. With AUTH_MODE=token an upload
 // needs its user's credential, and a file is served to its owner's credential or a signed link (which is what
-// the upload answer hands out then).
-import { Hono, type Context } from "hono";
+// the upload answer hands out then). Each route is declared with createRoute for the OpenAPI document.
+import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
+import type { Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { z } from "zod";
 import { ChatError, ErrorCode } from "../../domain/errors";
@@ -14,75 +15,156 @@ import type { AppEnv } from "./app-env";
 import { AccessGuard } from "../../domain/operations/access-guard";
 import { authenticate } from "./authenticate";
 import { httpFailure } from "./failures";
+import { failures, jsonAnswer, userOrSignedSecurity, userSecurity, validatedByHandler } from "./openapi";
+import { validationHook } from "./validation";
 
 /** Room for the form's other fields and multipart boundaries on top of the file itself. */
 const MULTIPART_OVERHEAD_BYTES = 64 * 1024;
 
-const uploadForm = z.object({
-  file: z.instanceof(File, { error: "Missing field: file" }),
-  // Optional with AUTH_MODE=token: the credential says who uploads.
-  user_id: z.string().min(1, "Missing field: user_id").max(200).optional(),
-  session_id: z
-    .string({ error: "Missing field: session_id" })
-    .regex(/^(NEW|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$/, 'Invalid field session_id: expected a session UUID or "NEW"'),
-  model_name: z.string({ error: "Missing field: model_name" }).min(1, "Missing field: model_name"),
-  session_prompt: z.string().default(""),
+const uploadForm = z
+  .object({
+    file: z.instanceof(File, { error: "Missing field: file" }).meta({ type: "string", format: "binary", description: "The file" }),
+    // Optional with AUTH_MODE=token: the credential says who uploads.
+    user_id: z
+      .string()
+      .min(1, "Missing field: user_id")
+      .max(200)
+      .optional()
+      .meta({ description: "The user; required with AUTH_MODE=none, and with AUTH_MODE=token the credential's user if given" }),
+    session_id: z
+      .string({ error: "Missing field: session_id" })
+      .regex(/^(NEW|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$/, 'Invalid field session_id: expected a session UUID or "NEW"')
+      .meta({ description: 'A session of the user, or "NEW" (a session named "New Chat" is created with the file)' }),
+    model_name: z.string({ error: "Missing field: model_name" }).min(1, "Missing field: model_name").meta({ description: "The model of a NEW session" }),
+    session_prompt: z.string().default("").meta({ description: "The system prompt of a NEW session" }),
+  })
+  .meta({ id: "Upload" });
+
+const uploadAnswer = z
+  .object({
+    message: z.literal("File uploaded successfully"),
+    data: z.object({
+      fileName: z.string().meta({ description: "The stored name: send it as file_name in a chat message" }),
+      sessionId: z.string(),
+      imageUrl: z.string().meta({ description: "Where the client fetches it (a signed link with AUTH_MODE=token)" }),
+      size: z.number().int().meta({ description: "Bytes" }),
+    }),
+  })
+  .meta({ id: "UploadAnswer" });
+
+const fileParams = z.object({ fileName: z.string().meta({ description: "The stored name an upload answered" }) });
+const signedQuery = z.object({
+  expires: z.string().optional().meta({ description: "Signed link: expiry, Unix seconds" }),
+  signature: z.string().optional().meta({ description: "Signed link: HMAC-SHA256 of the name and expiry, base64url" }),
 });
+const fileBytes = {
+  description: "The bytes, with their stored Content-Type, Content-Length and Content-Disposition",
+  content: { "*/*": { schema: z.string().meta({ format: "binary" }) } },
+};
 
 type AppContext = Context<AppEnv>;
 
 const fileTooLarge = (c: AppContext) => new ChatError(ErrorCode.FileTooLarge, `File too large: the limit is ${c.var.config.MAX_FILE_SIZE} MB`);
 const fileNotFound = () => new ChatError(ErrorCode.FileNotFound, "File not found");
 
-export const fileRoutes = new Hono<AppEnv>()
-  .post(
-    "/upload",
+const uploadRoute = createRoute({
+  method: "post",
+  path: "/upload",
+  tags: ["files"],
+  summary: "Upload a file into a session",
+  description: "The body is read under MAX_FILE_SIZE megabytes, counted as it arrives. Then send a chat message with file_name.",
+  middleware: [
     authenticate(),
     // Counts what arrives, whatever Content-Length said (or without one).
-    (c, next) =>
+    (c: AppContext, next: () => Promise<void>) =>
       bodyLimit({
         maxSize: c.var.config.maxFileBytes + MULTIPART_OVERHEAD_BYTES,
         onError: () => {
           throw fileTooLarge(c);
         },
       })(c, next),
-    async (c) => {
-      const form = await readForm(c.req.raw);
-      const fields = Object.keys(uploadForm.shape).map((name) => [name, form.get(name) ?? undefined]);
-      const parsed = uploadForm.safeParse(Object.fromEntries(fields));
-      if (!parsed.success) throw new ChatError(ErrorCode.InvalidField, parsed.error.issues[0]?.message ?? "Invalid upload");
-      const { file, user_id, session_id, model_name, session_prompt } = parsed.data;
-      if (file.size > c.var.config.maxFileBytes) throw fileTooLarge(c);
-      const user = c.var.user;
-      if (user !== null && user_id !== undefined && user_id !== user) throw new ChatError(ErrorCode.UserMismatch);
-      const userId = user ?? user_id;
-      if (userId === undefined) throw new ChatError(ErrorCode.InvalidField, "Missing field: user_id");
-      // Refused before the session's object wakes: an unknown user, another user's session.
-      await new AccessGuard().check(c.var.store, userId, session_id);
+  ],
+  security: userSecurity,
+  request: { body: { required: true, content: { "multipart/form-data": { schema: uploadForm } } } },
+  responses: {
+    202: jsonAnswer("Stored", uploadAnswer),
+    ...failures({
+      400: "Not a well-formed multipart body, a missing or invalid field, a file over MAX_FILE_SIZE, an unknown model for NEW",
+      401: "AUTH_MODE=token without a valid credential",
+      403: "A model the user may not use (NEW), or user_id other than the credential's",
+      404: "Unknown user, or a session that is not the user's",
+    }),
+  },
+});
 
-      const stored = await uploadFile(c.env, {
-        userId,
-        sessionId: session_id,
-        modelName: model_name,
-        sessionPrompt: session_prompt,
-        fileName: file.name,
-        contentType: file.type,
-        bytes: await file.arrayBuffer(),
-      });
-      const base = c.var.config.PUBLIC_BASE_URL ?? new URL(c.req.url).origin;
-      return c.json(
-        {
-          message: "File uploaded successfully",
-          data: { fileName: stored.fileName, sessionId: stored.sessionId, imageUrl: await userFileUrl(c, base, stored.fileName), size: stored.size },
-        },
-        202,
-      );
-    },
-  )
-  .get("/uploads/:fileName", authenticate({ optional: true }), async (c) => {
-    const fileName = c.req.param("fileName");
+const userFileRoute = createRoute({
+  method: "get",
+  path: "/uploads/{fileName}",
+  tags: ["files"],
+  summary: "A stored file, for clients",
+  description: "AUTH_MODE=none: anyone with the name. AUTH_MODE=token: the owner's credential, or a signed link (expires + signature).",
+  middleware: [authenticate({ optional: true })],
+  security: userOrSignedSecurity,
+  request: { params: fileParams, query: signedQuery },
+  responses: {
+    200: fileBytes,
+    ...failures({
+      401: "AUTH_MODE=token with neither a credential nor a signature",
+      403: "A tampered or expired signature",
+      404: "No such file (or another user's)",
+    }),
+  },
+});
+
+const agentFileRoute = createRoute({
+  method: "get",
+  path: "/files/{fileName}",
+  tags: ["files"],
+  summary: "A stored file, for agents (the signed URL of a chat message's file)",
+  request: { params: fileParams, query: signedQuery },
+  responses: { 200: fileBytes, ...failures({ 403: "A missing, tampered or expired signature", 404: "No such file" }) },
+});
+
+export const fileRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+
+fileRoutes
+  // The form is read here, under the size limit, with the wire contract's own messages (docs/protocol.md 2.2).
+  .openapi(validatedByHandler(fileRoutes, uploadRoute), async (c) => {
+    const form = await readForm(c.req.raw);
+    const fields = Object.keys(uploadForm.shape).map((name) => [name, form.get(name) ?? undefined]);
+    const parsed = uploadForm.safeParse(Object.fromEntries(fields));
+    if (!parsed.success) throw new ChatError(ErrorCode.InvalidField, parsed.error.issues[0]?.message ?? "Invalid upload");
+    const { file, user_id, session_id, model_name, session_prompt } = parsed.data;
+    if (file.size > c.var.config.maxFileBytes) throw fileTooLarge(c);
+    const user = c.var.user;
+    if (user !== null && user_id !== undefined && user_id !== user) throw new ChatError(ErrorCode.UserMismatch);
+    const userId = user ?? user_id;
+    if (userId === undefined) throw new ChatError(ErrorCode.InvalidField, "Missing field: user_id");
+    // Refused before the session's object wakes: an unknown user, another user's session.
+    await new AccessGuard().check(c.var.store, userId, session_id);
+
+    const stored = await uploadFile(c.env, {
+      userId,
+      sessionId: session_id,
+      modelName: model_name,
+      sessionPrompt: session_prompt,
+      fileName: file.name,
+      contentType: file.type,
+      bytes: await file.arrayBuffer(),
+    });
+    const base = c.var.config.PUBLIC_BASE_URL ?? new URL(c.req.url).origin;
+    return c.json(
+      {
+        message: "File uploaded successfully" as const,
+        data: { fileName: stored.fileName, sessionId: stored.sessionId, imageUrl: await userFileUrl(c, base, stored.fileName), size: stored.size },
+      },
+      202,
+    );
+  })
+  .openapi(userFileRoute, async (c) => {
+    const { fileName } = c.req.valid("param");
     const config = c.var.config;
-    if (config.auth.mode === "token" && !(await hasValidSignature(c, fileName))) {
+    if (config.auth.mode === "token" && !(await hasValidSignature(c, fileName, c.req.valid("query")))) {
       if (c.var.user === null) throw httpFailure(401, "Missing credential: send Authorization: Bearer <credential>, or use a signed link");
       const record = await findStoredFile(c.var.store, fileName);
       if (!record || record.userId !== c.var.user) throw fileNotFound(); // another user's file reads as missing
@@ -92,17 +174,16 @@ export const fileRoutes = new Hono<AppEnv>()
     if (!record) throw fileNotFound();
     return serveFile(c, record, "private, max-age=3600");
   })
-  .get("/files/:fileName", async (c) => {
-    const fileName = c.req.param("fileName");
-    if (!(await hasValidSignature(c, fileName))) throw httpFailure(403, "Invalid or expired file URL");
+  .openapi(agentFileRoute, async (c) => {
+    const { fileName } = c.req.valid("param");
+    if (!(await hasValidSignature(c, fileName, c.req.valid("query")))) throw httpFailure(403, "Invalid or expired file URL");
     const record = await findStoredFile(c.var.store, fileName);
     if (!record) throw fileNotFound();
     return serveFile(c, record, "private, no-store");
   });
 
 /** The request carries a signature made for this file that has not expired (a tampered one is refused: 403). */
-async function hasValidSignature(c: AppContext, fileName: string): Promise<boolean> {
-  const { expires, signature } = c.req.query();
+async function hasValidSignature(c: AppContext, fileName: string, { expires, signature }: z.output<typeof signedQuery>): Promise<boolean> {
   if (expires === undefined && signature === undefined) return false;
   const secret = c.var.config.FILE_URL_SECRET;
   if (secret !== undefined && (await isValidFileSignature(fileName, expires, signature, secret, Date.now()))) return true;
