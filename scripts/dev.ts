@@ -7,12 +7,14 @@ import path from "node:path";
 import { devSettings, readIfExists, takeSettingArgs, writeEnvFile } from "../tools/dev-settings.ts";
 import { bin, LOCAL_STATE, offlineEnv, root, run, start, wrangler } from "../tools/lib.ts";
 import type { UpstashStandIn } from "../tools/upstash-standin.ts";
+import { bundlePage } from "../tools/page-bundle.ts";
 
 const postgresMode = process.argv.includes("--postgres");
 const { overrides, devVarsPath, rest: extra } = takeSettingArgs(process.argv.slice(2).filter((arg) => arg !== "--postgres"));
 const has = (flag: string) => extra.some((arg) => arg === flag || arg.startsWith(`${flag}=`));
 
 run(bin("buf"), ["generate"]);
+await bundlePage(); // the chat page at / (public/app.js); rerun `npm run build:page` after editing page/
 const persistTo = has("--persist-to") ? extra[extra.indexOf("--persist-to") + 1]! : LOCAL_STATE;
 wrangler(["d1", "migrations", "apply", "DB", "--local", "--persist-to", persistTo]);
 
