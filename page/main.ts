@@ -138,8 +138,11 @@ async function resumeTurn(pending: NonNullable<ReturnType<typeof remembered.pend
   const shown: HistoryEntry[] = [{ role: "user", content: pending.userMessage }];
   for (const entry of shown) addMessage(entry);
   await follow(client.resume(pending.sessionId, pending.turn, pending.lastSeq), pending.userMessage, pending.text, pending.lastSeq);
-  // The history now holds the committed turn (and any file sent with it): show it as stored.
-  await openSession(pending.sessionId).catch((error) => showError(el.chatError, error));
+  // The history now holds the committed turn (and any file sent with it): show it as stored. The ending event can
+  // come before the turn's charge is committed, so the balance is read again after the history.
+  await openSession(pending.sessionId)
+    .then(refreshBalance)
+    .catch((error) => showError(el.chatError, error));
 }
 
 el.signInForm.addEventListener("submit", (event) => {

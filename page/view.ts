@@ -52,6 +52,7 @@ export function addMessage(entry: HistoryEntry): HTMLLIElement {
     } else link.textContent = `📎 ${entry.content}`;
     item.append(link);
   } else item.textContent = entry.content;
+  if (entry.role === "assistant") item.dataset.state = "done"; // a streamed reply says "streaming" until it ends
   el.messages.append(item);
   el.messages.scrollTop = el.messages.scrollHeight;
   return item;
