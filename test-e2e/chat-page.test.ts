@@ -76,7 +76,7 @@ it("creates a user, streams a conversation with a file, resumes a reply after a 
   // A first message: the reply streams, then finishes; the new session shows in the sidebar.
   await sendAndSeeItStream(FIRST);
   const first = await replyFinished();
-  expect(first).toContain('You said: "Hello from Chromium"');
+  expect(first).toContain(`You said: "${FIRST}"`);
   expect(first).toContain("files: 0");
   await poll(() => page.locator("#sessions button").count()).toBe(1);
   await poll(() => page.locator("#balance").textContent()).not.toBe("$1.0000");
