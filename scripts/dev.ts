@@ -10,6 +10,7 @@ import { devSettings, readIfExists, takeSettingArgs, writeEnvFile } from "../too
 import { applyLocalMigrations, generateIfChanged, portProblem } from "../tools/dev-start.ts";
 import { bin, LOCAL_STATE, offlineEnv, root, start } from "../tools/lib.ts";
 import type { UpstashStandIn } from "../tools/upstash-standin.ts";
+import { bundlePage } from "../tools/page-bundle.ts";
 
 const { overrides, devVarsPath, rest: afterSettings } = takeSettingArgs(process.argv.slice(2));
 const { values, rest: extra } = parseCommand(
@@ -50,6 +51,7 @@ for (const [what, host, number] of ports) {
 }
 if (generateIfChanged() === "unchanged") console.log("gen/ is up to date with proto/");
 if (applyLocalMigrations(persistTo) === "unchanged") console.log(`D1 migrations: none pending (unchanged since last applied to ${persistTo})`);
+await bundlePage(); // the chat page at / (public/app.js); rerun `npm run build:page` after editing page/
 
 const args = ["dev", "-c", "wrangler.toml", "-c", "reference-agent/wrangler.toml", "--persist-to", persistTo, "--ip", ip, "--port", String(port)];
 if (inspectorPort !== null) args.push("--inspector-port", String(inspectorPort));

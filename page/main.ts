@@ -1,0 +1,201 @@
+// Owns the chat page's behaviour (bundled to public/app.js): signing in, the sessions sidebar, history, streamed
+// sends with Stop, uploads, the model picker, the balance, and resuming a turn after a reload.
+import { ChatClient, type ConnectionState, type HistoryEntry, type TurnStream } from "chat-backend/client";
+import { createUser, upload } from "./http";
+import { remembered, type Identity } from "./storage";
+import { addMessage, el, showError, showHistory, showModels, showSessions } from "./view";
+
+const MODEL_KEY = "chat-backend.model";
+
+let client: ChatClient | null = null;
+let identity: Identity | null = null;
+let current: string | null = null;
+let running: TurnStream<unknown> | null = null;
+
+const wsUrl = () => `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`;
+
+async function signIn(who: Identity): Promise<void> {
+  el.signInError.textContent = "";
+  client?.close();
+  try {
+    const next = await ChatClient.connect({ url: wsUrl(), ...who });
+    client = next;
+    next.on("connection", (state: ConnectionState) => (el.status.textContent = state));
+    const user = await next.userDetails(); // an unknown user fails here (code 3)
+    identity = who;
+    remembered.setIdentity(who);
+    el.status.textContent = `${user.username} · open`;
+    el.signIn.hidden = true;
+    el.chat.hidden = false;
+    el.signOut.hidden = false;
+    showModels(await next.models(), localStorage.getItem(MODEL_KEY));
+    await Promise.all([refreshBalance(), refreshSessions()]);
+    const pending = remembered.pending();
+    const session = pending?.sessionId ?? remembered.session();
+    if (session) await openSession(session);
+    if (pending) void resumeTurn(pending);
+  } catch (error) {
+    client?.close();
+    client = null;
+    showSignIn();
+    showError(el.signInError, error);
+  }
+}
+
+function showSignIn(): void {
+  el.signIn.hidden = false;
+  el.chat.hidden = true;
+  el.signOut.hidden = true;
+  el.status.textContent = "signed out";
+  el.balance.textContent = "–";
+  el.model.replaceChildren();
+}
+
+async function refreshBalance(): Promise<void> {
+  if (client) el.balance.textContent = `$${(await client.balance()).toFixed(4)}`;
+}
+
+async function refreshSessions(): Promise<void> {
+  if (client) showSessions(await client.sessions(), current, (id) => void openSession(id).catch((error) => showError(el.chatError, error)));
+}
+
+async function openSession(sessionId: string | null): Promise<void> {
+  if (running) return; // one turn at a time: its bubble lives in the conversation shown
+  current = sessionId;
+  remembered.setSession(sessionId);
+  el.chatError.textContent = "";
+  showHistory(sessionId && client ? await client.history(sessionId) : []);
+  el.sessions.querySelectorAll<HTMLButtonElement>("button").forEach((button) => {
+    button.setAttribute("aria-current", String(button.dataset.sessionId === sessionId));
+  });
+}
+
+async function send(): Promise<void> {
+  const message = el.message.value.trim();
+  const file = el.file.files?.[0];
+  if (!client || !identity || running || (!message && !file)) return;
+  el.chatError.textContent = "";
+  el.send.disabled = true;
+  const model = el.model.value;
+  try {
+    let fileName: string | undefined;
+    if (file) {
+      const uploaded = await upload(identity, file, current ?? "NEW", model);
+      fileName = uploaded.fileName;
+      current = uploaded.sessionId;
+      remembered.setSession(current);
+      el.file.value = "";
+      addMessage({ role: "file", content: fileName });
+    }
+    el.message.value = "";
+    addMessage({ role: "user", content: message });
+    const stream = client.stream({ sessionId: current ?? "NEW", message, model, ...(fileName ? { file: fileName } : {}) });
+    await follow(stream, message, "");
+  } catch (error) {
+    showError(el.chatError, error);
+    el.send.disabled = false;
+  }
+}
+
+/** Shows a turn's reply as it streams, remembering how far it got so a reload can resume it. */
+async function follow(stream: TurnStream<{ message: string; cancelled?: true }>, userMessage: string, before: string, lastSeq = -1): Promise<void> {
+  const bubble = addMessage({ role: "assistant", content: before });
+  bubble.dataset.state = "streaming";
+  running = stream;
+  el.send.disabled = true;
+  el.stop.disabled = false;
+  let text = before;
+  try {
+    for await (const delta of stream) {
+      text += delta.text;
+      lastSeq = delta.seq;
+      bubble.textContent = text;
+      el.messages.scrollTop = el.messages.scrollHeight;
+      if (stream.sessionId !== undefined && stream.turn !== undefined) {
+        if (current === null) current = stream.sessionId;
+        remembered.setSession(current);
+        remembered.setPending({ sessionId: stream.sessionId, turn: stream.turn, lastSeq, text, userMessage });
+      }
+    }
+    const reply = await stream.done;
+    bubble.textContent = reply.message;
+    bubble.dataset.state = reply.cancelled ? "cancelled" : "done";
+  } catch (error) {
+    bubble.dataset.state = "error";
+    showError(el.chatError, error);
+  } finally {
+    running = null;
+    remembered.setPending(null);
+    el.send.disabled = false;
+    el.stop.disabled = true;
+  }
+  await Promise.all([refreshBalance(), refreshSessions()]).catch((error) => showError(el.chatError, error));
+}
+
+/** After a reload: the turn's user message and the reply so far, then the rest of it (client.resume). */
+async function resumeTurn(pending: NonNullable<ReturnType<typeof remembered.pending>>): Promise<void> {
+  if (!client) return;
+  const shown: HistoryEntry[] = [{ role: "user", content: pending.userMessage }];
+  for (const entry of shown) addMessage(entry);
+  await follow(client.resume(pending.sessionId, pending.turn, pending.lastSeq), pending.userMessage, pending.text, pending.lastSeq);
+  // The history now holds the committed turn (and any file sent with it): show it as stored. The ending event can
+  // come before the turn's charge is committed, so the balance is read again after the history.
+  await openSession(pending.sessionId)
+    .then(refreshBalance)
+    .catch((error) => showError(el.chatError, error));
+}
+
+el.signInForm.addEventListener("submit", (event) => {
+  event.preventDefault();
+  const token = el.token.value.trim();
+  const userId = el.userId.value.trim();
+  if (!token && !userId) return showError(el.signInError, "Enter a user id, or a token");
+  void signIn(token ? { token } : { userId });
+});
+
+el.createUserForm.addEventListener("submit", (event) => {
+  event.preventDefault();
+  createUser(el.adminToken.value.trim(), el.username.value.trim(), Number(el.startBalance.value)).then(
+    (userId) => {
+      el.userId.value = userId;
+      el.token.value = "";
+      return signIn({ userId });
+    },
+    (error: unknown) => showError(el.signInError, error),
+  );
+});
+
+el.signOut.addEventListener("click", () => {
+  client?.close();
+  client = null;
+  identity = null;
+  current = null;
+  remembered.setIdentity(null);
+  remembered.setSession(null);
+  remembered.setPending(null);
+  el.messages.replaceChildren();
+  showSignIn();
+});
+
+el.newSession.addEventListener("click", () => void openSession(null));
+el.model.addEventListener("change", () => localStorage.setItem(MODEL_KEY, el.model.value));
+el.composer.addEventListener("submit", (event) => {
+  event.preventDefault();
+  void send();
+});
+el.message.addEventListener("keydown", (event) => {
+  if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+    event.preventDefault();
+    el.composer.requestSubmit();
+  }
+});
+el.stop.addEventListener("click", () => {
+  el.stop.disabled = true;
+  running?.cancel().catch((error: unknown) => showError(el.chatError, error));
+});
+
+const saved = remembered.identity();
+if (saved) {
+  el.userId.value = saved.userId ?? "";
+  void signIn(saved);
+} else showSignIn();
