@@ -3,20 +3,23 @@
 // through the bridge over gRPC-web, alternating, and prints the medians and their difference, and the bridge's CPU
 // time a call (which, unlike latency, a busy machine does not inflate).
 import { readFileSync } from "node:fs";
-import { parseArgs } from "node:util";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { AIService } from "../gen/ai_service_pb.ts";
 import { spawnAgentBridge } from "../tools/agent-bridge-process.ts";
+import { numberOption, parseCommand } from "../tools/cli.ts";
 import { startPythonAgent } from "../tools/python-agent.ts";
 
-const { values } = parseArgs({ options: { n: { type: "string", default: "1000" }, warmup: { type: "string", default: "100" } } });
-const n = Number(values.n);
-const warmup = Number(values.warmup);
-if (!Number.isInteger(n) || n < 1 || !Number.isInteger(warmup) || warmup < 0) {
-  console.error(`bench:bridge: --n and --warmup take whole numbers (got ${values.n}, ${values.warmup})`);
-  process.exit(2);
-}
+const { values } = parseCommand({
+  usage: "npm run bench:bridge -- [--n 1000] [--warmup 100]",
+  description: "Times the Python agent's Process called directly over native gRPC and through the agent bridge over gRPC-web, alternating.",
+  options: {
+    n: { type: "string", value: "N", default: "1000", description: "calls each way" },
+    warmup: { type: "string", value: "N", default: "100", description: "calls each way before timing" },
+  },
+});
+const n = numberOption("--n", String(values.n), { min: 1 });
+const warmup = numberOption("--warmup", String(values.warmup), { min: 0 });
 
 const TOKEN = "bench-bridge-token";
 const agent = await startPythonAgent();
