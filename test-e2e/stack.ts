@@ -37,14 +37,14 @@ export interface StackOptions {
   devVars?: string;
   /** Default E2E_DATABASE. Stacks started at once should share a database only when it is migrated already. */
   database?: string;
-  /** How long it may take to answer /healthz; default 60 s. */
+  /** How long it may take to answer /healthz; default 100 s (inside the e2e project's 120 s hook timeout). */
   healthyWithinMs?: number;
 }
 
 /** Starts the stack with these settings. If it does not come up, it is stopped before the error is thrown. */
 export async function startStack(vars: Record<string, string>, options: StackOptions = {}): Promise<Stack> {
   const database = options.database ?? E2E_DATABASE;
-  const healthyWithinMs = options.healthyWithinMs ?? 60_000;
+  const healthyWithinMs = options.healthyWithinMs ?? 100_000;
   const [port, inspector, standInPort] = [await freePort(), await freePort(), await freePort()];
   const stream = vars.REDIS_STREAM ?? "CHAT_STREAM";
   const child: ChildProcess = spawn(
