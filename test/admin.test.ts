@@ -78,6 +78,16 @@ describe("users", () => {
     ]);
   });
 
+  it("refuses a body that is not JSON with 415, as a failure body", async () => {
+    const response = await backendFetch("/admin/users", {
+      method: "POST",
+      headers: { authorization: "Bearer test-admin-token", "content-type": "text/plain" },
+      body: JSON.stringify({ username: "plain" }),
+    });
+    expect(response.status).toBe(415);
+    expect(await response.json()).toEqual({ message: "Unsupported Media Type", data: null });
+  });
+
   it("refuses an empty or contradictory change", async () => {
     const user = await createUser();
     expect((await admin("PATCH", `/admin/users/${user.user_id}`, {})).status).toBe(400);

@@ -123,3 +123,8 @@ it("GET /docs is one page that reads /openapi.json with no outside asset", async
   expect(html).not.toMatch(/(src|href)=["']?(https?:)?\/\//);
   expect(html).not.toMatch(/@import|<link /);
 });
+
+it("the routes declared for the document read a repeated query parameter as before: its first value", async () => {
+  expect((await backendFetch("/ws?user_id=a&user_id=b&v=2&v=1")).status).toBe(426);
+  expect((await backendFetch("/files/unknown.png?expires=1&expires=2&signature=x&signature=y")).status).toBe(403);
+});

@@ -423,8 +423,9 @@ export async function runAdmin(argv: string[], io: CliIo): Promise<number> {
         body: body === undefined ? undefined : JSON.stringify(body),
       });
     } catch (error) {
-      const cause = (error as Error & { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
-      throw new ApiError(`cannot reach ${base}: is the backend running (npm run dev)? (${cause})`);
+      const { cause, message } = error as Error & { cause?: { code?: string; message?: string } };
+      const why = cause?.code ?? cause?.message ?? message;
+      throw new ApiError(`cannot reach ${base}: is the backend running (npm run dev)? (${why})`);
     }
     const text = await response.text();
     let json: unknown;

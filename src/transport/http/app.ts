@@ -13,7 +13,7 @@ import { authenticate } from "./authenticate";
 import { httpFailure, renderFailure } from "./failures";
 import { fileRoutes } from "./file-routes";
 import { failures, jsonAnswer, serveOpenApi, socketSecurity } from "./openapi";
-import { validationHook } from "./validation";
+import { firstQueryValue, validationHook } from "./validation";
 import { logRequest } from "../../observability/log";
 
 export const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
@@ -63,11 +63,11 @@ app.openapi(healthRoute, async (c) => {
 
 /** The upgrade's query; nothing in it is refused (the hub reads `v` from the URL it is handed). */
 const wsQuery = z.object({
-  user_id: z.string().optional().meta({
+  user_id: firstQueryValue().optional().meta({
     description: "AUTH_MODE=none: sockets giving the same user_id share one connection object (longer than 200 characters: their own). Ignored with AUTH_MODE=token.",
   }),
-  token: z.string().optional().meta({ description: "AUTH_MODE=token: the credential (browsers cannot set Authorization on a WebSocket)" }),
-  v: z.string().optional().meta({ description: "2 opts the socket into protocol v2 (docs/protocol.md section 9); anything else is v1" }),
+  token: firstQueryValue().optional().meta({ description: "AUTH_MODE=token: the credential (browsers cannot set Authorization on a WebSocket)" }),
+  v: firstQueryValue().optional().meta({ description: "2 opts the socket into protocol v2 (docs/protocol.md section 9); anything else is v1" }),
 });
 
 const wsRoute = createRoute({

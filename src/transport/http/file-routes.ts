@@ -16,7 +16,7 @@ import { AccessGuard } from "../../domain/operations/access-guard";
 import { authenticate } from "./authenticate";
 import { httpFailure } from "./failures";
 import { failures, jsonAnswer, userOrSignedSecurity, userSecurity, validatedByHandler } from "./openapi";
-import { validationHook } from "./validation";
+import { firstQueryValue, validationHook } from "./validation";
 
 /** Room for the form's other fields and multipart boundaries on top of the file itself. */
 const MULTIPART_OVERHEAD_BYTES = 64 * 1024;
@@ -54,8 +54,8 @@ const uploadAnswer = z
 
 const fileParams = z.object({ fileName: z.string().meta({ description: "The stored name an upload answered" }) });
 const signedQuery = z.object({
-  expires: z.string().optional().meta({ description: "Signed link: expiry, Unix seconds" }),
-  signature: z.string().optional().meta({ description: "Signed link: HMAC-SHA256 of the name and expiry, base64url" }),
+  expires: firstQueryValue().optional().meta({ description: "Signed link: expiry, Unix seconds" }),
+  signature: firstQueryValue().optional().meta({ description: "Signed link: HMAC-SHA256 of the name and expiry, base64url" }),
 });
 const fileBytes = {
   description: "The bytes, with their stored Content-Type, Content-Length and Content-Disposition",

@@ -1,5 +1,10 @@
-// Owns how a request that fails its schema is refused: an InvalidField failure naming the first offending field.
+// Owns how a request that fails its schema is refused: an InvalidField failure naming the first offending field;
+// and how a query parameter of the routes that predate validation is read.
+import { z } from "zod";
 import { ChatError, ErrorCode } from "../../domain/errors";
+
+/** A query parameter read as these routes always read it (`c.req.query(name)`): given twice, the first value. */
+export const firstQueryValue = () => z.preprocess((value) => (Array.isArray(value) ? value[0] : value), z.string());
 
 interface ValidationResult {
   success: boolean;
