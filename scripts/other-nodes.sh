@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Runs the type-check, the build, and the unit and D1 suites on Node 22 and 24 too (binaries from the npm
-# registry's `node` package, kept in .node-versions/), next to the Node 20 the project is pinned for
-# (docs/toolchain.md says why the pins stay). Usage: scripts/other-nodes.sh [major ...]
+# Runs the type-check, the build, the unit suites and the core workerd suites (protocol, turns, live turns, on D1)
+# on Node 22 and 24 too (binaries from the npm registry's `node` package, kept in .node-versions/), next to the
+# Node 20 the project is pinned for (docs/toolchain.md says why the pins stay). Usage: scripts/other-nodes.sh [major ...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 for arg in "$@"; do
@@ -20,5 +20,6 @@ for major in "${majors[@]}"; do
   echo "== Node $("$dir/node_modules/.bin/node" --version)"
   PATH="$PWD/$dir/node_modules/.bin:$PATH" npm run typecheck --silent
   PATH="$PWD/$dir/node_modules/.bin:$PATH" npm run build --silent >/dev/null
-  PATH="$PWD/$dir/node_modules/.bin:$PATH" npx vitest run --project unit --project d1
+  PATH="$PWD/$dir/node_modules/.bin:$PATH" npx vitest run --project unit
+  PATH="$PWD/$dir/node_modules/.bin:$PATH" npx vitest run --project d1 test/protocol.test.ts test/turns.test.ts test/live-turns.test.ts
 done
