@@ -10,7 +10,7 @@
 //   "stream:<n>:<ms> ..."  n pieces "part-<i> " (i = 0..n-1), <ms> apart, DEFAULT_TURN_COST on the last;
 //   "die:<k> ..."          k pieces, then the error Internal "scripted death mid-stream";
 //   "stall:<k> ..."        k pieces, then 60 s of silence before a last piece "part-<k> " with DEFAULT_TURN_COST;
-//   "chunkcost ..."        4 pieces 30 ms apart, each costing 0.001 (0.004 in all);
+//   "chunkcost ..."        4 pieces 400 ms apart, each costing 0.001 (0.004 in all): slow enough for a cancel to land;
 //   "[unary-only]" anywhere: ProcessStream answers Unimplemented (Process answers as usual).
 // The waits of stream:, stall: and chunkcost stop when the caller cancels (or its deadline passes). GET /__calls?session_id=<id> answers {"process": n, "processStream": m}: how
 // many calls of each this isolate has seen for that session (fallback tests count them).
@@ -91,7 +91,7 @@ const serve = serveService(AIService, {
       await sleep(STALL_MS, signal);
       yield* parts(k, k + 1, 0, signal, () => DEFAULT_TURN_COST);
     } else if (message.startsWith("chunkcost")) {
-      yield* parts(0, 4, 30, signal, () => CHUNK_COST);
+      yield* parts(0, 4, 400, signal, () => CHUNK_COST);
     } else {
       const { text, cost } = await reply(request);
       // By code points, so no piece ends inside a surrogate pair (it would not survive UTF-8 on the wire).
