@@ -20,7 +20,8 @@ export const batchWindowMs = Number(/^STORE_BATCH_WINDOW_MS = "(\d+)"/m.exec(rea
 export function backendConfig(name: string, agentService?: string): string {
   let text = readFileSync(path.join(root, "wrangler.toml"), "utf8")
     .replace(/\[\[ratelimits\]\][^[]*/, "")
-    .replace('main = "src/index.ts"', `main = "${path.join(root, "src/index.ts")}"`);
+    .replace('main = "src/index.ts"', `main = "${path.join(root, "src/index.ts")}"`)
+    .replace('directory = "public"', `directory = "${path.join(root, "public")}"`); // paths are relative to the config file
   if (agentService) text = text.replace('service = "chat-reference-agent"', `service = "${agentService}"`);
   const file = path.join(root, ".wrangler", `${name}.toml`);
   mkdirSync(path.dirname(file), { recursive: true });
