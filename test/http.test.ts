@@ -4,10 +4,10 @@ import { configOf } from "../src/config";
 import { backendFetch } from "./helpers/backend";
 import { testEnv } from "./helpers/env";
 
-it("GET /healthz answers 200 with a JSON status", async () => {
+it("GET /healthz answers 200 with a JSON status, the storage engine and how clients sign in", async () => {
   const response = await backendFetch("/healthz");
   expect(response.status).toBe(200);
-  expect(await response.json()).toEqual({ status: "ok", storage: configOf(testEnv).STORAGE });
+  expect(await response.json()).toEqual({ status: "ok", storage: configOf(testEnv).STORAGE, auth: "none" });
 });
 
 it("answers CORS preflights from any origin by default", async () => {

@@ -53,6 +53,12 @@ beforeAll(async () => {
 
 const hubs = async () => (await listDurableObjectIds(testEnv.CONNECTIONS)).length;
 
+it("says on /healthz, which needs no credential, that clients sign in with a token", async () => {
+  const response = await backendFetch("/healthz");
+  expect(response.status).toBe(200);
+  expect(await response.json()).toMatchObject({ status: "ok", auth: "token" });
+});
+
 describe("WebSocket upgrades", () => {
   it("refuses one without a credential with 401, before any object wakes", async () => {
     const before = await hubs();

@@ -39,7 +39,11 @@ for (const path of ["/healthz", "/admin/*", "/upload", "/uploads/*", "/files/*"]
 app.use("/ws", (c, next) => (c.var.config.auth.mode === "token" ? withStore(c, next) : next()));
 
 const healthSchema = z
-  .object({ status: z.enum(["ok", "unavailable"]), storage: z.enum(["d1", "postgres"]).meta({ description: "The STORAGE engine" }) })
+  .object({
+    status: z.enum(["ok", "unavailable"]),
+    storage: z.enum(["d1", "postgres"]).meta({ description: "The STORAGE engine" }),
+    auth: z.enum(["none", "token"]).meta({ description: "How clients sign in (AUTH_MODE): `none` trusts the user_id they send, `token` needs a credential" }),
+  })
   .meta({ id: "Health" });
 
 const healthRoute = createRoute({
@@ -51,13 +55,13 @@ const healthRoute = createRoute({
 });
 
 app.openapi(healthRoute, async (c) => {
-  const storage = c.var.config.STORAGE;
+  const { STORAGE: storage, auth } = c.var.config;
   try {
     await c.var.store.ping();
-    return c.json({ status: "ok" as const, storage }, 200);
+    return c.json({ status: "ok" as const, storage, auth: auth.mode }, 200);
   } catch (error) {
     console.error("health check failed", error);
-    return c.json({ status: "unavailable" as const, storage }, 503);
+    return c.json({ status: "unavailable" as const, storage, auth: auth.mode }, 503);
   }
 });
 
