@@ -1,9 +1,9 @@
-// Owns the chat page's behaviour (bundled to public/app.js): signing in, the sessions sidebar, history, streamed
-// sends with Stop, uploads, the model picker, the balance, and resuming a turn after a reload.
-import { ChatClient, type ConnectionState, type HistoryEntry, type TurnStream } from "chat-backend/client";
-import { createUser, upload } from "./http";
+// Owns the chat page's behaviour (bundled to public/app.js): signing in, the sessions sidebar (open, delete), history,
+// streamed sends with Stop, the system prompt, uploads, the model picker, the balance, and resuming a turn after a reload.
+import { ChatClient, type ConnectionState, type HistoryEntry, type SessionInfo, type TurnStream } from "chat-backend/client";
+import { authMode, createUser, credentialRefusal, issueKey, upload, type AuthMode } from "./http";
 import { remembered, type Identity } from "./storage";
-import { addMessage, el, showError, showHistory, showModels, showSessions } from "./view";
+import { addMessage, el, showError, showHistory, showModels, showNotice, showSessions, showSignInMode } from "./view";
 
 const MODEL_KEY = "chat-backend.model";
 
@@ -11,7 +11,9 @@ let client: ChatClient | null = null;
 let identity: Identity | null = null;
 let current: string | null = null;
 let running: TurnStream<unknown> | null = null;
+let mode: AuthMode | null = null;
 
+const showChatError = (error: unknown) => showError(el.chatError, error);
 const wsUrl = () => `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`;
 
 async function signIn(who: Identity): Promise<void> {
@@ -28,6 +30,7 @@ async function signIn(who: Identity): Promise<void> {
     el.signIn.hidden = true;
     el.chat.hidden = false;
     el.signOut.hidden = false;
+    el.account.hidden = false;
     showModels(await next.models(), localStorage.getItem(MODEL_KEY));
     await Promise.all([refreshBalance(), refreshSessions()]);
     const pending = remembered.pending();
@@ -38,7 +41,8 @@ async function signIn(who: Identity): Promise<void> {
     client?.close();
     client = null;
     showSignIn();
-    showError(el.signInError, error);
+    const refusal = who.token ? await credentialRefusal(who.token).catch(() => null) : null;
+    showError(el.signInError, refusal ? `Sign-in refused: ${refusal}` : error);
   }
 }
 
@@ -46,6 +50,7 @@ function showSignIn(): void {
   el.signIn.hidden = false;
   el.chat.hidden = true;
   el.signOut.hidden = true;
+  el.account.hidden = true;
   el.status.textContent = "signed out";
   el.balance.textContent = "–";
   el.model.replaceChildren();
@@ -56,7 +61,14 @@ async function refreshBalance(): Promise<void> {
 }
 
 async function refreshSessions(): Promise<void> {
-  if (client) showSessions(await client.sessions(), current, (id) => void openSession(id).catch((error) => showError(el.chatError, error)));
+  if (client) showSessions(await client.sessions(), current, { open: (id) => void openSession(id).catch(showChatError), remove: (session) => void deleteSession(session).catch(showChatError) });
+}
+
+async function deleteSession(session: SessionInfo): Promise<void> {
+  if (!client || !confirm(`Delete "${session.session_name || "Untitled"}" and its history?`)) return;
+  await client.deleteSession(session.session_id);
+  if (current === session.session_id) await openSession(null);
+  await refreshSessions();
 }
 
 async function openSession(sessionId: string | null): Promise<void> {
@@ -72,6 +84,7 @@ async function openSession(sessionId: string | null): Promise<void> {
 
 async function send(): Promise<void> {
   const message = el.message.value.trim();
+  const prompt = el.prompt.value.trim();
   const file = el.file.files?.[0];
   if (!client || !identity || running || (!message && !file)) return;
   el.chatError.textContent = "";
@@ -80,7 +93,7 @@ async function send(): Promise<void> {
   try {
     let fileName: string | undefined;
     if (file) {
-      const uploaded = await upload(identity, file, current ?? "NEW", model);
+      const uploaded = await upload(identity, file, current ?? "NEW", model, prompt);
       fileName = uploaded.fileName;
       current = uploaded.sessionId;
       remembered.setSession(current);
@@ -88,11 +101,13 @@ async function send(): Promise<void> {
       addMessage({ role: "file", content: fileName });
     }
     el.message.value = "";
+    el.prompt.value = ""; // sent once: the session keeps it
+    el.promptBox.open = false;
     addMessage({ role: "user", content: message });
-    const stream = client.stream({ sessionId: current ?? "NEW", message, model, ...(fileName ? { file: fileName } : {}) });
+    const stream = client.stream({ sessionId: current ?? "NEW", message, model, ...(prompt ? { prompt } : {}), ...(fileName ? { file: fileName } : {}) });
     await follow(stream, message, "");
   } catch (error) {
-    showError(el.chatError, error);
+    showChatError(error);
     el.send.disabled = false;
   }
 }
@@ -122,14 +137,14 @@ async function follow(stream: TurnStream<{ message: string; cancelled?: true }>,
     bubble.dataset.state = reply.cancelled ? "cancelled" : "done";
   } catch (error) {
     bubble.dataset.state = "error";
-    showError(el.chatError, error);
+    showChatError(error);
   } finally {
     running = null;
     remembered.setPending(null);
     el.send.disabled = false;
     el.stop.disabled = true;
   }
-  await Promise.all([refreshBalance(), refreshSessions()]).catch((error) => showError(el.chatError, error));
+  await Promise.all([refreshBalance(), refreshSessions()]).catch(showChatError);
 }
 
 /** After a reload: the turn's user message and the reply so far, then the rest of it (client.resume). */
@@ -140,30 +155,37 @@ async function resumeTurn(pending: NonNullable<ReturnType<typeof remembered.pend
   await follow(client.resume(pending.sessionId, pending.turn, pending.lastSeq), pending.userMessage, pending.text, pending.lastSeq);
   // The history now holds the committed turn (and any file sent with it): show it as stored. The ending event can
   // come before the turn's charge is committed, so the balance is read again after the history.
-  await openSession(pending.sessionId)
-    .then(refreshBalance)
-    .catch((error) => showError(el.chatError, error));
+  await openSession(pending.sessionId).then(refreshBalance).catch(showChatError);
 }
 
 el.signInForm.addEventListener("submit", (event) => {
   event.preventDefault();
-  const token = el.token.value.trim();
-  const userId = el.userId.value.trim();
-  if (!token && !userId) return showError(el.signInError, "Enter a user id, or a token");
+  const token = mode === "none" ? "" : el.token.value.trim();
+  const userId = mode === "token" ? "" : el.userId.value.trim();
+  if (!token && !userId) return showError(el.signInError, mode === "token" ? "Enter a token" : mode === "none" ? "Enter a user id" : "Enter a user id, or a token");
   void signIn(token ? { token } : { userId });
 });
 
+/** Creates a user with the admin token and signs in as them: by user id in local mode, else with a new API key. */
+async function createAndSignIn(): Promise<void> {
+  const adminToken = el.adminToken.value.trim();
+  const userId = await createUser(adminToken, el.username.value.trim(), Number(el.startBalance.value));
+  el.userId.value = userId;
+  if (mode !== "token") {
+    el.token.value = "";
+    return signIn({ userId });
+  }
+  const key = await issueKey(adminToken, userId);
+  el.token.value = key;
+  showNotice(`Your API key, shown this once (the page remembers it until you sign out): ${key}`);
+  return signIn({ token: key });
+}
+
 el.createUserForm.addEventListener("submit", (event) => {
   event.preventDefault();
-  createUser(el.adminToken.value.trim(), el.username.value.trim(), Number(el.startBalance.value)).then(
-    (userId) => {
-      el.userId.value = userId;
-      el.token.value = "";
-      return signIn({ userId });
-    },
-    (error: unknown) => showError(el.signInError, error),
-  );
+  createAndSignIn().catch((error: unknown) => showError(el.signInError, error));
 });
+el.noticeClose.addEventListener("click", () => showNotice(null));
 
 el.signOut.addEventListener("click", () => {
   client?.close();
@@ -174,6 +196,8 @@ el.signOut.addEventListener("click", () => {
   remembered.setSession(null);
   remembered.setPending(null);
   el.messages.replaceChildren();
+  el.token.value = "";
+  showNotice(null);
   showSignIn();
 });
 
@@ -191,11 +215,17 @@ el.message.addEventListener("keydown", (event) => {
 });
 el.stop.addEventListener("click", () => {
   el.stop.disabled = true;
-  running?.cancel().catch((error: unknown) => showError(el.chatError, error));
+  running?.cancel().catch(showChatError);
 });
 
-const saved = remembered.identity();
-if (saved) {
-  el.userId.value = saved.userId ?? "";
-  void signIn(saved);
-} else showSignIn();
+async function start(): Promise<void> {
+  mode = await authMode();
+  showSignInMode(mode);
+  const saved = remembered.identity();
+  if (saved) {
+    el.userId.value = saved.userId ?? "";
+    await signIn(saved);
+  } else showSignIn();
+}
+
+void start();

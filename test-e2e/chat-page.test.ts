@@ -1,10 +1,11 @@
 // The built-in chat page at / in real Chromium (Debian's /usr/bin/chromium driven by playwright-core) against the
 // whole stack: create a user, a streamed conversation, a file attached, a reload mid-stream that resumes, the
-// balance, and no console errors. Also takes the README's screenshots (docs/images/).
+// balance, Stop, a system prompt, deleting a chat, a phone-sized screen, signing in with a token (AUTH_MODE=token),
+// and no console errors. Also takes the README's screenshots (docs/images/).
 import { existsSync, mkdirSync } from "node:fs";
 import path from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { balanceOf, startStack, type Stack } from "./stack";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -60,6 +61,10 @@ async function replyFinished(): Promise<string> {
 it("creates a user, streams a conversation with a file, resumes a reply after a reload, and shows the balance", async () => {
   await page.goto(stack.baseUrl);
   expect(await page.title()).toBe("Chat-Backend");
+  // Local mode (AUTH_MODE=none): a user id signs in; there is no token to paste.
+  await poll(() => page.locator("#sign-in-mode").textContent()).toContain("Local mode");
+  expect(await page.getByLabel("User id").isVisible()).toBe(true);
+  expect(await page.locator("#token").isVisible()).toBe(false);
   mkdirSync(IMAGES, { recursive: true });
   await page.screenshot({ path: path.join(IMAGES, "chat-page-sign-in.png") });
 
@@ -68,7 +73,7 @@ it("creates a user, streams a conversation with a file, resumes a reply after a 
   await page.getByLabel("Admin token").fill("dev-admin-token");
   await page.getByRole("button", { name: "Create user" }).click();
   await poll(() => page.locator("#chat").isVisible()).toBe(true);
-  const userId = await page.getByLabel("User id (local mode)").inputValue();
+  const userId = await page.getByLabel("User id").inputValue();
   expect(userId).toMatch(/^[0-9a-f-]{36}$/);
   await poll(() => page.locator("#balance").textContent()).toBe("$1.0000");
   await poll(() => page.locator("#model option").allTextContents()).toContain("gpt-4-turbo");
@@ -78,7 +83,8 @@ it("creates a user, streams a conversation with a file, resumes a reply after a 
   const first = await replyFinished();
   expect(first).toContain(`You said: "${FIRST}"`);
   expect(first).toContain("files: 0");
-  await poll(() => page.locator("#sessions button").count()).toBe(1);
+  expect(first).toContain("system prompt: no");
+  await poll(() => page.locator("#sessions .open").count()).toBe(1);
   await poll(() => page.locator("#balance").textContent()).not.toBe("$1.0000");
 
   // A file: uploaded into the session and sent with the next message; the agent sees one file.
@@ -105,7 +111,6 @@ it("creates a user, streams a conversation with a file, resumes a reply after a 
   // ...and is what the session stored (the page shows the history once the resumed turn has ended).
   await poll(() => page.locator("#messages .msg.user").allTextContents()).toEqual([FIRST, WITH_FILE, LONG_MESSAGE]);
   expect(await lastAssistant().textContent()).toBe(resumed);
-  await page.screenshot({ path: path.join(IMAGES, "chat-page.png") });
 
   // The balance went down by what the turns cost, on the page and in the admin API alike.
   const balance = await balanceOf(stack, userId);
@@ -114,3 +119,152 @@ it("creates a user, streams a conversation with a file, resumes a reply after a 
 
   expect(problems).toEqual([]);
 }, 120_000);
+
+const sessionRows = () => page.locator("#sessions li");
+const currentRow = () => page.locator('#sessions li:has(.open[aria-current="true"])');
+
+async function newChat(): Promise<void> {
+  await page.getByRole("button", { name: "+ New chat" }).click();
+  await poll(() => page.locator("#messages .msg").count()).toBe(0);
+}
+
+async function sendAndFinish(text: string): Promise<string> {
+  const replies = await page.locator("#messages .msg.assistant").count();
+  await page.getByLabel("Message").fill(text);
+  await page.getByLabel("Message").press("Enter");
+  await poll(() => page.locator("#messages .msg.assistant").count()).toBe(replies + 1);
+  return replyFinished();
+}
+
+it("stops a streaming reply: the partial reply stays, marked stopped, and is what the session keeps", async () => {
+  await newChat();
+  await sendAndSeeItStream(LONG_MESSAGE);
+  await page.getByRole("button", { name: "Stop" }).click();
+  await poll(() => lastAssistant().getAttribute("data-state")).toBe("cancelled");
+  const partial = (await lastAssistant().textContent()) ?? "";
+  expect(partial.length).toBeGreaterThan(0);
+  expect(`You said: "${LONG_MESSAGE}"`.startsWith(partial)).toBe(true); // cut off well before the reply's end
+  expect(await page.getByRole("button", { name: "Send" }).isEnabled()).toBe(true);
+  expect(await page.getByRole("button", { name: "Stop" }).isEnabled()).toBe(false);
+
+  // After a reload the page shows the session as stored: the message and the partial reply.
+  await page.reload();
+  await poll(() => page.locator("#messages .msg.user").allTextContents()).toEqual([LONG_MESSAGE]);
+  expect(await lastAssistant().textContent()).toBe(partial);
+  expect(problems).toEqual([]);
+}, 60_000);
+
+it("sends a new chat's system prompt with its first message, and the session keeps it", async () => {
+  await newChat();
+  await page.locator("#prompt-box summary").click();
+  await page.getByLabel("System prompt").fill("Answer briefly.");
+  expect(await sendAndFinish("Hello, with a system prompt")).toContain("system prompt: yes");
+  expect(await page.getByLabel("System prompt").inputValue()).toBe(""); // sent once
+  // The next turn, with a file and no prompt in the box: the agent still gets the session's prompt.
+  await page.getByLabel("Attach a file").setInputFiles({ name: "plan.txt", mimeType: "text/plain", buffer: Buffer.from("1. ship\n") });
+  const second = await sendAndFinish("What does the plan say?");
+  expect(second).toContain("system prompt: yes");
+  expect(second).toContain("files: 1");
+  await page.screenshot({ path: path.join(IMAGES, "chat-page.png") });
+  expect(problems).toEqual([]);
+}, 60_000);
+
+it("fits a phone-sized screen: nothing scrolls sideways, the chats sit above the conversation, the composer is in view", async () => {
+  await page.setViewportSize({ width: 390, height: 780 });
+  try {
+    // The chat with a system prompt and a file is still open.
+    expect(await page.locator("#messages .msg").count()).toBeGreaterThan(0);
+    const { scrollWidth, innerWidth } = await page.evaluate(() => ({ scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth }));
+    expect(scrollWidth).toBeLessThanOrEqual(innerWidth);
+    for (const target of [page.getByLabel("Message"), page.getByRole("button", { name: "Send" }), page.getByRole("button", { name: "Stop" }), page.getByLabel("Model")]) {
+      const box = (await target.boundingBox())!;
+      expect(box.x).toBeGreaterThanOrEqual(0);
+      expect(box.x + box.width).toBeLessThanOrEqual(390);
+      expect(box.y + box.height).toBeLessThanOrEqual(780);
+    }
+    const sidebar = (await page.getByRole("navigation", { name: "Sessions" }).boundingBox())!;
+    const messages = (await page.locator("#messages").boundingBox())!;
+    expect(sidebar.y + sidebar.height).toBeLessThanOrEqual(messages.y + 1);
+    await page.screenshot({ path: path.join(IMAGES, "chat-page-narrow.png") });
+  } finally {
+    await page.setViewportSize({ width: 1100, height: 700 });
+  }
+  expect(problems).toEqual([]);
+}, 60_000);
+
+it("deletes a chat from the sidebar once the user confirms, and keeps it when they do not", async () => {
+  const before = await sessionRows().count();
+  const name = (await currentRow().locator(".open").textContent()) ?? "";
+  expect(before).toBeGreaterThan(1);
+
+  const dismissed = page.waitForEvent("dialog").then((dialog) => dialog.dismiss());
+  await currentRow().getByRole("button", { name: `Delete ${name}` }).click();
+  await dismissed;
+  expect(await sessionRows().count()).toBe(before);
+  expect(await page.locator("#messages .msg").count()).toBeGreaterThan(0);
+
+  const accepted = page.waitForEvent("dialog").then((dialog) => dialog.accept());
+  await currentRow().getByRole("button", { name: `Delete ${name}` }).click();
+  await accepted;
+  await poll(() => sessionRows().count()).toBe(before - 1);
+  expect(await page.locator("#messages .msg").count()).toBe(0);
+  // Gone from the backend, not just from the page.
+  await page.reload();
+  await poll(() => sessionRows().count()).toBe(before - 1);
+  expect(await page.locator("#sessions .open").allTextContents()).not.toContain(name);
+  expect(problems).toEqual([]);
+}, 60_000);
+
+describe("with AUTH_MODE=token", () => {
+  let tokenStack: Stack;
+  let tokenPage: Page;
+  const tokenProblems: string[] = [];
+
+  beforeAll(async () => {
+    tokenStack = await startStack({ AUTH_MODE: "token", CORS_ALLOW_ANY_ORIGIN: "true", FILE_URL_SECRET: "e2e-file-url-secret" });
+    tokenPage = await browser.newPage({ viewport: { width: 1100, height: 700 } });
+    tokenPage.on("console", (message) => {
+      if (message.type() === "error") tokenProblems.push(`console: ${message.text()}`);
+    });
+    tokenPage.on("pageerror", (error) => tokenProblems.push(`page error: ${error.message}`));
+  }, 120_000);
+
+  afterAll(async () => {
+    await tokenPage?.close();
+    await tokenStack?.stop();
+  });
+
+  it("creates a user with an API key, signs in with it, chats, stays signed in over a reload, and refuses a wrong token", async () => {
+    await tokenPage.goto(tokenStack.baseUrl);
+    await poll(() => tokenPage.locator("#sign-in-mode").textContent()).toContain("AUTH_MODE=token");
+    expect(await tokenPage.getByLabel("Token (a JWT or API key)").isVisible()).toBe(true);
+    expect(await tokenPage.locator("#user-id").isVisible()).toBe(false);
+
+    await tokenPage.getByText("Create a user").click();
+    await tokenPage.getByLabel("Admin token").fill("dev-admin-token");
+    await tokenPage.getByRole("button", { name: "Create user" }).click();
+    await poll(() => tokenPage.locator("#chat").isVisible()).toBe(true);
+    const key = /cbk_\S+/.exec((await tokenPage.locator("#notice").textContent()) ?? "")?.[0];
+    expect(key).toBeDefined();
+
+    await tokenPage.getByLabel("Message").fill("Hello with a key");
+    await tokenPage.getByLabel("Message").press("Enter");
+    await poll(() => tokenPage.locator("#messages .msg.assistant").last().getAttribute("data-state")).toBe("done");
+    expect(await tokenPage.locator("#messages .msg.assistant").last().textContent()).toContain('You said: "Hello with a key"');
+    await tokenPage.reload();
+    await poll(() => tokenPage.locator("#messages .msg.user").allTextContents()).toEqual(["Hello with a key"]);
+
+    // Signed out, a wrong token is refused with the backend's reason; the issued key signs in again.
+    await tokenPage.getByRole("button", { name: "Sign out" }).click();
+    await tokenPage.getByLabel("Token (a JWT or API key)").fill("cbk_nosuchkey_wrongsecret");
+    await tokenPage.getByRole("button", { name: "Open" }).click();
+    await poll(() => tokenPage.locator("#sign-in-error").textContent()).toMatch(/^Sign-in refused: .+/);
+    expect(await tokenPage.locator("#chat").isVisible()).toBe(false);
+    await tokenPage.getByLabel("Token (a JWT or API key)").fill(key!);
+    await tokenPage.getByRole("button", { name: "Open" }).click();
+    await poll(() => tokenPage.locator("#sessions .open").count()).toBe(1);
+
+    // The browser reports the refused upgrade and the refused check as failed loads (401); nothing else went wrong.
+    expect(tokenProblems.filter((problem) => !/401|WebSocket connection to .* failed/.test(problem))).toEqual([]);
+  }, 120_000);
+});
