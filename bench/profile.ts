@@ -104,7 +104,9 @@ run(bin("wrangler"), ["d1", "migrations", "apply", "DB", "--local", "--persist-t
 const port = await freePort();
 const backend = await startWrangler(
   "profile backend",
-  ["-c", backendConfig("bench-profile-backend"), "-c", "bench/instant-agent/wrangler.toml", "--persist-to", stateDir, "--var", `ADMIN_TOKEN:${ADMIN}`, "--var", "MAX_FRAMES_PER_SECOND:1000000", "--var", "FILE_URL_SECRET:bench"],
+  ["-c", backendConfig("bench-profile-backend"), "-c", "bench/instant-agent/wrangler.toml", "--persist-to", stateDir, "--var", `ADMIN_TOKEN:${ADMIN}`, "--var", "MAX_FRAMES_PER_SECOND:1000000", "--var", "FILE_URL_SECRET:bench",
+    // One user's 50 sessions at once: above the default per-user limit on turns in flight.
+    "--var", "MAX_TURNS_IN_FLIGHT_PER_USER:1000"],
   port,
 );
 try {
