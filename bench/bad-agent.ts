@@ -21,7 +21,7 @@ parseCommand({
 const TURNS = 200;
 const stateDir = mkdtempSync(path.join(os.tmpdir(), "chat-bad-agent-"));
 // The backend's own configuration, with its AGENT binding pointed at the scripted test agent.
-const config = backendConfig("bench-bad-agent", "scripted-agent");
+const config = backendConfig("bench-bad-agent", { agentService: "scripted-agent" });
 run(bin("buf"), ["generate"]);
 run(bin("wrangler"), ["d1", "migrations", "apply", "DB", "--local", "--persist-to", stateDir, "-c", "wrangler.toml"], { stdio: ["ignore", "ignore", "inherit"] });
 const port = await freePort();

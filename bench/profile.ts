@@ -1,7 +1,7 @@
-// npm run bench:profile [-- --turns N]: a CPU profile of the backend's isolate while 50 sessions answer turns
-// concurrently (devtools network recording off, as a deployed Worker runs), taken through wrangler's inspector
-// port. Prints the functions with the most self time and writes bench/results/turns.cpuprofile (open it in
-// Chrome DevTools' Performance panel).
+// npm run bench:profile [-- --turns N --sessions N]: a CPU profile of the backend's isolate while 50 sessions (or
+// --sessions) answer turns concurrently (devtools network recording off, as a deployed Worker runs), taken through
+// wrangler's inspector port. Prints the functions with the most self time and with the most total time (callees
+// included), and writes bench/results/turns.cpuprofile (open it in Chrome DevTools' Performance panel).
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -12,14 +12,18 @@ import { ADMIN, createUser, openClient, turn } from "./lib/client.ts";
 import { backendConfig, freePort, setDevtoolsNetwork, startWrangler } from "./lib/stack.ts";
 
 const { values } = parseCommand({
-  usage: "npm run bench:profile [-- --turns N]",
+  usage: "npm run bench:profile [-- --turns N --sessions N]",
   description:
-    "A CPU profile of the backend's isolate while 50 sessions answer turns concurrently; prints the functions with the\n" +
-    "most self time and writes bench/results/turns.cpuprofile (open it in Chrome DevTools' Performance panel).",
-  options: { turns: { type: "string", value: "N", default: "40", description: "turns per session" } },
+    "A CPU profile of the backend's isolate while sessions answer turns concurrently; prints the functions with the\n" +
+    "most self time and most total time, and writes bench/results/turns.cpuprofile (open it in Chrome DevTools'\n" +
+    "Performance panel). --sessions 1 profiles sequential turns.",
+  options: {
+    turns: { type: "string", value: "N", default: "40", description: "turns per session" },
+    sessions: { type: "string", value: "N", default: "50", description: "sessions at once, one user's" },
+  },
 });
 const TURNS_PER_SESSION = numberOption("--turns", values.turns, { min: 1, max: 100_000 });
-const SESSIONS = 50;
+const SESSIONS = numberOption("--sessions", values.sessions, { min: 1, max: 1_000 });
 
 interface ProfileNode {
   id: number;
@@ -81,18 +85,25 @@ async function load(base: string, wsUrl: string, turns: number): Promise<number>
   return (SESSIONS * turns) / ((performance.now() - started) / 1000);
 }
 
-/** Self time per function (name and location, with its source line), most first. */
-function selfTimes(profile: Profile, sources: Map<string, string[]>): { name: string; ms: number; share: number }[] {
+/**
+ * Time per function (name and location, with its source line), most first: `self` counts a sample for the function
+ * running, `total` for every function on the sample's stack (once each, so recursion is not counted twice).
+ */
+function functionTimes(profile: Profile, sources: Map<string, string[]>, kind: "self" | "total"): { name: string; ms: number; share: number }[] {
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const parentOf = new Map(profile.nodes.flatMap((node) => (node.children ?? []).map((child) => [child, node.id] as const)));
+  const keyOf = ({ callFrame: frame }: ProfileNode) => {
+    const where = frame.url ? `${path.basename(frame.url)}:${frame.lineNumber + 1}` : "";
+    const line = sources.get(frame.scriptId)?.[frame.lineNumber]?.trim().slice(0, 70) ?? "";
+    return `${frame.functionName || "(anonymous)"} ${where} ${line ? `| ${line}` : ""}`.trim();
+  };
   const totals = new Map<string, number>();
   let all = 0;
   profile.samples.forEach((id, i) => {
-    const frame = byId.get(id)!.callFrame;
-    const where = frame.url ? `${path.basename(frame.url)}:${frame.lineNumber + 1}` : "";
-    const line = sources.get(frame.scriptId)?.[frame.lineNumber]?.trim().slice(0, 70) ?? "";
-    const key = `${frame.functionName || "(anonymous)"} ${where} ${line ? `| ${line}` : ""}`.trim();
     const ms = (profile.timeDeltas[i] ?? 0) / 1000;
-    totals.set(key, (totals.get(key) ?? 0) + ms);
+    const keys = new Set<string>();
+    for (let node: number | undefined = id; node !== undefined; node = kind === "total" ? parentOf.get(node) : undefined) keys.add(keyOf(byId.get(node)!));
+    for (const key of keys) totals.set(key, (totals.get(key) ?? 0) + ms);
     all += ms;
   });
   return [...totals].map(([name, ms]) => ({ name, ms, share: ms / all })).sort((a, b) => b.ms - a.ms);
@@ -104,7 +115,7 @@ run(bin("wrangler"), ["d1", "migrations", "apply", "DB", "--local", "--persist-t
 const port = await freePort();
 const backend = await startWrangler(
   "profile backend",
-  ["-c", backendConfig("bench-profile-backend"), "-c", "bench/instant-agent/wrangler.toml", "--persist-to", stateDir, "--var", `ADMIN_TOKEN:${ADMIN}`, "--var", "MAX_FRAMES_PER_SECOND:1000000", "--var", "FILE_URL_SECRET:bench",
+  ["-c", backendConfig("bench-profile-backend", { minify: false }), "-c", "bench/instant-agent/wrangler.toml", "--persist-to", stateDir, "--var", `ADMIN_TOKEN:${ADMIN}`, "--var", "MAX_FRAMES_PER_SECOND:1000000", "--var", "FILE_URL_SECRET:bench",
     // One user's 50 sessions at once: above the default per-user limit on turns in flight.
     "--var", "MAX_TURNS_IN_FLIGHT_PER_USER:1000"],
   port,
@@ -124,12 +135,15 @@ try {
   devtools.close();
   writeFileSync(path.join(root, "bench/results/turns.cpuprofile"), JSON.stringify(profile));
 
-  const top = selfTimes(profile, sources);
+  const top = functionTimes(profile, sources, "self");
   const turns = SESSIONS * TURNS_PER_SESSION;
   const busy = top.filter((t) => !/^\((idle|program|garbage collector)\)/.test(t.name)).reduce((sum, t) => sum + t.ms, 0);
   console.log(`${turns} turns at ${throughput.toFixed(0)}/s; backend isolate busy ${(busy / turns).toFixed(3)} ms per turn (sampled)`);
   console.log("self time, top 25 (ms per turn, share of samples):");
   for (const entry of top.slice(0, 25)) console.log(`  ${(entry.ms / turns).toFixed(4).padStart(8)}  ${(entry.share * 100).toFixed(1).padStart(5)}%  ${entry.name}`);
+  console.log("total time (callees included), top 25 of the Worker's own functions (ms per turn, share of samples):");
+  const own = functionTimes(profile, sources, "total").filter((t) => /index\.js:/.test(t.name));
+  for (const entry of own.slice(0, 25)) console.log(`  ${(entry.ms / turns).toFixed(4).padStart(8)}  ${(entry.share * 100).toFixed(1).padStart(5)}%  ${entry.name}`);
 } finally {
   await backend.stop();
   rmSync(stateDir, { recursive: true, force: true });

@@ -14,15 +14,16 @@ export const batchWindowMs = Number(/^STORE_BATCH_WINDOW_MS = "(\d+)"/m.exec(rea
 
 /**
  * The backend's wrangler.toml as the benchmarks run it: without the per-client upgrade limit (every benchmark
- * socket comes from one client), and optionally with its AGENT binding pointed at another agent Worker. Written to
- * .wrangler/ (git-ignored); returns its path.
+ * socket comes from one client), optionally with its AGENT binding pointed at another agent Worker, and unminified
+ * when asked (a profile then names functions as the source does). Written to .wrangler/ (git-ignored); returns its path.
  */
-export function backendConfig(name: string, agentService?: string): string {
+export function backendConfig(name: string, { agentService, minify = true }: { agentService?: string; minify?: boolean } = {}): string {
   let text = readFileSync(path.join(root, "wrangler.toml"), "utf8")
     .replace(/\[\[ratelimits\]\][^[]*/, "")
     .replace('main = "src/index.ts"', `main = "${path.join(root, "src/index.ts")}"`)
     .replace('directory = "public"', `directory = "${path.join(root, "public")}"`); // paths are relative to the config file
   if (agentService) text = text.replace('service = "chat-reference-agent"', `service = "${agentService}"`);
+  if (!minify) text = text.replace(/^minify = true$/m, "minify = false");
   const file = path.join(root, ".wrangler", `${name}.toml`);
   mkdirSync(path.dirname(file), { recursive: true });
   writeFileSync(file, text);
