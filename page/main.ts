@@ -26,16 +26,18 @@ async function signIn(who: Identity): Promise<void> {
     const user = await next.userDetails(); // an unknown user fails here (code 3)
     identity = who;
     remembered.setIdentity(who);
+    // The chat shows once its models are in: a message sent before would start a session with no model.
+    showModels(await next.models(), localStorage.getItem(MODEL_KEY));
+    await Promise.all([refreshBalance(), refreshSessions()]);
     el.status.textContent = `${user.username} · open`;
     el.signIn.hidden = true;
     el.chat.hidden = false;
     el.signOut.hidden = false;
     el.account.hidden = false;
-    showModels(await next.models(), localStorage.getItem(MODEL_KEY));
-    await Promise.all([refreshBalance(), refreshSessions()]);
     const pending = remembered.pending();
     const session = pending?.sessionId ?? remembered.session();
-    if (session) await openSession(session);
+    // A remembered session may be gone since (deleted in another tab): then start a new chat, signed in all the same.
+    if (session) await openSession(session).catch(() => openSession(null));
     if (pending) void resumeTurn(pending);
   } catch (error) {
     client?.close();
@@ -77,7 +79,7 @@ async function openSession(sessionId: string | null): Promise<void> {
   remembered.setSession(sessionId);
   el.chatError.textContent = "";
   showHistory(sessionId && client ? await client.history(sessionId) : []);
-  el.sessions.querySelectorAll<HTMLButtonElement>("button").forEach((button) => {
+  el.sessions.querySelectorAll<HTMLButtonElement>("button.open").forEach((button) => {
     button.setAttribute("aria-current", String(button.dataset.sessionId === sessionId));
   });
 }
@@ -87,6 +89,7 @@ async function send(): Promise<void> {
   const prompt = el.prompt.value.trim();
   const file = el.file.files?.[0];
   if (!client || !identity || running || (!message && !file)) return;
+  if (!el.model.value) return showChatError("This user may use no model: an admin grants models (npm run admin -- users grant)");
   el.chatError.textContent = "";
   el.send.disabled = true;
   const model = el.model.value;
