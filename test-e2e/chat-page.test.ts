@@ -1,11 +1,11 @@
 // The built-in chat page at / in real Chromium (Debian's /usr/bin/chromium driven by playwright-core) against the
-// whole stack: create a user, a streamed conversation, a file attached, a reload mid-stream that resumes, the
+// whole stack as `npm run dev` runs it (local D1; the token sign-in part runs on the PostgreSQL stack): create a user, a streamed conversation, a file attached, a reload mid-stream that resumes, the
 // balance, Stop, a system prompt, deleting a chat, a phone-sized screen, signing in with a token (AUTH_MODE=token),
 // and no console errors. Also takes the README's screenshots (docs/images/).
 import { existsSync, mkdirSync } from "node:fs";
 import path from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { balanceOf, startStack, type Stack } from "./stack";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -28,7 +28,7 @@ beforeAll(async () => {
   if (!existsSync(CHROMIUM)) {
     throw new Error(`Chromium is missing at ${CHROMIUM}: install it with \`sudo apt-get update && sudo apt-get install -y --no-install-recommends chromium\` (.ci/run does)`);
   }
-  stack = await startStack({});
+  stack = await startStack({}, { storage: "d1" }); // what `npm run dev` runs on a fresh clone
   browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: process.getuid?.() === 0 ? ["--no-sandbox"] : [] });
   page = await browser.newPage({ viewport: { width: 1100, height: 700 } });
   page.on("console", (message) => {
@@ -43,6 +43,13 @@ afterAll(async () => {
   await stack?.stop();
 });
 
+/** What the stacks printed lately, shown when a test fails: the backend's log says why a turn failed. */
+const stackTails: (() => string)[] = [() => stack?.output() ?? ""];
+afterEach(({ task }) => {
+  if (task.result?.state !== "fail") return;
+  for (const output of stackTails) console.error(`--- the stack's output, last 4000 characters ---\n${output().slice(-4000)}`);
+});
+
 const lastAssistant = () => page.locator("#messages .msg.assistant").last();
 const poll = <T>(read: () => Promise<T>) => expect.poll(read, { timeout: 20_000, interval: 50 });
 
@@ -53,8 +60,10 @@ async function sendAndSeeItStream(text: string): Promise<void> {
   await poll(async () => (await lastAssistant().getAttribute("data-state")) === "streaming" && ((await lastAssistant().textContent()) ?? "").length > 0).toBe(true);
 }
 
+/** Waits for the last reply to end, and expects it to have ended well (naming the page's error if not). */
 async function replyFinished(): Promise<string> {
-  await poll(() => lastAssistant().getAttribute("data-state")).toBe("done");
+  await poll(() => lastAssistant().getAttribute("data-state")).toMatch(/^(done|error|cancelled)$/);
+  expect({ state: await lastAssistant().getAttribute("data-state"), error: await page.locator("#chat-error").textContent() }).toEqual({ state: "done", error: "" });
   return (await lastAssistant().textContent()) ?? "";
 }
 
@@ -73,6 +82,7 @@ it("creates a user, streams a conversation with a file, resumes a reply after a 
   await page.getByLabel("Admin token").fill("dev-admin-token");
   await page.getByRole("button", { name: "Create user" }).click();
   await poll(() => page.locator("#chat").isVisible()).toBe(true);
+  expect(await page.locator("#model option").count()).toBeGreaterThan(0); // shown only once the models are in
   const userId = await page.getByLabel("User id").inputValue();
   expect(userId).toMatch(/^[0-9a-f-]{36}$/);
   await poll(() => page.locator("#balance").textContent()).toBe("$1.0000");
@@ -157,9 +167,9 @@ it("stops a streaming reply: the partial reply stays, marked stopped, and is wha
 it("sends a new chat's system prompt with its first message, and the session keeps it", async () => {
   await newChat();
   await page.locator("#prompt-box summary").click();
-  await page.getByLabel("System prompt").fill("Answer briefly.");
+  await page.getByLabel("System prompt", { exact: true }).fill("Answer briefly.");
   expect(await sendAndFinish("Hello, with a system prompt")).toContain("system prompt: yes");
-  expect(await page.getByLabel("System prompt").inputValue()).toBe(""); // sent once
+  expect(await page.getByLabel("System prompt", { exact: true }).inputValue()).toBe(""); // sent once
   // The next turn, with a file and no prompt in the box: the agent still gets the session's prompt.
   await page.getByLabel("Attach a file").setInputFiles({ name: "plan.txt", mimeType: "text/plain", buffer: Buffer.from("1. ship\n") });
   const second = await sendAndFinish("What does the plan say?");
@@ -212,6 +222,13 @@ it("deletes a chat from the sidebar once the user confirms, and keeps it when th
   await page.reload();
   await poll(() => sessionRows().count()).toBe(before - 1);
   expect(await page.locator("#sessions .open").allTextContents()).not.toContain(name);
+
+  // A remembered chat that is gone (say, deleted in another tab) does not keep the user from signing in.
+  await page.evaluate(() => sessionStorage.setItem("chat-backend.session", crypto.randomUUID()));
+  await page.reload();
+  await poll(() => sessionRows().count()).toBe(before - 1);
+  expect(await page.locator("#chat").isVisible()).toBe(true);
+  expect(await page.locator("#messages .msg").count()).toBe(0);
   expect(problems).toEqual([]);
 }, 60_000);
 
@@ -222,6 +239,7 @@ describe("with AUTH_MODE=token", () => {
 
   beforeAll(async () => {
     tokenStack = await startStack({ AUTH_MODE: "token", CORS_ALLOW_ANY_ORIGIN: "true", FILE_URL_SECRET: "e2e-file-url-secret" });
+    stackTails.push(() => tokenStack.output());
     tokenPage = await browser.newPage({ viewport: { width: 1100, height: 700 } });
     tokenPage.on("console", (message) => {
       if (message.type() === "error") tokenProblems.push(`console: ${message.text()}`);
@@ -244,12 +262,16 @@ describe("with AUTH_MODE=token", () => {
     await tokenPage.getByLabel("Admin token").fill("dev-admin-token");
     await tokenPage.getByRole("button", { name: "Create user" }).click();
     await poll(() => tokenPage.locator("#chat").isVisible()).toBe(true);
+    // The chat shows only once the user's models are in, so a message sent at once has its model.
+    expect(await tokenPage.locator("#model option").count()).toBeGreaterThan(0);
     const key = /cbk_\S+/.exec((await tokenPage.locator("#notice").textContent()) ?? "")?.[0];
     expect(key).toBeDefined();
 
     await tokenPage.getByLabel("Message").fill("Hello with a key");
     await tokenPage.getByLabel("Message").press("Enter");
-    await poll(() => tokenPage.locator("#messages .msg.assistant").last().getAttribute("data-state")).toBe("done");
+    // Ended, and without an error (the error's text is in the failure message if not).
+    await poll(() => tokenPage.locator("#messages .msg.assistant").last().getAttribute("data-state")).toMatch(/^(done|error|cancelled)$/);
+    expect({ state: await tokenPage.locator("#messages .msg.assistant").last().getAttribute("data-state"), error: await tokenPage.locator("#chat-error").textContent() }).toEqual({ state: "done", error: "" });
     expect(await tokenPage.locator("#messages .msg.assistant").last().textContent()).toContain('You said: "Hello with a key"');
     await tokenPage.reload();
     await poll(() => tokenPage.locator("#messages .msg.user").allTextContents()).toEqual(["Hello with a key"]);

@@ -11,7 +11,7 @@ const root = path.resolve(import.meta.dirname, "..");
 let stack: Stack;
 
 beforeAll(async () => {
-  stack = await startStack({});
+  stack = await startStack({}, { storage: "d1" }); // as `npm run dev` runs it, which the README starts with
 });
 
 afterAll(async () => {

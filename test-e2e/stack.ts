@@ -1,5 +1,6 @@
 // Starts the whole stack the way `npm run dev:pg` does (both Workers on PostgreSQL, mirror on, the Upstash
-// stand-in), on free loopback ports, and talks to it like a client: WebSocket frames and the admin API.
+// stand-in), or the way `npm run dev` does (local D1, what a fresh clone runs), on free loopback ports, and talks to
+// it like a client: WebSocket frames and the admin API.
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import os from "node:os";
@@ -39,6 +40,8 @@ export interface StackOptions {
   database?: string;
   /** How long it may take to answer /healthz; default 100 s (inside the e2e project's 120 s hook timeout). */
   healthyWithinMs?: number;
+  /** `postgres` (default): `npm run dev:pg`; `d1`: `npm run dev`, with its own local state (no mirror, no stand-in). */
+  storage?: "postgres" | "d1";
 }
 
 /** Starts the stack with these settings. If it does not come up, it is stopped before the error is thrown. */
@@ -53,7 +56,7 @@ export async function startStack(vars: Record<string, string>, options: StackOpt
       "--import",
       "tsx", // loads TypeScript in this process (no tsx parent process), so SIGTERM reaches the entry itself
       "scripts/dev.ts",
-      "--postgres",
+      ...(options.storage === "d1" ? [] : ["--postgres"]),
       "--port",
       String(port),
       "--inspector-port",
