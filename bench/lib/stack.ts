@@ -49,15 +49,23 @@ export async function startWrangler(name: string, args: string[], port: number):
   // Everything wrangler prints goes to bench/results/<name>.log; memory keeps only what startup needs.
   const log = createWriteStream(path.join(root, "bench/results", `${name.replace(/\W+/g, "-")}.log`));
   let output = "";
+  let ready = false;
   const collect = (chunk: Buffer) => {
     log.write(chunk);
     output = (output + chunk).slice(-64 * 1024);
+    // wrangler dev watches the sources: an edit during a run reloads the Worker and drops every socket.
+    if (ready && String(chunk).includes("Reloading local server")) {
+      console.error(`bench: wrangler reloaded ${name} because a file it watches changed; its sockets are gone and the figures are not valid. Run the benchmark again without editing files.`);
+    }
   };
   child.stdout.on("data", collect);
   child.stderr.on("data", collect);
   for (let i = 0; ; i++) {
     if (child.exitCode !== null) throw new Error(`${name} exited:\n${output}`);
-    if (output.includes("Ready on")) break;
+    if (output.includes("Ready on")) {
+      ready = true;
+      break;
+    }
     if (i > 600) throw new Error(`${name} did not start within 60 s:\n${output}`);
     await new Promise((r) => setTimeout(r, 100));
   }
