@@ -1,5 +1,6 @@
 // Owns the chat page's DOM: element lookups, and rendering messages, file entries and the sessions list.
 import type { HistoryEntry, SessionInfo } from "chat-backend/client";
+import type { AuthMode } from "./http";
 
 function element<T extends HTMLElement>(id: string): T {
   const found = document.getElementById(id);
@@ -105,7 +106,7 @@ export function showSessions(sessions: SessionInfo[], current: string | null, ac
 }
 
 /** How this backend signs users in (GET /healthz `auth`): only the field that works is shown. */
-export function showSignInMode(mode: "none" | "token" | null): void {
+export function showSignInMode(mode: AuthMode | null): void {
   el.userIdField.hidden = mode === "token";
   el.tokenField.hidden = mode === "none";
   el.signInMode.textContent =
