@@ -85,7 +85,12 @@ export interface SessionInfo {
 /** One entry of a session's history (type 2's `chat`, parsed). */
 export interface HistoryEntry {
   role: "user" | "assistant" | "file";
+  /** A file entry's stored name (`fileName`). */
   content: string;
+  /** v2, file entries: the name the file was uploaded with. */
+  name?: string;
+  /** v2, file entries: where to fetch the file (a signed link with AUTH_MODE=token, valid FILE_URL_TTL seconds). */
+  url?: string;
 }
 
 /** The answer to a chat message. `cancelled` is set when a v2 client cancelled the turn (the partial reply). */

@@ -277,3 +277,53 @@ describe("file turns", () => {
     expect((await backendFetch(url.pathname + url.search)).status).toBe(404);
   });
 });
+
+describe("file names", () => {
+  it("a v2 history gives each file entry the name it was uploaded with and its link; a v1 history is as the original's", async () => {
+    const { user_id } = await createUser();
+    const data = await uploadOk({ file: { bytes: "some notes\n", name: "notes.txt", type: "text/plain" }, user_id, session_id: "NEW", model_name: "gpt-4-turbo" });
+    const v1 = await open();
+    expect(await chat(v1, user_id, data.sessionId, "read my notes", { file_name: data.fileName })).not.toHaveProperty("error");
+
+    const v2 = await open("?v=2");
+    const described = await v2.request({ type: MessageType.SessionChats, data: { user_id, session_id: data.sessionId } });
+    const entries = JSON.parse(described.data?.chat as string) as { role: string; content: string; name?: string; url?: string }[];
+    expect(entries.map((entry) => entry.role)).toEqual(["user", "assistant", "file"]);
+    expect(entries[2]).toEqual({ role: "file", content: data.fileName, name: "notes.txt", url: `http://backend.test/uploads/${data.fileName}` });
+    const served = await backendFetch(new URL(entries[2]!.url!).pathname);
+    expect(await served.text()).toBe("some notes\n");
+
+    // A v1 socket gets the same entries, each with only the original's two fields.
+    const plain = await v1.request({ type: MessageType.SessionChats, data: { user_id, session_id: data.sessionId } });
+    expect(plain.data?.chat).toBe(JSON.stringify(entries.map(({ role, content }) => ({ role, content }))));
+  });
+
+  it("names a chat that an upload started from its first message, or from the file's name when the message is empty", async () => {
+    const { user_id } = await createUser();
+    const ws = await open();
+    const listed = async () =>
+      ((await ws.request({ type: MessageType.SessionList, data: { user_id } })).data?.session_info as { session_id: string; session_name: string }[]).map((s) => [s.session_id, s.session_name]);
+
+    const withText = await uploadOk({ file: { bytes: "1. ship\n", name: "plan.txt", type: "text/plain" }, user_id, session_id: "NEW", model_name: "gpt-4-turbo" });
+    expect(await listed()).toEqual([[withText.sessionId, "New Chat"]]);
+    const named = await chat(ws, user_id, withText.sessionId, "What does the plan say?", { file_name: withText.fileName });
+    expect(named.data?.session_name).toBe("What does the plan say?");
+    // A later turn keeps the name.
+    expect((await chat(ws, user_id, withText.sessionId, "And then?")).data?.session_name).toBe("What does the plan say?");
+
+    const fileOnly = await uploadOk({ file: { bytes: "a,b\n", name: "budget 2026.csv", type: "text/csv" }, user_id, session_id: "NEW", model_name: "gpt-4-turbo" });
+    const byFile = await chat(ws, user_id, fileOnly.sessionId, "", { file_name: fileOnly.fileName });
+    expect(byFile).not.toHaveProperty("error");
+    expect(byFile.data?.session_name).toBe("budget 2026.csv");
+    // Stored: the list (which waits for this socket's turns) has both names, newest first.
+    expect(await listed()).toEqual([
+      [fileOnly.sessionId, "budget 2026.csv"],
+      [withText.sessionId, "What does the plan say?"],
+    ]);
+    const history = await ws.request({ type: MessageType.SessionChats, data: { user_id, session_id: fileOnly.sessionId } });
+    expect((JSON.parse(history.data?.chat as string) as { role: string; content: string }[])[0]).toEqual({ role: "user", content: "" });
+
+    // Without a file, an empty message is still refused.
+    expect(await chat(ws, user_id, fileOnly.sessionId, "")).toMatchObject({ code: 100, error: 'Invalid field "data.message": message must not be empty' });
+  });
+});

@@ -151,6 +151,27 @@ describe("files", () => {
     signed.searchParams.set("expires", String(Number(signed.searchParams.get("expires")) + 1));
     expect((await backendFetch(signed.pathname + signed.search)).status).toBe(403);
   });
+
+  it("links each file of a v2 history with a signed link that serves it without a credential (an <img> sends none)", async () => {
+    const uploaded = await post(bearer(await hsJwt(alice)));
+    const { data } = (await uploaded.json()) as { data: { fileName: string; sessionId: string } };
+    const socket = await open("?v=2", bearer(await hsJwt(alice)));
+    socket.send({ type: MessageType.ChatMessage, data: { session_id: data.sessionId, message: "read it", file_name: data.fileName } });
+    socket.send({ type: MessageType.SessionChats, data: { session_id: data.sessionId } });
+    let history = await socket.next(); // the turn's events (type 7) and its answer come first, then the history
+    while (history.type !== MessageType.SessionChats) {
+      expect(history).not.toHaveProperty("error");
+      history = await socket.next();
+    }
+    const file = (JSON.parse(history.data?.chat as string) as { role: string; content: string; name?: string; url?: string }[]).find((entry) => entry.role === "file");
+    expect(file).toMatchObject({ content: data.fileName, name: "notes.txt" });
+    const link = new URL(file!.url!);
+    expect(link.pathname).toBe(`/uploads/${data.fileName}`);
+    expect(link.searchParams.get("signature")).toBeTruthy();
+    const served = await backendFetch(link.pathname + link.search);
+    expect(served.status).toBe(200);
+    expect(await served.text()).toBe("secret notes");
+  });
 });
 
 describe("API keys", () => {

@@ -25,9 +25,10 @@ describe("foldWrites", () => {
   });
 
   it("folds writes to an existing session into the changes of its last write", async () => {
-    const folded = foldWrites([summaryWrite(0), turnWrite(1, 100, { modelId: 8 }), turnWrite(2, 100, { modelId: 5 })]);
+    // A session an upload started gets its name at its first turn (session-name.ts): the name is a change too.
+    const folded = foldWrites([summaryWrite(0), turnWrite(1, 100, { modelId: 8, name: "Named by its first message" }), turnWrite(2, 100, { modelId: 5, name: "Named by its first message" })]);
     expect(folded.newSession).toBeNull();
-    expect(folded.sessionChanges).toEqual({ summary: "summary 0", modelId: 5, prompt: session.prompt, lastActiveAt: T0 + 2 });
+    expect(folded.sessionChanges).toEqual({ summary: "summary 0", modelId: 5, name: "Named by its first message", prompt: session.prompt, lastActiveAt: T0 + 2 });
   });
 
   it("refuses an empty batch", () => {

@@ -1,5 +1,6 @@
 // Owns the file URLs handed to the agent: they expire and are signed (HMAC-SHA256 over name and expiry),
-// so they can be neither forged nor reused for another file.
+// so they can be neither forged nor reused for another file; and the links clients get to fetch a file.
+import type { Config } from "../../config";
 import { base64Url } from "../encoding";
 
 const encoder = new TextEncoder();
@@ -40,6 +41,18 @@ export async function signedFileUrl(
   url.searchParams.set("expires", String(expires));
   url.searchParams.set("signature", base64Url(new Uint8Array(signature)));
   return url.toString();
+}
+
+/**
+ * Where a client fetches a stored file (the upload answer's `imageUrl`, a v2 history's file `url`), on
+ * PUBLIC_BASE_URL or else `origin`: with AUTH_MODE=token a signed link valid FILE_URL_TTL seconds (an `<img>` or a
+ * download link sends no credential), otherwise the plain `/uploads/<fileName>`.
+ */
+export function clientFileUrl(config: Config, origin: string, fileName: string, nowMs: number): Promise<string> {
+  const base = config.PUBLIC_BASE_URL ?? origin;
+  const { auth, FILE_URL_SECRET: secret, FILE_URL_TTL: ttl } = config;
+  if (auth.mode === "token" && secret) return signedFileUrl(base, fileName, secret, ttl, nowMs, "/uploads/");
+  return Promise.resolve(new URL(`/uploads/${encodeURIComponent(fileName)}`, base).toString());
 }
 
 /** True when the signature was made for this very file and expiry, and the expiry has not passed. */

@@ -18,3 +18,14 @@ export function sessionNameFrom(message: string, maxChars: number): string {
   const cut = nextIsSpace ? head : lastSpace > 0 ? head.slice(0, lastSpace) : head;
   return cut.join("").trim();
 }
+
+/**
+ * The name a session has after a turn: a session's first turn names it from its message, or, when the message has
+ * no text and a file is attached, from the file's original name. A session an upload started is still "New Chat"
+ * with no history at its first turn, so that turn names it too; any later turn keeps the name.
+ */
+export function nameAfterTurn(current: { name: string; historyLength: number } | null, message: string, fileName: string | null, maxChars: number): string {
+  if (current && (current.historyLength > 0 || current.name !== NEW_CHAT_NAME)) return current.name;
+  const fromMessage = sessionNameFrom(message, maxChars);
+  return fromMessage === NEW_CHAT_NAME && fileName ? sessionNameFrom(fileName, maxChars) : fromMessage;
+}

@@ -16,7 +16,7 @@ import type { AnswerLog } from "./answer-log";
 import type { LiveContext, LiveSession } from "./live-context";
 import type { LiveTurn, LiveTurns } from "./live-turns";
 import type { TurnOutbox } from "./outbox";
-import { sessionNameFrom } from "./session-name";
+import { nameAfterTurn } from "./session-name";
 import { newSessionRecord } from "./session-record";
 import { summarizeTurn, type SummaryResult } from "./summaries";
 import type { Respond } from "../serial-queue";
@@ -232,7 +232,7 @@ function startLive(request: TurnRequest, context: TurnContext, { liveTurns, conf
   return liveTurns.start({
     userId: request.userId,
     sessionId: request.sessionId,
-    sessionName: context.live?.session.name ?? sessionNameFrom(request.message, config.SESSION_NAME_MAX_CHARS),
+    sessionName: sessionNameAfter(request, context, config.SESSION_NAME_MAX_CHARS),
     userMessage: request.message,
     watcher: request.watcher,
   });
@@ -294,6 +294,12 @@ async function agentFileUrl(config: Config, file: FileRecord, requestOrigin: str
   return signedFileUrl(base, file.fileName, config.FILE_URL_SECRET, config.FILE_URL_TTL, Date.now());
 }
 
+/** The session's name once this turn is in: its first turn names it (session-name.ts). */
+function sessionNameAfter(request: TurnRequest, { live, file }: TurnContext, maxChars: number): string {
+  const current = live ? { name: live.session.name, historyLength: live.nextSeq } : null;
+  return nameAfterTurn(current, request.message, file?.originalName ?? null, maxChars);
+}
+
 const promptOf = (request: TurnRequest, { live }: TurnContext) => request.sessionPrompt || live?.session.prompt || "";
 
 /** What the turn changes: the session record and the history entries it adds. */
@@ -301,9 +307,10 @@ function recordTurn(request: TurnRequest, context: TurnContext, model: ModelReco
   const now = Date.now();
   const prompt = promptOf(request, context);
   const { live, file } = context;
+  const name = sessionNameAfter(request, context, nameMaxChars);
   const session = live
-    ? { ...live.session, modelId: model.id, prompt, lastActiveAt: now }
-    : newSessionRecord({ id: request.sessionId, userId: request.userId, modelId: model.id, name: sessionNameFrom(request.message, nameMaxChars), prompt }, now);
+    ? { ...live.session, modelId: model.id, name, prompt, lastActiveAt: now }
+    : newSessionRecord({ id: request.sessionId, userId: request.userId, modelId: model.id, name, prompt }, now);
   const entries: HistoryEntry[] = [
     { role: "user", content: request.message },
     { role: "assistant", content: answer.text },

@@ -8,7 +8,7 @@ import { bodyLimit } from "hono/body-limit";
 import { z } from "zod";
 import { ChatError, ErrorCode } from "../../domain/errors";
 import { contentDisposition, isStoredFileName } from "../../domain/files/file-names";
-import { isValidFileSignature, signedFileUrl } from "../../domain/files/file-urls";
+import { clientFileUrl, isValidFileSignature } from "../../domain/files/file-urls";
 import { uploadFile } from "../../domain/operations/session-objects";
 import type { ChatStore, FileRecord } from "../../storage/chat-store";
 import type { AppEnv } from "./app-env";
@@ -34,7 +34,7 @@ const uploadForm = z
     session_id: z
       .string({ error: "Missing field: session_id" })
       .regex(/^(NEW|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$/, 'Invalid field session_id: expected a session UUID or "NEW"')
-      .meta({ description: 'A session of the user, or "NEW" (a session named "New Chat" is created with the file)' }),
+      .meta({ description: 'A session of the user, or "NEW" (a session named "New Chat" is created with the file; its first turn names it)' }),
     model_name: z.string({ error: "Missing field: model_name" }).min(1, "Missing field: model_name").meta({ description: "The model of a NEW session" }),
     session_prompt: z.string().default("").meta({ description: "The system prompt of a NEW session" }),
   })
@@ -152,11 +152,11 @@ fileRoutes
       contentType: file.type,
       bytes: await file.arrayBuffer(),
     });
-    const base = c.var.config.PUBLIC_BASE_URL ?? new URL(c.req.url).origin;
+    const imageUrl = await clientFileUrl(c.var.config, new URL(c.req.url).origin, stored.fileName, Date.now());
     return c.json(
       {
         message: "File uploaded successfully" as const,
-        data: { fileName: stored.fileName, sessionId: stored.sessionId, imageUrl: await userFileUrl(c, base, stored.fileName), size: stored.size },
+        data: { fileName: stored.fileName, sessionId: stored.sessionId, imageUrl, size: stored.size },
       },
       202,
     );
@@ -188,14 +188,6 @@ async function hasValidSignature(c: AppContext, fileName: string, { expires, sig
   const secret = c.var.config.FILE_URL_SECRET;
   if (secret !== undefined && (await isValidFileSignature(fileName, expires, signature, secret, Date.now()))) return true;
   throw httpFailure(403, "Invalid or expired file URL");
-}
-
-/** The link to a stored file an upload answer hands out: signed with AUTH_MODE=token (an <img> cannot send a
- *  credential), plain otherwise. */
-async function userFileUrl(c: AppContext, base: string, fileName: string): Promise<string> {
-  const { auth, FILE_URL_SECRET: secret, FILE_URL_TTL: ttl } = c.var.config;
-  if (auth.mode === "token" && secret) return signedFileUrl(base, fileName, secret, ttl, Date.now(), "/uploads/");
-  return new URL(`/uploads/${fileName}`, base).toString();
 }
 
 async function readForm(request: Request): Promise<FormData> {

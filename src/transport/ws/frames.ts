@@ -41,10 +41,12 @@ export const chatMessageRequest = z.object({
   session_id: z.union([z.literal("NEW"), sessionId]),
   model_name: optionalText,
   model_id: z.number().int().nonnegative().nullish(),
-  message: z.string().min(1, "message must not be empty"),
+  message: z.string(),
   session_prompt: optionalText,
   file_name: optionalText,
-});
+})
+  // A file may go alone: then the message may be empty.
+  .refine((data) => data.message !== "" || data.file_name !== undefined, { path: ["message"], message: "message must not be empty" });
 
 export const resumeRequest = z.object({
   user_id: userId,

@@ -6,7 +6,8 @@ import { grantedModels, requireUser } from "../../domain/accounts/accounts";
 import { ChatError, ErrorCode } from "../../domain/errors";
 import { microsToDollars } from "../../domain/money";
 import { cancelTurn, deleteSession, resumeTurn, sendChatMessage, turnTarget, watchSession } from "../../domain/operations/session-objects";
-import { listSessions, sessionHistory } from "../../domain/operations/sessions";
+import { describedHistory, listSessions, sessionHistory } from "../../domain/operations/sessions";
+import { clientFileUrl } from "../../domain/files/file-urls";
 import type { ChatStore, ModelRef } from "../../storage/chat-store";
 import type { AccessGuard } from "../../domain/operations/access-guard";
 import { chatMessageRequest, MessageType, resumeRequest, sessionRequest, userRequest } from "./frames";
@@ -136,8 +137,11 @@ export const messageHandlers: Readonly<Record<number, MessageHandler>> = {
     failure: ErrorCode.UnableToLoadChats,
     waits: { connectionWrites: true, session: (data) => data.session_id },
     reaches: (data) => ({ userId: data.user_id, sessionId: data.session_id }),
-    handle: async ({ user_id, session_id }, { env, store, live }) => {
-      const history = await sessionHistory(store, user_id, session_id);
+    handle: async ({ user_id, session_id }, { env, config, store, origin, live }) => {
+      // v1 gets the history as the original system gave it; v2 also each file's original name and link.
+      const history = live
+        ? await describedHistory(store, user_id, session_id, (fileName) => clientFileUrl(config, origin, fileName, Date.now()))
+        : await sessionHistory(store, user_id, session_id);
       if (live) {
         live.watch(session_id);
         await watchSession(env, session_id, live.hubId);
