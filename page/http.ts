@@ -54,9 +54,12 @@ export async function credentialRefusal(token: string): Promise<string | null> {
 export interface Uploaded {
   fileName: string;
   sessionId: string;
+  /** Where the page shows or downloads the file from: a signed link with AUTH_MODE=token. */
+  imageUrl: string;
 }
 
-/** POST /upload into a session (or "NEW", which makes one): the stored name to send as the next message's file. */
+/** POST /upload into a session (or "NEW", which makes one): the stored name to send as the next message's file,
+ *  and its link. */
 export async function upload(identity: Identity, file: File, sessionId: string, model: string, prompt: string): Promise<Uploaded> {
   const form = new FormData();
   form.set("file", file);

@@ -94,21 +94,22 @@ async function send(): Promise<void> {
   el.send.disabled = true;
   const model = el.model.value;
   try {
-    let fileName: string | undefined;
+    let fileEntry: HistoryEntry | undefined;
     if (file) {
       const uploaded = await upload(identity, file, current ?? "NEW", model, prompt);
-      fileName = uploaded.fileName;
+      // The upload answer's link: signed with AUTH_MODE=token, so the <img> and the download work without a credential.
+      fileEntry = { role: "file", content: uploaded.fileName, name: file.name, url: uploaded.imageUrl };
       current = uploaded.sessionId;
       remembered.setSession(current);
       el.file.value = "";
-      addMessage({ role: "file", content: fileName });
     }
     el.message.value = "";
     el.prompt.value = ""; // sent once: the session keeps it
     el.promptBox.open = false;
     addMessage({ role: "user", content: message });
-    const stream = client.stream({ sessionId: current ?? "NEW", message, model, ...(prompt ? { prompt } : {}), ...(fileName ? { file: fileName } : {}) });
-    await follow(stream, message, "");
+    if (fileEntry) addMessage(fileEntry); // where the history shows it too (view.ts inTurnOrder)
+    const stream = client.stream({ sessionId: current ?? "NEW", message, model, ...(prompt ? { prompt } : {}), ...(fileEntry ? { file: fileEntry.content } : {}) });
+    await follow(stream, message, "", -1, fileEntry);
   } catch (error) {
     showChatError(error);
     el.send.disabled = false;
@@ -116,7 +117,7 @@ async function send(): Promise<void> {
 }
 
 /** Shows a turn's reply as it streams, remembering how far it got so a reload can resume it. */
-async function follow(stream: TurnStream<{ message: string; cancelled?: true }>, userMessage: string, before: string, lastSeq = -1): Promise<void> {
+async function follow(stream: TurnStream<{ message: string; cancelled?: true }>, userMessage: string, before: string, lastSeq = -1, file?: HistoryEntry): Promise<void> {
   const bubble = addMessage({ role: "assistant", content: before });
   bubble.dataset.state = "streaming";
   running = stream;
@@ -132,7 +133,7 @@ async function follow(stream: TurnStream<{ message: string; cancelled?: true }>,
       if (stream.sessionId !== undefined && stream.turn !== undefined) {
         if (current === null) current = stream.sessionId;
         remembered.setSession(current);
-        remembered.setPending({ sessionId: stream.sessionId, turn: stream.turn, lastSeq, text, userMessage });
+        remembered.setPending({ sessionId: stream.sessionId, turn: stream.turn, lastSeq, text, userMessage, ...(file ? { file } : {}) });
       }
     }
     const reply = await stream.done;
@@ -153,12 +154,16 @@ async function follow(stream: TurnStream<{ message: string; cancelled?: true }>,
 /** After a reload: the turn's user message and the reply so far, then the rest of it (client.resume). */
 async function resumeTurn(pending: NonNullable<ReturnType<typeof remembered.pending>>): Promise<void> {
   if (!client) return;
-  const shown: HistoryEntry[] = [{ role: "user", content: pending.userMessage }];
-  for (const entry of shown) addMessage(entry);
-  await follow(client.resume(pending.sessionId, pending.turn, pending.lastSeq), pending.userMessage, pending.text, pending.lastSeq);
+  addMessage({ role: "user", content: pending.userMessage });
+  if (pending.file) addMessage(pending.file);
+  await follow(client.resume(pending.sessionId, pending.turn, pending.lastSeq), pending.userMessage, pending.text, pending.lastSeq, pending.file);
   // The history now holds the committed turn (and any file sent with it): show it as stored. The ending event can
-  // come before the turn's charge is committed, so the balance is read again after the history.
-  await openSession(pending.sessionId).then(refreshBalance).catch(showChatError);
+  // come before the turn's charge is committed, and a chat the turn started may be missing from the list read
+  // before (a resume writes nothing this socket waits for); the history waits for the session's writes, so the
+  // list and the balance read after it have the turn, and the open chat is highlighted.
+  await openSession(pending.sessionId)
+    .then(() => Promise.all([refreshSessions(), refreshBalance()]))
+    .catch(showChatError);
 }
 
 el.signInForm.addEventListener("submit", (event) => {
@@ -176,11 +181,13 @@ async function createAndSignIn(): Promise<void> {
   el.userId.value = userId;
   if (mode !== "token") {
     el.token.value = "";
+    // Signing in again after a sign-out takes this id: keep it.
+    showNotice(`Your user id (keep it: you sign in with it after signing out): ${userId}`, userId);
     return signIn({ userId });
   }
   const key = await issueKey(adminToken, userId);
   el.token.value = key;
-  showNotice(`Your API key, shown this once (the page remembers it until you sign out): ${key}`);
+  showNotice(`Your API key, shown this once (the page remembers it until you sign out): ${key}`, key);
   return signIn({ token: key });
 }
 
@@ -189,6 +196,13 @@ el.createUserForm.addEventListener("submit", (event) => {
   createAndSignIn().catch((error: unknown) => showError(el.signInError, error));
 });
 el.noticeClose.addEventListener("click", () => showNotice(null));
+el.noticeCopy.addEventListener("click", () => {
+  navigator.clipboard.writeText(el.noticeCopy.dataset.copy ?? "").then(
+    () => (el.noticeCopy.textContent = "Copied"),
+    // No clipboard (a page not served from localhost or HTTPS): select the text, for Ctrl+C.
+    () => getSelection()?.selectAllChildren(el.noticeText),
+  );
+});
 
 el.signOut.addEventListener("click", () => {
   client?.close();

@@ -1,5 +1,7 @@
 // Owns what the chat page remembers: who signs in (localStorage) and the turn being streamed (sessionStorage, so a
 // reload of this tab can resume it).
+import type { HistoryEntry } from "chat-backend/client";
+
 export interface Identity {
   userId?: string;
   token?: string;
@@ -12,6 +14,8 @@ export interface PendingTurn {
   lastSeq: number;
   text: string;
   userMessage: string;
+  /** The file sent with the message, shown after it again. */
+  file?: HistoryEntry;
 }
 
 const IDENTITY = "chat-backend.identity";

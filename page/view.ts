@@ -1,4 +1,5 @@
-// Owns the chat page's DOM: element lookups, and rendering messages, file entries and the sessions list.
+// Owns the chat page's DOM: element lookups, and rendering messages, file entries (by their original names, through
+// the links the backend signs), the sessions list and notices.
 import type { HistoryEntry, SessionInfo } from "chat-backend/client";
 import type { AuthMode } from "./http";
 
@@ -18,6 +19,7 @@ export const el = {
   notice: element<HTMLParagraphElement>("notice"),
   noticeText: element<HTMLSpanElement>("notice-text"),
   noticeClose: element<HTMLButtonElement>("notice-close"),
+  noticeCopy: element<HTMLButtonElement>("notice-copy"),
   signInForm: element<HTMLFormElement>("sign-in-form"),
   signInMode: element<HTMLParagraphElement>("sign-in-mode"),
   userIdField: element<HTMLLabelElement>("user-id-field"),
@@ -43,23 +45,31 @@ export const el = {
   stop: element<HTMLButtonElement>("stop"),
 };
 
-const IMAGE = /\.(png|jpe?g|gif|webp|svg)$/i;
+/** Stored names keep the original's extension, lower-cased (docs/protocol.md 2.2). */
+const IMAGE = /\.(png|jpe?g|gif|webp|avif|bmp)$/;
 
-/** Appends one history entry; an assistant bubble is returned so a streamed reply can grow in it. */
+/** Appends one history entry; an assistant bubble is returned so a streamed reply can grow in it. A file entry shows
+ *  its original name (`name`) and links to `url`, which with AUTH_MODE=token is a signed link: an <img> or a download
+ *  sends no credential. */
 export function addMessage(entry: HistoryEntry): HTMLLIElement {
   const item = document.createElement("li");
   item.className = `msg ${entry.role}`;
   if (entry.role === "file") {
+    const name = entry.name ?? entry.content;
     const link = document.createElement("a");
-    link.href = `/uploads/${encodeURIComponent(entry.content)}`;
-    link.target = "_blank";
-    link.rel = "noopener";
+    link.href = entry.url ?? `/uploads/${encodeURIComponent(entry.content)}`;
+    link.title = name;
     if (IMAGE.test(entry.content)) {
+      link.target = "_blank";
+      link.rel = "noopener";
       const image = document.createElement("img");
       image.src = link.href;
-      image.alt = entry.content;
+      image.alt = name;
       link.append(image);
-    } else link.textContent = `File: ${entry.content}`;
+    } else {
+      link.download = name; // saved under the name it was uploaded with
+      link.textContent = name;
+    }
     item.append(link);
   } else item.textContent = entry.content;
   if (entry.role === "assistant") item.dataset.state = "done"; // a streamed reply says "streaming" until it ends
@@ -70,7 +80,20 @@ export function addMessage(entry: HistoryEntry): HTMLLIElement {
 
 export function showHistory(entries: HistoryEntry[]): void {
   el.messages.replaceChildren();
-  for (const entry of entries) addMessage(entry);
+  for (const entry of inTurnOrder(entries)) addMessage(entry);
+}
+
+/**
+ * A history as the page shows it: a turn's file is stored after the reply (user, assistant, file; docs/protocol.md
+ * 1.4), but the page shows it right after the message it was sent with, where it appears while the turn runs.
+ */
+export function inTurnOrder(entries: readonly HistoryEntry[]): HistoryEntry[] {
+  const shown = [...entries];
+  for (let i = 2; i < shown.length; i++) {
+    const [user, reply, file] = [shown[i - 2]!, shown[i - 1]!, shown[i]!];
+    if (file.role === "file" && reply.role === "assistant" && user.role === "user") [shown[i - 1], shown[i]] = [file, reply];
+  }
+  return shown;
 }
 
 export interface SessionActions {
@@ -117,9 +140,13 @@ export function showSignInMode(mode: AuthMode | null): void {
         : "Enter a user id (AUTH_MODE=none) or a token (AUTH_MODE=token).";
 }
 
-export function showNotice(text: string | null): void {
+/** A notice above the page; `copy` adds a Copy button that puts that text on the clipboard. */
+export function showNotice(text: string | null, copy?: string): void {
   el.notice.hidden = text === null;
   el.noticeText.textContent = text ?? "";
+  el.noticeCopy.hidden = copy === undefined;
+  el.noticeCopy.textContent = "Copy";
+  el.noticeCopy.dataset.copy = copy ?? "";
 }
 
 export function showModels(models: string[], preferred: string | null): void {

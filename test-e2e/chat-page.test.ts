@@ -1,8 +1,10 @@
 // The built-in chat page at / in real Chromium (Debian's /usr/bin/chromium driven by playwright-core) against the
-// whole stack as `npm run dev` runs it (local D1; the token sign-in part runs on the PostgreSQL stack): create a user, a streamed conversation, a file attached, a reload mid-stream that resumes, the
-// balance, Stop, a system prompt, deleting a chat, a phone-sized screen, signing in with a token (AUTH_MODE=token),
-// and no console errors. Also takes the README's screenshots (docs/images/).
-import { existsSync, mkdirSync } from "node:fs";
+// whole stack as `npm run dev` runs it (local D1; the token sign-in part runs on the PostgreSQL stack): create a user
+// (who is shown its id to copy), a streamed conversation, files shown by their names where they were sent, a reload
+// mid-stream that resumes, the balance, Stop, a system prompt, deleting a chat (also on a touch screen), a
+// phone-sized screen, signing in with a token (AUTH_MODE=token) and its files through signed links, the favicon, and
+// no console errors. Also takes the README's screenshots (docs/images/).
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -23,6 +25,8 @@ let stack: Stack;
 let browser: Browser;
 let page: Page;
 const problems: string[] = [];
+/** A real PNG (a small bar chart, drawn and captured by Chromium) to attach as an image. */
+let chartPng: Buffer;
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) {
@@ -36,7 +40,23 @@ beforeAll(async () => {
   });
   page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
   page.on("requestfailed", (request) => problems.push(`request failed: ${request.url()} ${request.failure()?.errorText}`));
+  page.on("response", (response) => {
+    if (response.status() >= 400) problems.push(`${response.status()}: ${response.url()}`);
+  });
+  chartPng = await drawChart(browser);
 });
+
+async function drawChart(on: Browser): Promise<Buffer> {
+  const canvas = await on.newPage({ viewport: { width: 240, height: 140 } });
+  const bars = [40, 75, 55, 110, 90].map((h, i) => `<rect x="${20 + i * 42}" y="${125 - h}" width="30" height="${h}" rx="3" fill="#2f5bd3"/>`).join("");
+  await canvas.setContent(`<body style="margin:0"><svg width="240" height="140"><rect width="240" height="140" fill="#fff"/>${bars}<path d="M10 126h220" stroke="#1d2330"/></svg></body>`);
+  const png = await canvas.screenshot({ clip: { x: 0, y: 0, width: 240, height: 140 } });
+  await canvas.close();
+  return png;
+}
+
+/** The roles of the conversation's bubbles, top to bottom. */
+const bubbleRoles = (on: Page) => on.locator("#messages .msg").evaluateAll((items) => items.map((item) => item.classList[1]));
 
 afterAll(async () => {
   await browser?.close();
@@ -80,11 +100,24 @@ it("creates a user, streams a conversation with a file, resumes a reply after a 
   // Create a user with the admin token (local dev's), which signs in as that user.
   await page.getByText("Create a user").click();
   await page.getByLabel("Admin token").fill("dev-admin-token");
+  await page.context().grantPermissions(["clipboard-read", "clipboard-write"], { origin: stack.baseUrl });
   await page.getByRole("button", { name: "Create user" }).click();
   await poll(() => page.locator("#chat").isVisible()).toBe(true);
   expect(await page.locator("#model option").count()).toBeGreaterThan(0); // shown only once the models are in
   const userId = await page.getByLabel("User id").inputValue();
   expect(userId).toMatch(/^[0-9a-f-]{36}$/);
+  // The new user sees its id, which it needs to sign in again, and copies it.
+  expect(await page.locator("#notice-text").textContent()).toContain(userId);
+  await page.getByRole("button", { name: "Copy" }).click();
+  await poll(() => page.getByRole("button", { name: "Copied" }).isVisible()).toBe(true);
+  expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(userId);
+  // Signed out, the copied id signs in again.
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.getByLabel("User id").fill(await page.evaluate(() => navigator.clipboard.readText()));
+  await page.getByRole("button", { name: "Open" }).click();
+  await poll(() => page.locator("#chat").isVisible()).toBe(true);
+  // An empty chat says what to do.
+  expect(await page.getByText("A new chat. Write below").isVisible()).toBe(true);
   await poll(() => page.locator("#balance").textContent()).toBe("$1.0000");
   await poll(() => page.locator("#model option").allTextContents()).toContain("gpt-4-turbo");
 
@@ -97,14 +130,22 @@ it("creates a user, streams a conversation with a file, resumes a reply after a 
   await poll(() => page.locator("#sessions .open").count()).toBe(1);
   await poll(() => page.locator("#balance").textContent()).not.toBe("$1.0000");
 
-  // A file: uploaded into the session and sent with the next message; the agent sees one file.
+  expect(await page.getByText("A new chat. Write below").isVisible()).toBe(false);
+
+  // A file: uploaded into the session and sent with the next message; the agent sees one file. The page shows it by
+  // the name it had, right after the message it went with, while the turn runs and after a reload alike.
   await page.getByLabel("Attach a file").setInputFiles({ name: "notes.txt", mimeType: "text/plain", buffer: Buffer.from("some notes\n") });
   await sendAndSeeItStream(WITH_FILE);
+  expect(await bubbleRoles(page)).toEqual(["user", "assistant", "user", "file", "assistant"]);
   expect(await replyFinished()).toContain("files: 1");
   const fileLink = page.locator("#messages .msg.file a").last();
-  expect(await fileLink.getAttribute("href")).toMatch(/^\/uploads\/.+\.txt$/);
-  const served = await page.request.get(`${stack.baseUrl}${await fileLink.getAttribute("href")}`);
+  expect(await fileLink.textContent()).toBe("notes.txt");
+  expect(await fileLink.getAttribute("href")).toMatch(new RegExp(`^${stack.baseUrl}/uploads/[A-Za-z0-9_-]{22}\\.txt$`));
+  const served = await page.request.get((await fileLink.getAttribute("href"))!);
   expect(await served.text()).toBe("some notes\n");
+  await page.reload();
+  await poll(() => page.locator("#messages .msg.file a").last().textContent()).toBe("notes.txt");
+  expect(await bubbleRoles(page)).toEqual(["user", "assistant", "user", "file", "assistant"]);
 
   // A reload while the reply streams: the page resumes the turn and the reply finishes, whole.
   await sendAndSeeItStream(LONG_MESSAGE);
@@ -121,12 +162,16 @@ it("creates a user, streams a conversation with a file, resumes a reply after a 
   // ...and is what the session stored (the page shows the history once the resumed turn has ended).
   await poll(() => page.locator("#messages .msg.user").allTextContents()).toEqual([FIRST, WITH_FILE, LONG_MESSAGE]);
   expect(await lastAssistant().textContent()).toBe(resumed);
+  expect(await bubbleRoles(page)).toEqual(["user", "assistant", "user", "file", "assistant", "user", "assistant"]);
 
   // The balance went down by what the turns cost, on the page and in the admin API alike.
   const balance = await balanceOf(stack, userId);
   expect(balance).toBeLessThan(1);
   await poll(() => page.locator("#balance").textContent()).toBe(`$${balance.toFixed(4)}`);
 
+  // The page's own files load: the favicon (no /favicon.ico 404 either, for a tab that shows a file), the select's arrow.
+  for (const asset of ["/favicon.svg", "/favicon.ico", "/select-arrow.svg"]) expect((await page.request.get(`${stack.baseUrl}${asset}`)).status(), asset).toBe(200);
+  expect(await page.locator('link[rel="icon"]').getAttribute("href")).toBe("/favicon.svg");
   expect(problems).toEqual([]);
 }, 120_000);
 
@@ -137,6 +182,43 @@ async function newChat(): Promise<void> {
   await page.getByRole("button", { name: "+ New chat" }).click();
   await poll(() => page.locator("#messages .msg").count()).toBe(0);
 }
+
+it("highlights a new chat in the sidebar once its reply, resumed after a reload, finishes", async () => {
+  await newChat();
+  expect(await page.getByText("A new chat. Write below").isVisible()).toBe(true);
+  const rows = await sessionRows().count();
+  await sendAndSeeItStream(LONG_MESSAGE);
+  await page.reload();
+  await replyFinished();
+  await poll(() => sessionRows().count()).toBe(rows + 1);
+  await poll(() => currentRow().count()).toBe(1);
+  expect(await currentRow().locator(".open").textContent()).toBe("Reload me please please please please");
+  expect(problems).toEqual([]);
+}, 60_000);
+
+it("names a chat whose first message is only a file after the file, and pads an error off the pane's edge", async () => {
+  await newChat();
+  await page.getByLabel("Attach a file").setInputFiles({ name: "trip-notes.txt", mimeType: "text/plain", buffer: Buffer.from("pack light\n") });
+  await page.getByRole("button", { name: "Send" }).click();
+  await replyFinished();
+  expect(await bubbleRoles(page)).toEqual(["user", "file", "assistant"]);
+  await poll(() => currentRow().locator(".open").textContent()).toBe("trip-notes.txt");
+
+  // A file over MAX_FILE_SIZE (10 MB): the backend's reason shows, set in from the conversation's edge.
+  await page.getByLabel("Attach a file").setInputFiles({ name: "huge.bin", mimeType: "application/octet-stream", buffer: Buffer.alloc(11 * 1024 * 1024) });
+  await page.getByLabel("Message").fill("Too big?");
+  await page.getByRole("button", { name: "Send" }).click();
+  await poll(() => page.locator("#chat-error").textContent()).toBe("File too large: the limit is 10 MB");
+  const inset = await page.locator("#chat-error").evaluate((error) => {
+    const text = document.createRange();
+    text.selectNodeContents(error);
+    return text.getBoundingClientRect().left - error.closest(".conversation")!.getBoundingClientRect().left;
+  });
+  expect(inset).toBeGreaterThanOrEqual(12);
+  await page.getByLabel("Attach a file").setInputFiles([]);
+  // The refused upload is the one failed load (the browser logs its 400 too).
+  expect(problems.splice(0).filter((problem) => !/\b400\b/.test(problem))).toEqual([]);
+}, 60_000);
 
 async function sendAndFinish(text: string): Promise<string> {
   const replies = await page.locator("#messages .msg.assistant").count();
@@ -170,11 +252,14 @@ it("sends a new chat's system prompt with its first message, and the session kee
   await page.getByLabel("System prompt", { exact: true }).fill("Answer briefly.");
   expect(await sendAndFinish("Hello, with a system prompt")).toContain("system prompt: yes");
   expect(await page.getByLabel("System prompt", { exact: true }).inputValue()).toBe(""); // sent once
-  // The next turn, with a file and no prompt in the box: the agent still gets the session's prompt.
-  await page.getByLabel("Attach a file").setInputFiles({ name: "plan.txt", mimeType: "text/plain", buffer: Buffer.from("1. ship\n") });
-  const second = await sendAndFinish("What does the plan say?");
+  // The next turn, with an image and no prompt in the box: the agent still gets the session's prompt.
+  await page.getByLabel("Attach a file").setInputFiles({ name: "sales chart.png", mimeType: "image/png", buffer: chartPng });
+  const second = await sendAndFinish("What does the chart show?");
   expect(second).toContain("system prompt: yes");
   expect(second).toContain("files: 1");
+  const image = page.locator("#messages .msg.file img").last();
+  await poll(() => image.evaluate((img: HTMLImageElement) => img.naturalWidth)).toBe(240);
+  expect(await image.getAttribute("alt")).toBe("sales chart.png");
   await page.screenshot({ path: path.join(IMAGES, "chat-page.png") });
   expect(problems).toEqual([]);
 }, 60_000);
@@ -232,6 +317,38 @@ it("deletes a chat from the sidebar once the user confirms, and keeps it when th
   expect(problems).toEqual([]);
 }, 60_000);
 
+it("deletes a chat on a touch screen, where nothing hovers", async () => {
+  const userId = await page.getByLabel("User id").inputValue();
+  const context = await browser.newContext({ viewport: { width: 390, height: 780 }, hasTouch: true, isMobile: true });
+  try {
+    const phone = await context.newPage();
+    const phoneProblems: string[] = [];
+    phone.on("console", (message) => {
+      if (message.type() === "error") phoneProblems.push(`console: ${message.text()}`);
+    });
+    await phone.goto(stack.baseUrl);
+    await phone.getByLabel("User id").fill(userId);
+    await phone.getByRole("button", { name: "Open" }).tap();
+    const rows = phone.locator("#sessions li");
+    await poll(() => rows.count()).toBeGreaterThan(1);
+    const before = await rows.count();
+    expect(await phone.evaluate(() => matchMedia("(hover: none)").matches)).toBe(true);
+    // No chat is open in this tab, so no row is hovered, focused or current: the delete control shows all the same.
+    const last = rows.last();
+    const name = (await last.locator(".open").textContent()) ?? "";
+    const remove = last.getByRole("button", { name: `Delete ${name}` });
+    expect(await remove.isVisible()).toBe(true);
+    const accepted = phone.waitForEvent("dialog").then((dialog) => dialog.accept());
+    await remove.tap();
+    await accepted;
+    await poll(() => rows.count()).toBe(before - 1);
+    expect(await phone.locator("#sessions .open").allTextContents()).not.toContain(name);
+    expect(phoneProblems).toEqual([]);
+  } finally {
+    await context.close();
+  }
+}, 60_000);
+
 describe("with AUTH_MODE=token", () => {
   let tokenStack: Stack;
   let tokenPage: Page;
@@ -287,6 +404,52 @@ describe("with AUTH_MODE=token", () => {
     await poll(() => tokenPage.locator("#sessions .open").count()).toBe(1);
 
     // The browser reports the refused upgrade and the refused check as failed loads (401); nothing else went wrong.
-    expect(tokenProblems.filter((problem) => !/401|WebSocket connection to .* failed/.test(problem))).toEqual([]);
+    expect(tokenProblems.splice(0).filter((problem) => !/401|WebSocket connection to .* failed/.test(problem))).toEqual([]);
+  }, 120_000);
+
+  /** Sends a message (with the file attached, if any) and waits for its reply to end well. */
+  async function tokenSend(message: string, file?: { name: string; mimeType: string; buffer: Buffer }): Promise<void> {
+    const replies = await tokenPage.locator("#messages .msg.assistant").count();
+    if (file) await tokenPage.getByLabel("Attach a file").setInputFiles(file);
+    await tokenPage.getByLabel("Message").fill(message);
+    await tokenPage.getByLabel("Message").press("Enter");
+    const reply = tokenPage.locator("#messages .msg.assistant").nth(replies);
+    await poll(() => reply.getAttribute("data-state")).toMatch(/^(done|error|cancelled)$/);
+    expect({ state: await reply.getAttribute("data-state"), error: await tokenPage.locator("#chat-error").textContent() }).toEqual({ state: "done", error: "" });
+  }
+
+  /** The image shows (it loaded: a browser sends no credential for an <img>, so only a signed link works). */
+  async function imageShows(): Promise<void> {
+    const image = tokenPage.locator("#messages .msg.file img").last();
+    await poll(() => image.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth)).toBe(240);
+    expect(new URL((await image.getAttribute("src"))!).searchParams.get("signature")).toBeTruthy();
+  }
+
+  /** Clicking the file's link downloads it under its original name, with the bytes that were attached. */
+  async function downloads(name: string, bytes: Buffer): Promise<void> {
+    const link = tokenPage.locator("#messages .msg.file a[download]").last();
+    expect(await link.textContent()).toBe(name);
+    const [download] = await Promise.all([tokenPage.waitForEvent("download"), link.click()]);
+    expect(download.suggestedFilename()).toBe(name);
+    expect(readFileSync((await download.path())!)).toEqual(bytes);
+  }
+
+  it("shows an attached image and downloads an attached file through signed links, as sent and after a reload", async () => {
+    const notes = Buffer.from("token-mode notes\n");
+    await tokenPage.getByRole("button", { name: "+ New chat" }).click();
+    await tokenSend("What is in this chart?", { name: "chart.png", mimeType: "image/png", buffer: chartPng });
+    await imageShows();
+    await tokenSend("And in these notes?", { name: "notes.txt", mimeType: "text/plain", buffer: notes });
+    await downloads("notes.txt", notes);
+    expect(await bubbleRoles(tokenPage)).toEqual(["user", "file", "assistant", "user", "file", "assistant"]);
+    // The chat the image started is named from its first message.
+    await poll(() => tokenPage.locator('#sessions .open[aria-current="true"]').textContent()).toBe("What is in this chart?");
+
+    // After a reload the history's own signed links show and download the same files, in the same places.
+    await tokenPage.reload();
+    await poll(() => bubbleRoles(tokenPage)).toEqual(["user", "file", "assistant", "user", "file", "assistant"]);
+    await imageShows();
+    await downloads("notes.txt", notes);
+    expect(tokenProblems).toEqual([]);
   }, 120_000);
 });
