@@ -3,7 +3,7 @@
 import { ChatClient, type ConnectionState, type HistoryEntry, type SessionInfo, type TurnStream } from "chat-backend/client";
 import { authMode, createUser, credentialRefusal, issueKey, upload, type AuthMode } from "./http";
 import { remembered, type Identity } from "./storage";
-import { addMessage, el, showError, showHistory, showModels, showNotice, showSessions, showSignInMode } from "./view";
+import { addMessage, el, isEmptyMessage, showError, showHistory, showModels, showNotice, showSessions, showSignInMode } from "./view";
 
 const MODEL_KEY = "chat-backend.model";
 
@@ -106,7 +106,7 @@ async function send(): Promise<void> {
     el.message.value = "";
     el.prompt.value = ""; // sent once: the session keeps it
     el.promptBox.open = false;
-    addMessage({ role: "user", content: message });
+    if (message) addMessage({ role: "user", content: message });
     if (fileEntry) addMessage(fileEntry); // where the history shows it too (view.ts inTurnOrder)
     const stream = client.stream({ sessionId: current ?? "NEW", message, model, ...(prompt ? { prompt } : {}), ...(fileEntry ? { file: fileEntry.content } : {}) });
     await follow(stream, message, "", -1, fileEntry);
@@ -154,7 +154,8 @@ async function follow(stream: TurnStream<{ message: string; cancelled?: true }>,
 /** After a reload: the turn's user message and the reply so far, then the rest of it (client.resume). */
 async function resumeTurn(pending: NonNullable<ReturnType<typeof remembered.pending>>): Promise<void> {
   if (!client) return;
-  addMessage({ role: "user", content: pending.userMessage });
+  const userEntry: HistoryEntry = { role: "user", content: pending.userMessage };
+  if (!isEmptyMessage(userEntry)) addMessage(userEntry);
   if (pending.file) addMessage(pending.file);
   await follow(client.resume(pending.sessionId, pending.turn, pending.lastSeq), pending.userMessage, pending.text, pending.lastSeq, pending.file);
   // The history now holds the committed turn (and any file sent with it): show it as stored. The ending event can
@@ -197,9 +198,10 @@ el.createUserForm.addEventListener("submit", (event) => {
 });
 el.noticeClose.addEventListener("click", () => showNotice(null));
 el.noticeCopy.addEventListener("click", () => {
-  navigator.clipboard.writeText(el.noticeCopy.dataset.copy ?? "").then(
+  // `navigator.clipboard` exists only on localhost or HTTPS.
+  (navigator.clipboard?.writeText(el.noticeCopy.dataset.copy ?? "") ?? Promise.reject(new Error("no clipboard"))).then(
     () => (el.noticeCopy.textContent = "Copied"),
-    // No clipboard (a page not served from localhost or HTTPS): select the text, for Ctrl+C.
+    // No clipboard, or the browser refused: select the text, for Ctrl+C.
     () => getSelection()?.selectAllChildren(el.noticeText),
   );
 });

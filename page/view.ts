@@ -80,8 +80,11 @@ export function addMessage(entry: HistoryEntry): HTMLLIElement {
 
 export function showHistory(entries: HistoryEntry[]): void {
   el.messages.replaceChildren();
-  for (const entry of inTurnOrder(entries)) addMessage(entry);
+  for (const entry of inTurnOrder(entries)) if (!isEmptyMessage(entry)) addMessage(entry);
 }
+
+/** A file sent alone has an empty message: the page shows the file, not an empty bubble. */
+export const isEmptyMessage = (entry: HistoryEntry): boolean => entry.role === "user" && entry.content.trim() === "";
 
 /**
  * A history as the page shows it: a turn's file is stored after the reply (user, assistant, file; docs/protocol.md

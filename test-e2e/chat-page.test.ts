@@ -169,8 +169,8 @@ it("creates a user, streams a conversation with a file, resumes a reply after a 
   expect(balance).toBeLessThan(1);
   await poll(() => page.locator("#balance").textContent()).toBe(`$${balance.toFixed(4)}`);
 
-  // The page's own files load: the favicon (no /favicon.ico 404 either, for a tab that shows a file), the select's arrow.
-  for (const asset of ["/favicon.svg", "/favicon.ico", "/select-arrow.svg"]) expect((await page.request.get(`${stack.baseUrl}${asset}`)).status(), asset).toBe(200);
+  // The page's own files load: the favicon (no /favicon.ico 404 either, for a tab that shows a file), the icons.
+  for (const asset of ["/favicon.svg", "/favicon.ico", "/select-arrow.svg", "/file-icon.svg"]) expect((await page.request.get(`${stack.baseUrl}${asset}`)).status(), asset).toBe(200);
   expect(await page.locator('link[rel="icon"]').getAttribute("href")).toBe("/favicon.svg");
   expect(problems).toEqual([]);
 }, 120_000);
@@ -201,8 +201,12 @@ it("names a chat whose first message is only a file after the file, and pads an 
   await page.getByLabel("Attach a file").setInputFiles({ name: "trip-notes.txt", mimeType: "text/plain", buffer: Buffer.from("pack light\n") });
   await page.getByRole("button", { name: "Send" }).click();
   await replyFinished();
-  expect(await bubbleRoles(page)).toEqual(["user", "file", "assistant"]);
+  // No empty bubble for the empty message: the file, then the reply; the same after a reload.
+  expect(await bubbleRoles(page)).toEqual(["file", "assistant"]);
   await poll(() => currentRow().locator(".open").textContent()).toBe("trip-notes.txt");
+  await page.reload();
+  await poll(() => bubbleRoles(page)).toEqual(["file", "assistant"]);
+  expect(await page.locator("#messages .msg.file a").textContent()).toBe("trip-notes.txt");
 
   // A file over MAX_FILE_SIZE (10 MB): the backend's reason shows, set in from the conversation's edge.
   await page.getByLabel("Attach a file").setInputFiles({ name: "huge.bin", mimeType: "application/octet-stream", buffer: Buffer.alloc(11 * 1024 * 1024) });
@@ -250,7 +254,10 @@ it("sends a new chat's system prompt with its first message, and the session kee
   await newChat();
   await page.locator("#prompt-box summary").click();
   await page.getByLabel("System prompt", { exact: true }).fill("Answer briefly.");
+  // With a file too: the chat this upload starts takes the prompt and is named from the message.
+  await page.getByLabel("Attach a file").setInputFiles({ name: "plan.txt", mimeType: "text/plain", buffer: Buffer.from("1. ship\n") });
   expect(await sendAndFinish("Hello, with a system prompt")).toContain("system prompt: yes");
+  await poll(() => currentRow().locator(".open").textContent()).toBe("Hello, with a system prompt");
   expect(await page.getByLabel("System prompt", { exact: true }).inputValue()).toBe(""); // sent once
   // The next turn, with an image and no prompt in the box: the agent still gets the session's prompt.
   await page.getByLabel("Attach a file").setInputFiles({ name: "sales chart.png", mimeType: "image/png", buffer: chartPng });
@@ -381,8 +388,9 @@ describe("with AUTH_MODE=token", () => {
     await poll(() => tokenPage.locator("#chat").isVisible()).toBe(true);
     // The chat shows only once the user's models are in, so a message sent at once has its model.
     expect(await tokenPage.locator("#model option").count()).toBeGreaterThan(0);
-    const key = /cbk_\S+/.exec((await tokenPage.locator("#notice").textContent()) ?? "")?.[0];
+    const key = /cbk_\S+/.exec((await tokenPage.locator("#notice-text").textContent()) ?? "")?.[0];
     expect(key).toBeDefined();
+    expect(await tokenPage.getByRole("button", { name: "Copy" }).isVisible()).toBe(true);
 
     await tokenPage.getByLabel("Message").fill("Hello with a key");
     await tokenPage.getByLabel("Message").press("Enter");
