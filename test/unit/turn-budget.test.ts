@@ -1,7 +1,7 @@
 // The money rules of a turn: what it reserves from the model's prices and the prompt, what a reported cost charges,
 // and what a cancelled turn charges.
 import { describe, expect, it } from "vitest";
-import { chargeForCancelledTurn, chargeForReportedCost, turnBudgetMicros } from "../../src/domain/accounts/turn-budget";
+import { chargeForCancelledTurn, chargeForReportedCost, reservationFits, turnBudgetMicros } from "../../src/domain/accounts/turn-budget";
 
 const gpt4 = { inputMicrosPer1k: 10_000, outputMicrosPer1k: 30_000 };
 const limits = { maxOutputTokens: 1000, maxTurnCostMicros: 1_000_000 };
@@ -15,6 +15,15 @@ describe("turnBudgetMicros", () => {
   it("grows with the prompt and never exceeds MAX_TURN_COST", () => {
     expect(turnBudgetMicros(gpt4, 30_000, limits)).toBeGreaterThan(turnBudgetMicros(gpt4, 3_000, limits));
     expect(turnBudgetMicros(gpt4, 10_000_000, limits)).toBe(1_000_000);
+  });
+});
+
+describe("reservationFits", () => {
+  it("lets a turn run only when all of its reservation is spendable", () => {
+    expect(reservationFits(677_460, 677_460)).toBe(true);
+    expect(reservationFits(677_459, 677_460)).toBe(false);
+    expect(reservationFits(1, 290_800)).toBe(false);
+    expect(reservationFits(0, 0)).toBe(false);
   });
 });
 

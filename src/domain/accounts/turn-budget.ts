@@ -33,6 +33,11 @@ export function turnBudgetMicros(prices: ModelPrices, promptChars: number, limit
   return Math.min(turn + summary, limits.maxTurnCostMicros);
 }
 
+/** Whether a turn may run: all of its reservation is spendable (so a dust balance buys no turn), and something is. */
+export function reservationFits(spendableMicros: number, reservationMicros: number): boolean {
+  return spendableMicros > 0 && spendableMicros >= reservationMicros;
+}
+
 export interface Charge {
   chargeMicros: number;
   /** Why the charge is not the reported cost, for the log; null when it is. */
