@@ -125,11 +125,12 @@ describe("users", () => {
   });
 
   it("sees a balance topped up directly in the database before refusing a warm session", async () => {
-    const user = await createUser({ models: [4], balance: 0.01 });
+    // A short turn reserves about 0.29 dollars (README "Money"): the first fits, the second no longer does.
+    const user = await createUser({ models: [4], balance: 0.4 });
     const ws = await open();
     const first = await ws.request({
       type: MessageType.ChatMessage,
-      data: { user_id: user.user_id, session_id: "NEW", model_name: "gpt-4-turbo", message: "cost:0.02 spend it all", session_prompt: "" },
+      data: { user_id: user.user_id, session_id: "NEW", model_name: "gpt-4-turbo", message: "cost:0.2 spend most of it", session_prompt: "" },
     });
     const sessionId = first.data?.session_id as string;
     const next = { type: MessageType.ChatMessage, data: { user_id: user.user_id, session_id: sessionId, message: "more", session_prompt: "" } };
@@ -305,7 +306,8 @@ describe("models", () => {
 
   it("changes prices and provider, and the next turn of a warm account uses them", async () => {
     const model = await createModel();
-    const user = await createUser({ models: [model.id], balance: 1 });
+    // Enough for the whole reservation (MAX_TURN_COST) at the raised price.
+    const user = await createUser({ models: [model.id], balance: 5 });
     const ws = await open();
     const first = await chat(ws, user.user_id, "NEW", "warm up", { model_name: model.name });
     const sessionId = first.data?.session_id as string;

@@ -193,7 +193,7 @@ it("resumes a finished turn from storage, also after the session's object was ev
   });
 });
 
-it("cancels a running turn from the socket waiting for it: partial reply kept and answered, charged by its tokens, then the cancel's answer", async () => {
+it("cancels a running turn from the socket waiting for it: partial reply kept and answered, charged its prompt and the reply delivered, then the cancel's answer", async () => {
   const { user_id } = await createUser();
   const ws = await openLive();
   send(ws, user_id, "NEW", "brief first");
@@ -201,6 +201,9 @@ it("cancels a running turn from the socket waiting for it: partial reply kept an
   await summarized(sessionId);
   const balanceBefore = await balanceMicros(user_id);
   const ledgerBefore = await query<{ id: number }>("select id from cost_ledger where user_id = ?", user_id);
+  // What the agent is sent: the message, the session's summary and its history so far (no system prompt).
+  const [{ summary } = { summary: "" }] = await query<{ summary: string }>("select summary from sessions where id = ?", sessionId);
+  const promptChars = "stream:50:50 never finishes".length + summary.length + (await history(sessionId)).reduce((sum, entry) => sum + entry.content.length, 0);
 
   send(ws, user_id, sessionId, "stream:50:50 never finishes", "t2");
   const events: TurnEventData[] = [];
@@ -221,11 +224,11 @@ it("cancels a running turn from the socket waiting for it: partial reply kept an
     { role: "user", content: "stream:50:50 never finishes" },
     { role: "assistant", content: partial },
   ]);
-  // No cost reported before the cancel: the partial reply's tokens (4 characters each) at gpt-4-turbo's output
-  // price, 30,000 micro-dollars per 1K tokens.
+  // No cost reported: the prompt's tokens and the partial reply's (4 characters each, rounded up) at gpt-4-turbo's
+  // input and output prices, 10,000 and 30,000 micro-dollars per 1K tokens.
   await eventually(async () => {
     const turnCharges = await query<{ delta_micros: number }>("select delta_micros from cost_ledger where user_id = ? and kind = 'turn' and id > ?", user_id, ledgerBefore.at(-1)?.id ?? 0);
-    expect(turnCharges).toEqual([{ delta_micros: -Math.round((Math.ceil(partial.length / 4) * 30_000) / 1000) }]);
+    expect(turnCharges).toEqual([{ delta_micros: -Math.round((Math.ceil(promptChars / 4) * 10_000 + Math.ceil(partial.length / 4) * 30_000) / 1000) }]);
   });
   await committed(sessionId);
   const ledgerSum = await query<{ total: number }>("select sum(delta_micros) as total from cost_ledger where user_id = ? and id > ?", user_id, ledgerBefore.at(-1)?.id ?? 0);

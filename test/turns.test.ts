@@ -200,9 +200,10 @@ describe("billing", () => {
   });
 
   it("refuses further turns once a turn has used the balance up", async () => {
-    const { user_id } = await createUser({ balance: 0.01 });
+    // A short turn reserves about 0.29 dollars (README "Money"): the first fits, the second no longer does.
+    const { user_id } = await createUser({ balance: 0.4 });
     const ws = await open();
-    const first = await chat(ws, user_id, "NEW", "cost:0.02 pricey");
+    const first = await chat(ws, user_id, "NEW", "cost:0.2 pricey");
     expect(first).not.toHaveProperty("error");
     const sessionId = first.data?.session_id as string;
     expect(await chat(ws, user_id, sessionId, "more")).toMatchObject({ code: 15 });

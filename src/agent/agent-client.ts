@@ -24,6 +24,9 @@ export interface AgentClient {
   /**
    * A turn's reply as it is produced: ProcessStream's chunks, or, from an agent that answers it Unimplemented,
    * Process's whole reply as one piece (the agent is then not asked to stream again by this client).
+   * `options.signal` is the turn's cancel: it aborts a Process call at once; a stream is read on, within its
+   * limits, for a usage chunk (a cost, no text) the agent sends last, and stops at the first text after the cancel
+   * (the agent is still writing: that output is not delivered).
    */
   reply(request: TurnCall, options: StreamCallOptions): AsyncGenerator<ReplyPiece>;
 }
@@ -42,9 +45,13 @@ export function createAgentClient(endpoint: AgentEndpoint, maxReplyBytes: number
     if (streams) {
       let heard = false;
       try {
-        for await (const chunk of processStream(request, options)) {
+        const { signal: cancel, ...limits } = options;
+        for await (const chunk of processStream(request, limits)) {
           heard = true;
-          yield { text: chunk.textDelta, costDollars: chunk.cost };
+          if (cancel?.aborted) {
+            if (chunk.textDelta !== "") return; // leaving the loop cancels the call
+            yield { text: "", costDollars: chunk.cost };
+          } else yield { text: chunk.textDelta, costDollars: chunk.cost };
         }
         return;
       } catch (error) {

@@ -1,6 +1,14 @@
 // Owns money conversions: storage keeps integer micro-dollars, the wire and the agent speak dollars.
 const MICROS_PER_DOLLAR = 1_000_000;
 
+/**
+ * The largest balance, and the largest amount an admin may set or add at once: one billion dollars. Balances and
+ * ledger sums stay whole numbers of micro-dollars that a double holds exactly (Number.MAX_SAFE_INTEGER is about
+ * 9 billion dollars), with room for a few admin changes racing past the check.
+ */
+export const MAX_BALANCE_DOLLARS = 1_000_000_000;
+export const MAX_BALANCE_MICROS = MAX_BALANCE_DOLLARS * MICROS_PER_DOLLAR;
+
 export function dollarsToMicros(dollars: number): number {
   return Math.round(dollars * MICROS_PER_DOLLAR);
 }

@@ -11,15 +11,20 @@
 //   "die:<k> ..."          k pieces, then the error Internal "scripted death mid-stream";
 //   "stall:<k> ..."        k pieces, then 60 s of silence before a last piece "part-<k> " with DEFAULT_TURN_COST;
 //   "chunkcost ..."        4 pieces 400 ms apart, each costing 0.001 (0.004 in all): slow enough for a cancel to land;
+//   "usage:<n>:<ms> ..."   like the reference agent's OpenAI mode: n pieces of 64 characters, <ms> before each, then
+//                          <ms> later a usage chunk (no text) with the whole call's cost, priced as the reference
+//                          agent prices (pricing.ts: characters / 4 of what it was sent, and of its reply); while it
+//                          waits it sends an empty chunk every 250 ms, so waits longer than AI_TIMEOUT_MS are no silence;
 //   "[unary-only]" anywhere: ProcessStream answers Unimplemented (Process answers as usual).
-// The waits of stream:, stall: and chunkcost stop when the caller cancels (or its deadline passes). GET /__calls?session_id=<id> answers {"process": n, "processStream": m}: how
+// The waits of stream:, stall:, chunkcost and usage: stop when the caller cancels (or its deadline passes). GET /__calls?session_id=<id> answers {"process": n, "processStream": m}: how
 // many calls of each this isolate has seen for that session (fallback tests count them).
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { AIService, ResponseSchema, SummarizeResponseSchema, type Request as AgentRequest } from "../../gen/ai_service_pb";
 import { serveService } from "../../reference-agent/src/serve";
 import { sleep, splitEvenly } from "../../reference-agent/src/streaming";
-import { DEFAULT_TURN_COST, SUMMARY_COST } from "./scripted-costs";
+import { costInDollars, estimateTokens } from "../../reference-agent/src/pricing";
+import { DEFAULT_TURN_COST, SUMMARY_COST, USAGE_PIECE_CHARS } from "./scripted-costs";
 
 const STALL_MS = 60_000;
 const CHUNK_COST = 0.001;
@@ -65,6 +70,30 @@ async function* parts(from: number, to: number, gapMs: number, signal: AbortSign
   }
 }
 
+const HEARTBEAT_MS = 250;
+
+/** Waits ms, sending an empty chunk (no text, no cost) every HEARTBEAT_MS meanwhile. */
+async function* waitAlive(ms: number, signal: AbortSignal) {
+  for (let waited = 0; waited < ms; waited += HEARTBEAT_MS) {
+    await sleep(Math.min(HEARTBEAT_MS, ms - waited), signal);
+    if (waited + HEARTBEAT_MS < ms) yield { textDelta: "", cost: 0 };
+  }
+}
+
+/** "usage:<n>:<ms>": n pieces, then the cost in a last chunk without text, as an OpenAI-compatible server reports usage. */
+async function* usageReply(request: AgentRequest, n: number, ms: number, signal: AbortSignal) {
+  let reply = "";
+  for (let i = 0; i < n; i++) {
+    yield* waitAlive(ms, signal);
+    const piece = `piece-${i} `.padEnd(USAGE_PIECE_CHARS, ".");
+    reply += piece;
+    yield { textDelta: piece, cost: 0 };
+  }
+  yield* waitAlive(ms, signal);
+  const input = estimateTokens(request.sessionPrompt, request.chatSummary, request.chatHistory, request.chatMessage);
+  yield { textDelta: "", cost: costInDollars(request.modelName, input, estimateTokens(reply)) };
+}
+
 const serve = serveService(AIService, {
   async process(request) {
     count(request.sessionId, "process");
@@ -79,7 +108,10 @@ const serve = serveService(AIService, {
     const stream = /^stream:(\d+):(\d+)/.exec(message);
     const die = /^die:(\d+)/.exec(message);
     const stall = /^stall:(\d+)/.exec(message);
-    if (stream) {
+    const usage = /^usage:(\d+):(\d+)/.exec(message);
+    if (usage) {
+      yield* usageReply(request, Number(usage[1]), Number(usage[2]), signal);
+    } else if (stream) {
       const n = Number(stream[1]);
       yield* parts(0, n, Number(stream[2]), signal, (i) => (i === n - 1 ? DEFAULT_TURN_COST : 0));
     } else if (die) {

@@ -1,6 +1,7 @@
-// The money rules of a turn: what it reserves from the model's prices and the prompt, and what a reported cost charges.
+// The money rules of a turn: what it reserves from the model's prices and the prompt, what a reported cost charges,
+// and what a cancelled turn charges.
 import { describe, expect, it } from "vitest";
-import { chargeForReportedCost, turnBudgetMicros } from "../../src/domain/accounts/turn-budget";
+import { chargeForCancelledTurn, chargeForReportedCost, reservationFits, turnBudgetMicros } from "../../src/domain/accounts/turn-budget";
 
 const gpt4 = { inputMicrosPer1k: 10_000, outputMicrosPer1k: 30_000 };
 const limits = { maxOutputTokens: 1000, maxTurnCostMicros: 1_000_000 };
@@ -14,6 +15,15 @@ describe("turnBudgetMicros", () => {
   it("grows with the prompt and never exceeds MAX_TURN_COST", () => {
     expect(turnBudgetMicros(gpt4, 30_000, limits)).toBeGreaterThan(turnBudgetMicros(gpt4, 3_000, limits));
     expect(turnBudgetMicros(gpt4, 10_000_000, limits)).toBe(1_000_000);
+  });
+});
+
+describe("reservationFits", () => {
+  it("lets a turn run only when all of its reservation is spendable", () => {
+    expect(reservationFits(677_460, 677_460)).toBe(true);
+    expect(reservationFits(677_459, 677_460)).toBe(false);
+    expect(reservationFits(1, 290_800)).toBe(false);
+    expect(reservationFits(0, 0)).toBe(false);
   });
 });
 
@@ -31,5 +41,35 @@ describe("chargeForReportedCost", () => {
   it("caps a cost above MAX_TURN_COST, and one above the reservation", () => {
     expect(chargeForReportedCost(1e13, 5_000_000, 1_000_000)).toEqual({ chargeMicros: 1_000_000, adjusted: expect.stringContaining("MAX_TURN_COST") });
     expect(chargeForReportedCost(0.2, 50_000, 1_000_000)).toEqual({ chargeMicros: 50_000, adjusted: expect.stringContaining("reservation") });
+  });
+});
+
+describe("chargeForCancelledTurn", () => {
+  // A 58,000-character prompt: 14,500 tokens at 10 micro-dollars each.
+  const heavy = { promptChars: 58_000, deliveredChars: 0, reportedDollars: 0 };
+
+  it("charges a cancel before the first piece its prompt: characters / 4, rounded up, at the input price", () => {
+    expect(chargeForCancelledTurn(heavy, gpt4, 700_000, 1_000_000)).toEqual({ chargeMicros: 145_000, adjusted: null });
+    expect(chargeForCancelledTurn({ ...heavy, promptChars: 58_001 }, gpt4, 700_000, 1_000_000).chargeMicros).toBe(145_010);
+  });
+
+  it("adds the output delivered at the output price", () => {
+    // 384 characters delivered: 96 tokens at 30 micro-dollars.
+    expect(chargeForCancelledTurn({ ...heavy, deliveredChars: 384 }, gpt4, 700_000, 1_000_000).chargeMicros).toBe(145_000 + 2_880);
+  });
+
+  it("charges what the agent reported when that is more, and the estimate when the report is less", () => {
+    expect(chargeForCancelledTurn({ ...heavy, deliveredChars: 448, reportedDollars: 0.14842 }, gpt4, 700_000, 1_000_000)).toEqual({ chargeMicros: 148_420, adjusted: null });
+    expect(chargeForCancelledTurn({ ...heavy, deliveredChars: 448, reportedDollars: 0.001 }, gpt4, 700_000, 1_000_000).chargeMicros).toBe(145_000 + 3_360);
+  });
+
+  it("never charges more than the reservation or MAX_TURN_COST, and says so", () => {
+    expect(chargeForCancelledTurn(heavy, gpt4, 100_000, 1_000_000)).toEqual({ chargeMicros: 100_000, adjusted: expect.stringContaining("reservation") });
+    expect(chargeForCancelledTurn(heavy, gpt4, 700_000, 50_000)).toEqual({ chargeMicros: 50_000, adjusted: expect.stringContaining("MAX_TURN_COST") });
+    expect(chargeForCancelledTurn({ ...heavy, reportedDollars: 5 }, gpt4, 700_000, 1_000_000).chargeMicros).toBe(700_000);
+  });
+
+  it("charges the reservation for a reported cost that is not a cost, as for any turn", () => {
+    expect(chargeForCancelledTurn({ ...heavy, reportedDollars: Number.NaN }, gpt4, 700_000, 1_000_000).chargeMicros).toBe(700_000);
   });
 });

@@ -1,11 +1,12 @@
 // Owns what a user may still spend, across every session, socket and tab: the balance the database last reported
 // and the money held by turns in flight, kept in the user's account object's storage so it survives eviction.
 //
-// A turn reserves before its agent is called; it is charged no more than its reservation. Until the database
+// A turn reserves all it may cost, or does not run; it is charged no more than its reservation. Until the database
 // has a turn's charges, the reservation holds them: while the turn runs, its whole reservation; once it is
 // finished, its charges not yet committed. So spendable = database balance - held, and a commit (which lowers
 // the database balance by exactly what it releases from the hold) leaves it unchanged. A reservation a crashed
 // session never finished expires; the balance is then read again from the database.
+import { reservationFits } from "./turn-budget";
 
 /** A turn's hold on the user's money. */
 interface Reservation {
@@ -20,7 +21,7 @@ interface Reservation {
 
 export type ReserveResult =
   | { outcome: "reserved"; amountMicros: number; spendableMicros: number }
-  | { outcome: "insufficient" }
+  | { outcome: "insufficient"; spendableMicros: number }
   | { outcome: "too-many-in-flight" }
   | { outcome: "unknown-user" };
 
@@ -46,8 +47,8 @@ export class Spendable {
   ) {}
 
   /**
-   * Holds up to `wantMicros` (never more than is spendable) for a turn, unless nothing is spendable or the user
-   * already has `maxInFlight` turns running.
+   * Holds `wantMicros` for a turn, unless less than that is spendable (a turn runs only if its whole reservation
+   * fits: a dust balance buys no turn) or the user already has `maxInFlight` turns running.
    */
   async reserve(id: string, wantMicros: number, limits: { maxInFlight: number; ttlMs: number }, now: number): Promise<ReserveResult> {
     const reservations = await this.load(now);
@@ -55,15 +56,15 @@ export class Spendable {
     if (inFlight >= limits.maxInFlight) return { outcome: "too-many-in-flight" };
     let balance = await this.balance();
     // A refusal is re-checked against the database, so a top-up made there (even by hand in SQL) counts at once.
-    if (balance !== null && balance - this.heldMicros() <= 0) {
+    if (balance !== null && !reservationFits(balance - this.heldMicros(), wantMicros)) {
       this.balanceMicros = null;
       balance = await this.balance();
     }
     if (balance === null) return { outcome: "unknown-user" };
     const spendableMicros = balance - this.heldMicros();
-    if (spendableMicros <= 0) return { outcome: "insufficient" };
+    if (!reservationFits(spendableMicros, wantMicros)) return { outcome: "insufficient", spendableMicros };
     const reservation: Reservation = {
-      amountMicros: Math.min(wantMicros, spendableMicros),
+      amountMicros: wantMicros,
       finished: false,
       chargedMicros: 0,
       committedMicros: 0,

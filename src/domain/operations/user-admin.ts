@@ -2,7 +2,7 @@
 // users, granting models, setting or topping up balances.
 import type { ChatStore, LedgerEntry, LedgerPosition, UserChanges, UserPageQuery, UserPosition, UserWithModels } from "../../storage/chat-store";
 import { ChatError, ErrorCode } from "../errors";
-import { dollarsToMicros } from "../money";
+import { dollarsToMicros, MAX_BALANCE_DOLLARS, MAX_BALANCE_MICROS, microsToDollars } from "../money";
 import { accountObject } from "../accounts/user-account";
 import { waitForCommits } from "./session-objects";
 
@@ -65,6 +65,7 @@ export async function changeUser(
     addBalanceMicros: input.addBalanceDollars === undefined ? undefined : dollarsToMicros(input.addBalanceDollars),
     modelIds: input.modelIds === undefined ? undefined : await requireGrantableModels(store, input.modelIds, await currentGrants(store, userId)),
   };
+  if (changes.addBalanceMicros !== undefined) await requireBalanceInBounds(store, userId, changes.addBalanceMicros);
   // A balance set by hand comes after the charges of turns already answered (they commit behind their replies):
   // the sessions recently active are asked to commit first.
   if (changes.setBalanceMicros !== undefined) {
@@ -75,6 +76,19 @@ export async function changeUser(
   if (!user) throw new ChatError(ErrorCode.UserDoesNotExist, "User not found");
   await accountObject(env, userId).accountChanged();
   return user;
+}
+
+/** An addition leaves the balance between 0 and the maximum (turns only lower it meanwhile), or changes nothing. */
+async function requireBalanceInBounds(store: ChatStore, userId: string, addMicros: number): Promise<void> {
+  const user = await store.findUser(userId);
+  if (!user) throw new ChatError(ErrorCode.UserDoesNotExist, "User not found");
+  const after = user.balanceMicros + addMicros;
+  if (after < 0 || after > MAX_BALANCE_MICROS) {
+    throw new ChatError(
+      ErrorCode.InvalidField,
+      `Invalid field "add_balance": the balance would be ${microsToDollars(after)} dollars; it must stay between 0 and ${MAX_BALANCE_DOLLARS}`,
+    );
+  }
 }
 
 async function currentGrants(store: ChatStore, userId: string): Promise<number[]> {

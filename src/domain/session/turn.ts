@@ -163,6 +163,8 @@ interface TurnBudget {
   reservedMicros: number;
   /** What the user could spend when the turn was reserved (the agent is told it as the balance). */
   spendableMicros: number;
+  /** Characters the agent is sent: what a cancelled turn pays as its prompt. */
+  promptChars: number;
 }
 
 interface AgentAnswer {
@@ -224,7 +226,7 @@ async function authorizeAndReserve(request: TurnRequest, context: TurnContext, {
   const promptChars = promptOf(request, context).length + request.message.length + (live?.session.summary.length ?? 0) + historyChars;
   const reservationId = crypto.randomUUID();
   const authorized = unwrap(await accountOf(request.userId).authorizeTurn({ userId: request.userId, reservationId, model: context.modelRef, promptChars }));
-  return { model: authorized.model, budget: { reservationId, reservedMicros: authorized.reservedMicros, spendableMicros: authorized.spendableMicros } };
+  return { model: authorized.model, budget: { reservationId, reservedMicros: authorized.reservedMicros, spendableMicros: authorized.spendableMicros, promptChars } };
 }
 
 /** The turn is accepted: it gets its number and its watchers learn that it started. */
@@ -239,7 +241,8 @@ function startLive(request: TurnRequest, context: TurnContext, { liveTurns, conf
 }
 
 /** The agent's reply, piece by piece as it streams (each piece goes out to the watchers at once), until it ends,
- *  fails, falls silent for AI_TIMEOUT_MS, runs past AI_TURN_TIMEOUT_MS, or a client cancels the turn. */
+ *  fails, falls silent for AI_TIMEOUT_MS, runs past AI_TURN_TIMEOUT_MS, or a client cancels the turn (then only
+ *  a cost the agent still reports counts, agent-client.ts). */
 async function callAgent(request: TurnRequest, context: TurnContext, model: ModelRecord, budget: TurnBudget, live: LiveTurn, { agent, config }: TurnParts): Promise<AgentAnswer> {
   const fileUrls = context.file ? [await agentFileUrl(config, context.file, request.requestOrigin)] : [];
   let reportedDollars = 0;
@@ -261,14 +264,16 @@ async function callAgent(request: TurnRequest, context: TurnContext, model: Mode
       { silenceMs: config.AI_TIMEOUT_MS, callMs: config.AI_TURN_TIMEOUT_MS, signal: live.signal },
     );
     for await (const piece of pieces) {
-      live.piece(piece.text);
+      if (!live.cancelled) live.piece(piece.text);
       reportedDollars += piece.costDollars;
     }
   } catch (error) {
     if (!live.cancelled) throw new ChatError(ErrorCode.UnableToReceiveResponse, undefined, agentFailure(config, error));
   }
   if (live.cancelled) {
-    const charge = chargeForCancelledTurn(live.text, reportedDollars, model, budget.reservedMicros, config.maxTurnCostMicros);
+    const work = { promptChars: budget.promptChars, deliveredChars: live.text.length, reportedDollars };
+    const charge = chargeForCancelledTurn(work, model, budget.reservedMicros, config.maxTurnCostMicros);
+    if (charge.adjusted) console.warn(`cancelled turn of session ${request.sessionId}: ${charge.adjusted}`);
     return { text: live.text, charge, cancelled: true };
   }
   live.replyComplete = true;

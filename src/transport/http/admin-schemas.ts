@@ -1,13 +1,16 @@
 // Owns the admin API's wire shapes: one zod schema per request part and per answer (the routes validate with them
 // and the OpenAPI document is generated from them), and the functions that turn stored records into answers.
 import { z } from "zod";
-import { microsToDollars } from "../../domain/money";
+import { MAX_BALANCE_DOLLARS, microsToDollars } from "../../domain/money";
 import type { ApiKeyRecord, CatalogModel, LedgerEntry, UserWithModels } from "../../storage/chat-store";
 import { ledgerKinds } from "../../storage/schema";
 import { nextCursor, pageQuery } from "./paging";
 
 const isoTime = z.iso.datetime().meta({ description: "ISO 8601 time (UTC)" });
 const dollars = (description: string) => z.number().finite().meta({ description });
+/** An amount of money an admin sets or adds: exact in micro-dollars up to MAX_BALANCE_DOLLARS (domain/money.ts). */
+const amount = (min: number, description: string) =>
+  z.number().finite().min(min).max(MAX_BALANCE_DOLLARS, `at most ${MAX_BALANCE_DOLLARS} dollars`).meta({ description: `${description}; at most ${MAX_BALANCE_DOLLARS}` });
 /** Prices are stored in integer micro-dollars per 1K tokens (a 32-bit column on PostgreSQL). */
 const price = (description: string) => z.number().finite().min(0).max(2000).meta({ description });
 
@@ -33,15 +36,15 @@ export const createUserBody = z
     user_id: z.string().trim().min(1).max(200).optional().meta({ description: "Keep this id (e.g. a client's hard-coded one); generated when absent" }),
     username,
     models: modelIds.default([]),
-    balance: z.number().finite().min(0).default(0).meta({ description: "Starting balance in dollars" }),
+    balance: amount(0, "Starting balance in dollars").default(0),
   })
   .meta({ id: "NewUser" });
 
 export const changeUserBody = z
   .object({
     username: username.optional(),
-    balance: z.number().finite().min(0).optional().meta({ description: "Sets the balance (dollars)" }),
-    add_balance: z.number().finite().optional().meta({ description: "Adds to the balance (dollars; negative takes away)" }),
+    balance: amount(0, "Sets the balance (dollars)").optional(),
+    add_balance: amount(-MAX_BALANCE_DOLLARS, "Adds to the balance (dollars; negative takes away); the balance after it must be 0 to the maximum").optional(),
     models: modelIds.optional().meta({ description: "Replaces the granted model ids" }),
   })
   .refine((b) => Object.values(b).some((v) => v !== undefined), "Nothing to change: send username, balance, add_balance or models")
