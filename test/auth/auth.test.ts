@@ -6,10 +6,10 @@ import { listDurableObjectIds } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { MessageType } from "../../src/transport/ws/frames";
 import { admin, backendFetch, balanceMicros, committed, createUser, eventually, query, upgrade, uploadForm, useSockets } from "../helpers/backend";
-import { testEnv } from "../helpers/env";
+import { JWT_SECRET, testEnv } from "../helpers/env";
 
 const open = useSockets();
-const SECRET = new TextEncoder().encode("test-jwt-secret");
+const SECRET = JWT_SECRET;
 
 async function hsJwt(sub: string, expiresIn: string | number = "5m", secret = SECRET): Promise<string> {
   return new SignJWT({}).setProtectedHeader({ alg: "HS256" }).setSubject(sub).setIssuedAt().setExpirationTime(expiresIn).sign(secret);
