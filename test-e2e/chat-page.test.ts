@@ -232,13 +232,17 @@ it("deletes a chat from the sidebar once the user confirms, and keeps it when th
   expect(problems).toEqual([]);
 }, 60_000);
 
+/** The development admin token is too short for token mode, which needs 32 bytes. */
+const TOKEN_MODE_ADMIN_TOKEN = "e2e-admin-token-of-at-least-32-bytes";
+
 describe("with AUTH_MODE=token", () => {
   let tokenStack: Stack;
   let tokenPage: Page;
   const tokenProblems: string[] = [];
 
   beforeAll(async () => {
-    tokenStack = await startStack({ AUTH_MODE: "token", CORS_ALLOW_ANY_ORIGIN: "true", FILE_URL_SECRET: "e2e-file-url-secret" });
+    // As deployed (wrangler.toml): only the Worker's own page may call it, and secrets of at least 32 bytes.
+    tokenStack = await startStack({ AUTH_MODE: "token", CORS_ORIGINS: "same-origin", FILE_URL_SECRET: "e2e-file-url-secret-of-32-bytes-or-more", ADMIN_TOKEN: TOKEN_MODE_ADMIN_TOKEN });
     stackTails.push(() => tokenStack.output());
     tokenPage = await browser.newPage({ viewport: { width: 1100, height: 700 } });
     tokenPage.on("console", (message) => {
@@ -259,7 +263,7 @@ describe("with AUTH_MODE=token", () => {
     expect(await tokenPage.locator("#user-id").isVisible()).toBe(false);
 
     await tokenPage.getByText("Create a user").click();
-    await tokenPage.getByLabel("Admin token").fill("dev-admin-token");
+    await tokenPage.getByLabel("Admin token").fill(TOKEN_MODE_ADMIN_TOKEN);
     await tokenPage.getByRole("button", { name: "Create user" }).click();
     await poll(() => tokenPage.locator("#chat").isVisible()).toBe(true);
     // The chat shows only once the user's models are in, so a message sent at once has its model.

@@ -105,7 +105,8 @@ app.openapi(wsRoute, (c) => {
   if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") throw httpFailure(426, "Expected a WebSocket upgrade");
   const allowed = c.var.config.corsOrigins;
   const origin = c.req.header("Origin");
-  if (allowed !== "*" && origin && !allowed.includes(origin)) throw httpFailure(403, `Origin not allowed: ${origin}`);
+  // The Worker's own pages (the chat page) are never cross-origin.
+  if (allowed !== "*" && origin && origin !== new URL(c.req.url).origin && !allowed.includes(origin)) throw httpFailure(403, `Origin not allowed: ${origin}`);
   const user = c.var.user;
   const hubUser = user ?? c.req.valid("query").user_id;
   const hubs = c.env.CONNECTIONS;
