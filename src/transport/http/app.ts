@@ -6,7 +6,7 @@ import { cors } from "hono/cors";
 import { z } from "zod";
 import { ChatError, ErrorCode } from "../../domain/errors";
 import { storageCounts } from "../../storage/d1-metrics";
-import { withSocketUser } from "../ws/socket-user";
+import { userHubId, withSocketUser } from "../ws/socket-user";
 import { adminRoutes } from "./admin-routes";
 import { withConfig, withStore, type AppEnv } from "./app-env";
 import { authenticate } from "./authenticate";
@@ -110,8 +110,8 @@ app.openapi(wsRoute, (c) => {
   const user = c.var.user;
   const hubUser = user ?? c.req.valid("query").user_id;
   const hubs = c.env.CONNECTIONS;
-  const id = hubUser && hubUser.length <= 200 ? hubs.idFromName(`user:${hubUser}`) : hubs.newUniqueId();
-  return hubs.get(id).fetch(withSocketUser(c.req.raw, user));
+  const id = hubUser && hubUser.length <= 200 ? userHubId(hubs, hubUser) : hubs.newUniqueId();
+  return hubs.get(id).fetch(withSocketUser(c.req.raw, c.var.credential));
 });
 
 /** Upgrades per client (CF-Connecting-IP) are limited before anything is checked or woken (code 109, 429). */
