@@ -67,6 +67,22 @@ async function replyFinished(): Promise<string> {
   return (await lastAssistant().textContent()) ?? "";
 }
 
+it("serves the page and its files with a Content-Security-Policy (scripts only from itself), never framed, no referrer off-site, no sniffing", async () => {
+  for (const file of ["/", "/app.js", "/style.css"]) {
+    const response = await fetch(`${stack.baseUrl}${file}`);
+    expect(response.status).toBe(200);
+    const csp = response.headers.get("content-security-policy") ?? "";
+    const directives = Object.fromEntries(csp.split(";").map((d) => d.trim().split(/\s+/)).map(([name, ...values]) => [name, values.join(" ")]));
+    expect(directives).toMatchObject({ "default-src": "'none'", "script-src": "'self'", "connect-src": "'self'", "frame-ancestors": "'none'" });
+    expect({
+      referrer: response.headers.get("referrer-policy"),
+      sniffing: response.headers.get("x-content-type-options"),
+      framing: response.headers.get("x-frame-options"),
+    }).toEqual({ referrer: "no-referrer", sniffing: "nosniff", framing: "DENY" });
+  }
+  // The Chromium tests below fail on any console error, which is where a policy violation shows.
+});
+
 it("creates a user, streams a conversation with a file, resumes a reply after a reload, and shows the balance", async () => {
   await page.goto(stack.baseUrl);
   expect(await page.title()).toBe("Chat-Backend");
