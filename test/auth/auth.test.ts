@@ -88,6 +88,17 @@ describe("WebSocket upgrades", () => {
   });
 });
 
+describe("the upgrade's Origin (CORS_ORIGINS=http://ui.test here)", () => {
+  it("lets in a listed origin and the backend's own (its chat page), and refuses any other with 403", async () => {
+    const credential = bearer(await hsJwt(alice));
+    expect((await upgrade("", { ...credential, origin: "http://ui.test" })).status).toBe(101);
+    expect((await upgrade("", { ...credential, origin: "http://backend.test" })).status).toBe(101);
+    const foreign = await upgrade("", { ...credential, origin: "http://evil.test" });
+    expect(foreign.status).toBe(403);
+    expect(await foreign.json()).toEqual({ message: "Origin not allowed: http://evil.test", data: null });
+  });
+});
+
 describe("a socket of one user naming another", () => {
   it("gets code 107 for every message type, and nothing of the other user changes", async () => {
     const aliceSocket = await open("", bearer(await hsJwt(alice)));

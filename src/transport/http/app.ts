@@ -89,7 +89,7 @@ const wsRoute = createRoute({
     101: { description: "Switching Protocols: the socket is open" },
     ...failures({
       401: "AUTH_MODE=token and no credential, or one that proves no user",
-      403: "CORS_ORIGINS is a list without the request's Origin",
+      403: "CORS_ORIGINS is a list (or same-origin) without the request's Origin, which is not the backend's own either",
       426: "Not a WebSocket upgrade",
       429: "Too many upgrades from this client (CF-Connecting-IP) in the last minute",
     }),
