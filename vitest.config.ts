@@ -20,6 +20,8 @@ const TEST_OPENAI_URL = "http://openai.test/v1";
 const REFERENCE_AGENT_TOKEN = "test-agent-token";
 /** Suites a second engine would run for nothing: no storage (agent-client), or guards that refuse before any
  *  storage and generated volume (fuzz). */
+/** The workerd suites that assume no sign-in: a frame's user_id is trusted, any origin allowed. */
+const NO_AUTH = { AUTH_MODE: "none", CORS_ORIGINS: "*" };
 const NOT_ON_POSTGRES = ["agent-client", "fuzz"].map((name) => `test/${name}.test.ts`);
 
 /** Whether this run includes the "postgres" project, judged from vitest's `--project` filters (`*` is a wildcard,
@@ -120,12 +122,16 @@ export default defineConfig(async () => {
   return {
     test: {
       projects: [
-        project("d1", WORKERD_SUITES, [], { STORAGE: "d1" }),
-        project("postgres", WORKERD_SUITES, NOT_ON_POSTGRES, { STORAGE: "postgres" }),
+        // wrangler.toml ships AUTH_MODE=token; these suites speak the trusted-user_id protocol, as `npm run dev` does.
+        project("d1", WORKERD_SUITES, [], { STORAGE: "d1", ...NO_AUTH }),
+        project("postgres", WORKERD_SUITES, NOT_ON_POSTGRES, { STORAGE: "postgres", ...NO_AUTH }),
         project("auth", "test/auth/*.test.ts", [], {
           STORAGE: "d1",
           AUTH_MODE: "token",
-          AUTH_JWT_SECRET: "test-jwt-secret",
+          // Token mode refuses signing secrets under 32 bytes.
+          AUTH_JWT_SECRET: "test-jwt-secret-of-at-least-32-bytes",
+          FILE_URL_SECRET: "test-file-url-secret-of-32-bytes-or-more",
+          ADMIN_TOKEN: "test-admin-token-of-at-least-32-bytes",
           AUTH_JWKS_URL: TEST_JWKS_URL,
           CORS_ORIGINS: "http://ui.test",
           MAX_FRAMES_PER_SECOND: "5",

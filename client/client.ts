@@ -4,6 +4,7 @@
 import { backoffDelay, reconnectPolicy, type ReconnectOptions, type ReconnectPolicy } from "./backoff";
 import { ChatBackendError, ChatClientError } from "./errors";
 import {
+  CloseCode,
   ErrorCode,
   isErrorFrame,
   isEventFrame,
@@ -18,15 +19,17 @@ import {
   type TurnEvent,
 } from "./protocol";
 import { TurnStream, type ResumedTurn, type StreamHost, type StreamOwner } from "./stream";
-import { FrameSocket, globalSocketFactory, newRequestId, parseFrame, type SocketFactory } from "./transport";
+import { FrameSocket, globalSocketFactory, newRequestId, parseFrame, type CloseInfo, type SocketFactory } from "./transport";
 
 export interface ClientOptions {
   /** The backend's WebSocket URL, e.g. `ws://127.0.0.1:8787/ws` (`?v=2` and `?token=` are added as needed). */
   url: string;
   /** The user every request acts as (AUTH_MODE=none). With a `token` it may be left out. */
   userId?: string;
-  /** A credential (JWT or API key) for AUTH_MODE=token, sent as `?token=`. */
-  token?: string;
+  /** A credential (JWT or API key) for AUTH_MODE=token, sent as `?token=`; or a function that gives one, asked
+   *  before every connect, so a socket closed because its credential expired or was revoked (close code 4401)
+   *  reconnects with a fresh one. */
+  token?: string | TokenSource;
   /** Protocol v2: streamed replies, resume, cancel, turn events (default true). */
   v2?: boolean;
   /** Makes the sockets (default: the runtime's WebSocket; in Node 20 use connectNode). */
@@ -34,6 +37,9 @@ export interface ClientOptions {
   /** Reconnect after the socket drops (default on: 250 ms doubling to 10 s, 10 attempts); false: the client closes. */
   reconnect?: ReconnectOptions | false;
 }
+
+/** Gives the credential to connect with (a JWT your sign-in refreshes, or an API key). */
+export type TokenSource = () => string | Promise<string>;
 
 /** `open`: requests go out; `reconnecting`: they wait for the next socket; `closed`: they fail. */
 export type ConnectionState = "open" | "reconnecting" | "closed";
@@ -70,6 +76,7 @@ type Listeners = { turn: (event: TurnEvent) => void; connection: (state: Connect
 export class ChatClient {
   readonly userId: string | undefined;
   private readonly socketUrl: string;
+  private readonly token: string | TokenSource | undefined;
   private readonly factory: SocketFactory;
   private readonly policy: ReconnectPolicy | null;
   private frames: FrameSocket | null = null;
@@ -86,8 +93,8 @@ export class ChatClient {
     this.userId = options.userId;
     const url = new URL(options.url);
     if (options.v2 ?? true) url.searchParams.set("v", "2");
-    if (options.token !== undefined) url.searchParams.set("token", options.token);
     this.socketUrl = url.href;
+    this.token = options.token;
     this.factory = options.socket ?? globalSocketFactory;
     this.policy = options.reconnect === false ? null : reconnectPolicy(options.reconnect);
     this.host = {
@@ -272,14 +279,22 @@ export class ChatClient {
     entry.resolve(frame.data);
   }
 
+  /** The socket URL with the credential, asked of the token function each time there is one. */
+  private async connectUrl(): Promise<string> {
+    if (this.token === undefined) return this.socketUrl;
+    const url = new URL(this.socketUrl);
+    url.searchParams.set("token", typeof this.token === "function" ? await this.token() : this.token);
+    return url.href;
+  }
+
   private async openSocket(): Promise<void> {
-    const socket = await this.factory(this.socketUrl);
+    const socket = await this.factory(await this.connectUrl());
     const frames: FrameSocket = new FrameSocket(socket, {
       text: (text) => {
         if (this.frames === frames) this.receive(text);
       },
-      closed: () => {
-        if (this.frames === frames) this.lost();
+      closed: (info) => {
+        if (this.frames === frames) this.lost(info);
       },
     });
     await frames.opened;
@@ -291,13 +306,22 @@ export class ChatClient {
     if (frames.closed) throw new ChatClientError("disconnected", "the WebSocket closed as it opened");
   }
 
-  /** The socket dropped without close(): reconnect, or close when that is off. */
-  private lost(): void {
+  /** The socket dropped without close(): reconnect, or close when that is off. A socket closed because its
+   *  credential ended reconnects only with a token function to ask for a fresh one (the same credential would be
+   *  refused), at once. */
+  private lost(info: CloseInfo): void {
     this.frames = null;
     if (this.currentState === "closed") return;
     if (!this.policy) {
       this.shutdown(new ChatClientError("disconnected", "the WebSocket closed (reconnecting is off)"));
       return;
+    }
+    if (info.code === CloseCode.CredentialEnded) {
+      if (typeof this.token !== "function") {
+        this.shutdown(new ChatClientError("disconnected", `the backend closed the WebSocket: ${info.reason || "credential ended"} (pass \`token\` as a function to sign in again)`));
+        return;
+      }
+      this.attempt = 0;
     }
     this.setState("reconnecting");
     this.scheduleReconnect();

@@ -1,6 +1,6 @@
 // Owns the client library's public surface, `chat-backend/client`, for browsers, workerd and Node.
 // It imports nothing of Node (the `ws` helper is `chat-backend/client/node`) and nothing of the backend's src/.
-export { ChatClient, type ChatInput, type ClientOptions, type ConnectionState } from "./client";
+export { ChatClient, type ChatInput, type ClientOptions, type ConnectionState, type TokenSource } from "./client";
 export { TurnStream, type Delta, type ResumedTurn } from "./stream";
 export { ChatBackendError, ChatClientError, type ClientFailure } from "./errors";
 export { backoffDelay, DEFAULT_RECONNECT, type ReconnectOptions } from "./backoff";

@@ -53,6 +53,13 @@ export const ErrorCode = {
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
+/** WebSocket close codes the backend sends (docs/protocol.md 1.7). */
+export const CloseCode = {
+  /** The socket's credential was revoked or expired (reason `Revoked credential` / `Expired credential`): sign in
+   *  again with a fresh one. */
+  CredentialEnded: 4401,
+} as const;
+
 /** `user_id` may be left out on a socket signed in with a credential (AUTH_MODE=token). */
 interface AsUser {
   user_id?: string;

@@ -6,7 +6,7 @@
 // What runs before wrangler (port check, gen/, migrations) is tools/dev-start.ts.
 import path from "node:path";
 import { describeError, fail, numberOption, parseCommand, usageError } from "../tools/cli.ts";
-import { devSettings, readIfExists, takeSettingArgs, writeEnvFile } from "../tools/dev-settings.ts";
+import { describeDevAuth, devSettings, envFilePath, readIfExists, takeSettingArgs, writeEnvFile } from "../tools/dev-settings.ts";
 import { applyLocalMigrations, generateIfChanged, portProblem } from "../tools/dev-start.ts";
 import { bin, LOCAL_STATE, offlineEnv, root, start } from "../tools/lib.ts";
 import type { UpstashStandIn } from "../tools/upstash-standin.ts";
@@ -76,11 +76,13 @@ if (postgresMode) {
   });
   console.log(`dev:pg: PostgreSQL database ${database}, Upstash stand-in ${standIn.url} -> ${process.env.REDIS_URL ?? "redis://127.0.0.1:6379"}`);
 }
-const envFile = writeEnvFile(settings);
+const envFile = writeEnvFile(settings, envFilePath(root, port));
 args.push("--env-file", envFile.path);
+console.log(`dev: http://${ip}:${port}, ${describeDevAuth(settings)}`);
 
 const child = start(bin("wrangler"), [...args, ...extra], { env });
 for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => child.kill(signal));
+process.once("exit", () => envFile.remove()); // however this process ends, the secrets go with it
 child.on("exit", async (code, signal) => {
   envFile.remove();
   await standIn?.close();

@@ -34,6 +34,7 @@ export const settingsSchema = z.object({
   /** Frames a socket may send a second (bursts of twice that); more are answered with code 109. */
   MAX_FRAMES_PER_SECOND: positiveInt.default(20),
   SESSION_NAME_MAX_CHARS: positiveInt.default(40),
+  /** Comma-separated origins, "*" (any) or "same-origin" (only the Worker's own, e.g. its chat page). */
   CORS_ORIGINS: z.string().default("*"),
   /** With AUTH_MODE=token, "true" lets CORS_ORIGINS stay "*" (any web page may then use a user's credential). */
   CORS_ALLOW_ANY_ORIGIN: z.enum(["true", "false"]).default("false").transform((value) => value === "true"),
@@ -209,12 +210,25 @@ function resolveMirror(settings: Settings, problems: string[]): MirrorSettings |
   return null;
 }
 
+/** Secrets that sign or grant access in token mode: shorter ones could be guessed offline (an HS256 key from one
+ *  JWT, a file-link key from one signed URL). */
+const SIGNING_SECRETS = ["AUTH_JWT_SECRET", "FILE_URL_SECRET", "ADMIN_TOKEN"] as const;
+const MIN_SECRET_BYTES = 32;
+const encoder = new TextEncoder();
+
 function resolveAuth(settings: Settings, problems: string[]): AuthSettings {
   if (settings.AUTH_MODE === "none") return { mode: "none" };
   if (corsOrigins(settings.CORS_ORIGINS) === "*" && !settings.CORS_ALLOW_ANY_ORIGIN) {
     problems.push('AUTH_MODE="token" with CORS_ORIGINS="*" lets any web page use a signed-in user\'s credential: list your origins in CORS_ORIGINS, or set CORS_ALLOW_ANY_ORIGIN="true"');
   }
   if (!settings.FILE_URL_SECRET) problems.push('AUTH_MODE="token" hands out signed file links: set the secret FILE_URL_SECRET');
+  for (const name of SIGNING_SECRETS) {
+    const value = settings[name];
+    const bytes = value === undefined ? 0 : encoder.encode(value).length;
+    if (value !== undefined && bytes < MIN_SECRET_BYTES) {
+      problems.push(`${name} is ${bytes} bytes long: with AUTH_MODE="token" it must be at least ${MIN_SECRET_BYTES} bytes (e.g. \`openssl rand -base64 32\`)`);
+    }
+  }
   return {
     mode: "token",
     jwtSecret: settings.AUTH_JWT_SECRET ?? null,
@@ -224,7 +238,9 @@ function resolveAuth(settings: Settings, problems: string[]): AuthSettings {
   };
 }
 
+/** "*": any origin; a list: those (the Worker's own origin is always allowed); "same-origin": only its own. */
 function corsOrigins(setting: string): "*" | string[] {
+  if (setting.trim() === "same-origin") return [];
   const list = setting.split(",").map((o) => o.trim()).filter(Boolean);
   return list.length === 0 || list.includes("*") ? "*" : list;
 }

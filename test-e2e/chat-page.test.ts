@@ -87,6 +87,22 @@ async function replyFinished(): Promise<string> {
   return (await lastAssistant().textContent()) ?? "";
 }
 
+it("serves the page and its files with a Content-Security-Policy (scripts only from itself), never framed, no referrer off-site, no sniffing", async () => {
+  for (const file of ["/", "/app.js", "/style.css"]) {
+    const response = await fetch(`${stack.baseUrl}${file}`);
+    expect(response.status).toBe(200);
+    const csp = response.headers.get("content-security-policy") ?? "";
+    const directives = Object.fromEntries(csp.split(";").map((d) => d.trim().split(/\s+/)).map(([name, ...values]) => [name, values.join(" ")]));
+    expect(directives).toMatchObject({ "default-src": "'none'", "script-src": "'self'", "connect-src": "'self'", "frame-ancestors": "'none'" });
+    expect({
+      referrer: response.headers.get("referrer-policy"),
+      sniffing: response.headers.get("x-content-type-options"),
+      framing: response.headers.get("x-frame-options"),
+    }).toEqual({ referrer: "no-referrer", sniffing: "nosniff", framing: "DENY" });
+  }
+  // The Chromium tests below fail on any console error, which is where a policy violation shows.
+});
+
 it("creates a user, streams a conversation with a file, resumes a reply after a reload, and shows the balance", async () => {
   await page.goto(stack.baseUrl);
   expect(await page.title()).toBe("Chat-Backend");
@@ -356,13 +372,17 @@ it("deletes a chat on a touch screen, where nothing hovers", async () => {
   }
 }, 60_000);
 
+/** The development admin token is too short for token mode, which needs 32 bytes. */
+const TOKEN_MODE_ADMIN_TOKEN = "e2e-admin-token-of-at-least-32-bytes";
+
 describe("with AUTH_MODE=token", () => {
   let tokenStack: Stack;
   let tokenPage: Page;
   const tokenProblems: string[] = [];
 
   beforeAll(async () => {
-    tokenStack = await startStack({ AUTH_MODE: "token", CORS_ALLOW_ANY_ORIGIN: "true", FILE_URL_SECRET: "e2e-file-url-secret" });
+    // As deployed (wrangler.toml): only the Worker's own page may call it, and secrets of at least 32 bytes.
+    tokenStack = await startStack({ AUTH_MODE: "token", CORS_ORIGINS: "same-origin", FILE_URL_SECRET: "e2e-file-url-secret-of-32-bytes-or-more", ADMIN_TOKEN: TOKEN_MODE_ADMIN_TOKEN });
     stackTails.push(() => tokenStack.output());
     tokenPage = await browser.newPage({ viewport: { width: 1100, height: 700 } });
     tokenPage.on("console", (message) => {
@@ -383,7 +403,7 @@ describe("with AUTH_MODE=token", () => {
     expect(await tokenPage.locator("#user-id").isVisible()).toBe(false);
 
     await tokenPage.getByText("Create a user").click();
-    await tokenPage.getByLabel("Admin token").fill("dev-admin-token");
+    await tokenPage.getByLabel("Admin token").fill(TOKEN_MODE_ADMIN_TOKEN);
     await tokenPage.getByRole("button", { name: "Create user" }).click();
     await poll(() => tokenPage.locator("#chat").isVisible()).toBe(true);
     // The chat shows only once the user's models are in, so a message sent at once has its model.

@@ -1,14 +1,16 @@
 // What `npm run dev` does before wrangler starts (tools/dev-start.ts), as a newcomer meets it: a port in use is one
 // clear line at once with nothing left running, and local D1 migrations apply without a question even in a
-// terminal, then are skipped while nothing changed.
+// terminal, then are skipped while nothing changed; sign-in is off and says so, and the merged settings stay in the
+// checkout's .wrangler/ folder only while it runs.
 import { execFile, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterEach, expect, it } from "vitest";
 import { freePort } from "../tools/lib.ts";
+import { startStack } from "./stack";
 
 const root = path.resolve(import.meta.dirname, "..");
 const temporary: string[] = [];
@@ -73,3 +75,20 @@ it("applies local D1 migrations without asking, in a terminal too, then skips th
   expect(databases.some((file) => file.endsWith(".sqlite") && !file.endsWith("metadata.sqlite"))).toBe(true);
   expect(existsSync(path.join(persistTo, "chat-backend-d1-migrations.json"))).toBe(true);
 }, 120_000);
+
+it("npm run dev says sign-in is off, keeps its merged settings (secrets among them) in .wrangler/dev, and removes them when stopped", async () => {
+  const stack = await startStack({}, { storage: "d1" });
+  const port = new URL(stack.baseUrl).port;
+  const settingsFile = path.join(root, ".wrangler", "dev", `settings-${port}.env`);
+  try {
+    expect(stack.output()).toContain(`dev: http://127.0.0.1:${port}, sign-in off (AUTH_MODE=none`);
+    expect(await (await fetch(`${stack.baseUrl}/healthz`)).json()).toMatchObject({ auth: "none" });
+    expect(readFileSync(settingsFile, "utf8")).toContain("ADMIN_TOKEN='dev-admin-token'");
+    expect(statSync(settingsFile).mode & 0o777).toBe(0o600);
+    expect(processesMentioning(`--env-file ${settingsFile}`)).not.toEqual([]);
+    expect(processesMentioning(os.tmpdir() + "/chat-backend-dev-")).toEqual([]); // main's settings folder
+  } finally {
+    await stack.stop();
+  }
+  expect(existsSync(settingsFile)).toBe(false);
+});

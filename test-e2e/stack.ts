@@ -65,7 +65,8 @@ export async function startStack(vars: Record<string, string>, options: StackOpt
       mkdtempSync(path.join(os.tmpdir(), "chat-e2e-")),
       "--dev-vars",
       options.devVars ?? "/dev/null",
-      ...Object.entries(vars).flatMap(([name, value]) => ["--var", `${name}:${value}`]),
+      // Sign-in off unless a test turns it on (wrangler.toml ships AUTH_MODE=token; `npm run dev` turns it off too).
+      ...Object.entries({ AUTH_MODE: "none", ...vars }).flatMap(([name, value]) => ["--var", `${name}:${value}`]),
     ],
     {
       cwd: root,

@@ -6,10 +6,10 @@ import { listDurableObjectIds } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { MessageType } from "../../src/transport/ws/frames";
 import { admin, backendFetch, balanceMicros, committed, createUser, eventually, query, upgrade, uploadForm, useSockets } from "../helpers/backend";
-import { testEnv } from "../helpers/env";
+import { JWT_SECRET, testEnv } from "../helpers/env";
 
 const open = useSockets();
-const SECRET = new TextEncoder().encode("test-jwt-secret");
+const SECRET = JWT_SECRET;
 
 async function hsJwt(sub: string, expiresIn: string | number = "5m", secret = SECRET): Promise<string> {
   return new SignJWT({}).setProtectedHeader({ alg: "HS256" }).setSubject(sub).setIssuedAt().setExpirationTime(expiresIn).sign(secret);
@@ -85,6 +85,17 @@ describe("WebSocket upgrades", () => {
     }
     expect(await ws.request({ type: MessageType.SessionChats, data: { session_id: sessionId } })).toMatchObject({ type: MessageType.SessionChats });
     expect(await ws.request({ type: MessageType.DeleteSession, data: { session_id: sessionId } })).toMatchObject({ type: MessageType.DeleteSession });
+  });
+});
+
+describe("the upgrade's Origin (CORS_ORIGINS=http://ui.test here)", () => {
+  it("lets in a listed origin and the backend's own (its chat page), and refuses any other with 403", async () => {
+    const credential = bearer(await hsJwt(alice));
+    expect((await upgrade("", { ...credential, origin: "http://ui.test" })).status).toBe(101);
+    expect((await upgrade("", { ...credential, origin: "http://backend.test" })).status).toBe(101);
+    const foreign = await upgrade("", { ...credential, origin: "http://evil.test" });
+    expect(foreign.status).toBe(403);
+    expect(await foreign.json()).toEqual({ message: "Origin not allowed: http://evil.test", data: null });
   });
 });
 

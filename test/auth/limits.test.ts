@@ -4,12 +4,13 @@ import { SignJWT } from "jose";
 import { expect, it } from "vitest";
 import { MessageType } from "../../src/transport/ws/frames";
 import { createUser, upgrade, useSockets } from "../helpers/backend";
+import { JWT_SECRET } from "../helpers/env";
 
 const open = useSockets();
 
 it("answers frames over the socket's rate with code 109, once each, and keeps the socket", async () => {
   const { user_id } = await createUser();
-  const token = await new SignJWT({}).setProtectedHeader({ alg: "HS256" }).setSubject(user_id).setExpirationTime("5m").sign(new TextEncoder().encode("test-jwt-secret"));
+  const token = await new SignJWT({}).setProtectedHeader({ alg: "HS256" }).setSubject(user_id).setExpirationTime("5m").sign(JWT_SECRET);
   const ws = await open("", { authorization: `Bearer ${token}` });
   for (let i = 0; i < 30; i++) ws.send({ type: MessageType.Balance, data: {}, id: String(i) });
   const answers = await Promise.all(Array.from({ length: 30 }, () => ws.next()));

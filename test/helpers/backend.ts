@@ -3,7 +3,7 @@
 import { exports } from "cloudflare:workers";
 import { afterEach } from "vitest";
 import postgres from "postgres";
-import { ChatClient, FrameSocket, type ClientOptions } from "chat-backend/client";
+import { ChatClient, FrameSocket, type CloseInfo, type ClientOptions } from "chat-backend/client";
 import { configOf } from "../../src/config";
 import { sessionObject } from "../../src/domain/operations/session-objects";
 import { ADMIN_TOKEN, testEnv } from "./env";
@@ -17,8 +17,11 @@ export class TestSocket {
   private readonly received: Frame[] = [];
   private readonly waiting: ((frame: Frame) => void)[] = [];
   private readonly frames: FrameSocket;
+  private readonly closeInfo: Promise<CloseInfo>;
 
   constructor(socket: WebSocket) {
+    let closedWith: (info: CloseInfo) => void = () => {};
+    this.closeInfo = new Promise((resolve) => (closedWith = resolve));
     this.frames = new FrameSocket(socket, {
       text: (text) => {
         const frame = JSON.parse(text) as Frame;
@@ -26,8 +29,13 @@ export class TestSocket {
         if (waiter) waiter(frame);
         else this.received.push(frame);
       },
-      closed: () => {},
+      closed: (info) => closedWith(info),
     });
+  }
+
+  /** How the socket closed, whoever closed it (fails the test if it is still open after 10 s). */
+  closing(): Promise<CloseInfo> {
+    return Promise.race([this.closeInfo, new Promise<never>((_, reject) => setTimeout(() => reject(new Error("the socket stayed open for 10 s")), 10_000))]);
   }
 
   get closed(): boolean {

@@ -12,5 +12,8 @@ export interface TestBindings {
 }
 
 export const testEnv = env as Env & TestBindings;
-export const ADMIN_TOKEN = "test-admin-token";
+/** The admin API's bearer token in this project (vitest.config.ts; the auth project's is longer, as token mode needs). */
+export const ADMIN_TOKEN = testEnv.ADMIN_TOKEN!;
+/** The HS256 key of the auth project's JWTs. */
+export const JWT_SECRET = new TextEncoder().encode(testEnv.AUTH_JWT_SECRET ?? "");
 export const HISTORY_WINDOW = 4;

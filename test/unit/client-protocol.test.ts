@@ -7,12 +7,14 @@ import type { z } from "zod";
 import * as client from "chat-backend/client";
 import { ErrorCode } from "../../src/domain/errors";
 import type { TurnEvent as ServerTurnEvent } from "../../src/domain/session/turn-events";
+import { CREDENTIAL_ENDED } from "../../src/transport/ws/credential-watch";
 import { chatMessageRequest, MessageType, resumeRequest, sessionRequest, userRequest } from "../../src/transport/ws/frames";
 
 describe("the client's wire types", () => {
-  it("name the backend's message types and error codes, and no others", () => {
+  it("name the backend's message types, error codes and close code, and no others", () => {
     expect(client.MessageType).toEqual(MessageType);
     expect(client.ErrorCode).toEqual(ErrorCode);
+    expect(client.CloseCode).toEqual({ CredentialEnded: CREDENTIAL_ENDED });
   });
 
   it("describe the backend's turn events exactly", () => {

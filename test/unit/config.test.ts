@@ -5,6 +5,8 @@ import { ConfigError, describeConfig, parseConfig, type OptionalBindings } from 
 
 const binding = { fetch: async () => new Response() } as unknown as Fetcher;
 const withAgentAndD1: OptionalBindings = { AGENT: binding, DB: {} as D1Database };
+/** A secret long enough for AUTH_MODE=token (32 bytes). */
+const STRONG = "s".repeat(32);
 
 function problemsOf(vars: Record<string, string>, bindings: OptionalBindings = withAgentAndD1): string[] {
   try {
@@ -68,12 +70,32 @@ describe("parseConfig", () => {
   });
 
   it("refuses sign-in with any origin allowed, unless explicitly allowed, and without a key for signed file links", () => {
-    expect(problemsOf({ AUTH_MODE: "token", FILE_URL_SECRET: "s" })[0]).toContain('CORS_ORIGINS="*"');
-    expect(problemsOf({ AUTH_MODE: "token", FILE_URL_SECRET: "s", CORS_ALLOW_ANY_ORIGIN: "true" })).toEqual([]);
+    expect(problemsOf({ AUTH_MODE: "token", FILE_URL_SECRET: STRONG })[0]).toContain('CORS_ORIGINS="*"');
+    expect(problemsOf({ AUTH_MODE: "token", FILE_URL_SECRET: STRONG, CORS_ALLOW_ANY_ORIGIN: "true" })).toEqual([]);
     expect(problemsOf({ AUTH_MODE: "token", CORS_ORIGINS: "https://chat.example" })).toEqual(['AUTH_MODE="token" hands out signed file links: set the secret FILE_URL_SECRET']);
-    const auth = parseConfig({ AUTH_MODE: "token", CORS_ORIGINS: "https://chat.example", FILE_URL_SECRET: "s", AUTH_JWT_SECRET: "k", AUTH_JWT_ISSUER: "" }, withAgentAndD1).auth;
-    expect(auth).toEqual({ mode: "token", jwtSecret: "k", jwksUrl: null, issuer: null, audience: null });
+    const auth = parseConfig({ AUTH_MODE: "token", CORS_ORIGINS: "https://chat.example", FILE_URL_SECRET: STRONG, AUTH_JWT_SECRET: STRONG, AUTH_JWT_ISSUER: "" }, withAgentAndD1).auth;
+    expect(auth).toEqual({ mode: "token", jwtSecret: STRONG, jwksUrl: null, issuer: null, audience: null });
     expect(parseConfig({}, withAgentAndD1).auth).toEqual({ mode: "none" });
+  });
+
+  it("with AUTH_MODE=token, refuses each signing secret shorter than 32 bytes, naming it", () => {
+    const token = { AUTH_MODE: "token", CORS_ORIGINS: "https://chat.example" };
+    const problems = problemsOf({ ...token, AUTH_JWT_SECRET: "a", FILE_URL_SECRET: "x".repeat(31), ADMIN_TOKEN: "dev-admin-token" });
+    expect(problems).toEqual([
+      'AUTH_JWT_SECRET is 1 bytes long: with AUTH_MODE="token" it must be at least 32 bytes (e.g. `openssl rand -base64 32`)',
+      'FILE_URL_SECRET is 31 bytes long: with AUTH_MODE="token" it must be at least 32 bytes (e.g. `openssl rand -base64 32`)',
+      'ADMIN_TOKEN is 15 bytes long: with AUTH_MODE="token" it must be at least 32 bytes (e.g. `openssl rand -base64 32`)',
+    ]);
+    // Bytes, not characters: 16 two-byte characters are enough.
+    expect(problemsOf({ ...token, FILE_URL_SECRET: "é".repeat(16), ADMIN_TOKEN: STRONG, AUTH_JWT_SECRET: STRONG })).toEqual([]);
+    // Local work (AUTH_MODE=none) keeps its short development secrets.
+    expect(problemsOf({ AUTH_MODE: "none", AUTH_JWT_SECRET: "a", FILE_URL_SECRET: "b", ADMIN_TOKEN: "c" })).toEqual([]);
+  });
+
+  it("reads CORS_ORIGINS=same-origin as no other origin, which sign-in accepts", () => {
+    const config = parseConfig({ AUTH_MODE: "token", CORS_ORIGINS: "same-origin", FILE_URL_SECRET: STRONG }, withAgentAndD1);
+    expect(config.corsOrigins).toEqual([]);
+    expect(parseConfig({ CORS_ORIGINS: "https://a.example, https://b.example" }, withAgentAndD1).corsOrigins).toEqual(["https://a.example", "https://b.example"]);
   });
 
   it("needs the binding of the storage it is told to use", () => {

@@ -1,7 +1,7 @@
 // Owns proving who a request's user is (AUTH_MODE=token): a JWT (HS256 with AUTH_JWT_SECRET, or keys published at
 // AUTH_JWKS_URL; `sub` is the user id, `exp` required, `iss`/`aud` checked when configured) or an API key the admin
 // API issued ("cbk_<key id>_<secret>", checked against the stored hash in constant time).
-import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify, type JWTVerifyGetKey } from "jose";
+import { createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from "jose";
 import type { AuthSettings } from "../../config";
 import type { ApiKeyRecord, ChatStore } from "../../storage/chat-store";
 import { base64Url, fromHex, hex } from "../encoding";
@@ -25,13 +25,22 @@ export class CredentialRefused extends Error {
 /** JWKS fetched once per isolate and URL (jose caches the keys and refetches on an unknown key id). */
 const keySets = new Map<string, JWTVerifyGetKey>();
 
-/** The user id a credential proves, or CredentialRefused. */
-export async function userOfCredential(credential: string, auth: TokenAuth, store: ChatStore): Promise<string> {
+/** What a credential proved: its user, and what ends it (sockets it opened close then, see connection-hub.ts). */
+export interface ProvenCredential {
+  userId: string;
+  /** An API key's id: revoking the key ends it. Null for a JWT. */
+  keyId: string | null;
+  /** A JWT's `exp` in milliseconds. Null for an API key. */
+  expiresAt: number | null;
+}
+
+/** The user a credential proves, or CredentialRefused. */
+export async function proveCredential(credential: string, auth: TokenAuth, store: ChatStore): Promise<ProvenCredential> {
   if (credential.startsWith(API_KEY_PREFIX)) return userOfApiKey(credential, store);
   return userOfJwt(credential, auth);
 }
 
-async function userOfJwt(token: string, auth: TokenAuth): Promise<string> {
+async function userOfJwt(token: string, auth: TokenAuth): Promise<ProvenCredential> {
   let algorithm: string | undefined;
   try {
     algorithm = decodeProtectedHeader(token).alg;
@@ -39,24 +48,24 @@ async function userOfJwt(token: string, auth: TokenAuth): Promise<string> {
     throw new CredentialRefused("Malformed credential");
   }
   const options = { issuer: auth.issuer ?? undefined, audience: auth.audience ?? undefined, requiredClaims: ["exp", "sub"] };
+  const proven = (payload: JWTPayload): ProvenCredential => ({ userId: payload.sub!, keyId: null, expiresAt: payload.exp! * 1000 });
   try {
     if (algorithm === "HS256" && auth.jwtSecret) {
-      const { payload } = await jwtVerify(token, encoder.encode(auth.jwtSecret), { ...options, algorithms: ["HS256"] });
-      return payload.sub!;
+      return proven((await jwtVerify(token, encoder.encode(auth.jwtSecret), { ...options, algorithms: ["HS256"] })).payload);
     }
     if (algorithm && ASYMMETRIC.includes(algorithm) && auth.jwksUrl) {
       let keys = keySets.get(auth.jwksUrl);
       if (!keys) keySets.set(auth.jwksUrl, (keys = createRemoteJWKSet(new URL(auth.jwksUrl))));
-      const { payload } = await jwtVerify(token, keys, { ...options, algorithms: ASYMMETRIC });
-      return payload.sub!;
+      return proven((await jwtVerify(token, keys, { ...options, algorithms: ASYMMETRIC })).payload);
     }
   } catch (error) {
-    throw new CredentialRefused(error instanceof Error && error.name === "JWTExpired" ? "Expired credential" : "Invalid credential");
+    // By jose's error code: the minified bundle renames its classes, and with them the errors' `name`.
+    throw new CredentialRefused(error instanceof errors.JOSEError && error.code === errors.JWTExpired.code ? "Expired credential" : "Invalid credential");
   }
   throw new CredentialRefused("Invalid credential");
 }
 
-async function userOfApiKey(key: string, store: ChatStore): Promise<string> {
+async function userOfApiKey(key: string, store: ChatStore): Promise<ProvenCredential> {
   // "cbk_" + 32 hex digits + "_" + the secret (base64url, which may hold "_" itself).
   const match = /^([0-9a-f]{32})_(.+)$/.exec(key.slice(API_KEY_PREFIX.length));
   if (!match) throw new CredentialRefused("Malformed credential");
@@ -65,7 +74,7 @@ async function userOfApiKey(key: string, store: ChatStore): Promise<string> {
   const expected = record ? fromHex(record.secretHash) : new Uint8Array(32);
   const matches = crypto.subtle.timingSafeEqual(await sha256(secret), expected);
   if (!record || !matches || record.revokedAt !== null) throw new CredentialRefused("Invalid credential");
-  return record.userId;
+  return { userId: record.userId, keyId: record.id, expiresAt: null };
 }
 
 export interface IssuedApiKey {

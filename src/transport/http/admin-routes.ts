@@ -32,6 +32,7 @@ import {
   usersQuery,
 } from "./admin-schemas";
 import type { AppEnv } from "./app-env";
+import { userHubId } from "../ws/socket-user";
 import { httpFailure } from "./failures";
 import { adminSecurity, failures, jsonAnswer } from "./openapi";
 import { decodeCursor, encodeCursor, pageQuery } from "./paging";
@@ -151,7 +152,8 @@ const revokeKeyRoute = createRoute({
   path: "/users/{user_id}/keys/{key_id}",
   tags: ["admin: API keys"],
   summary: "Revoke an API key",
-  description: "Refused from then on. Revoking twice keeps the first time.",
+  description:
+    "Refused from then on, and the WebSockets it opened are closed with code 4401 (docs/protocol.md 1.7). Revoking twice keeps the first time.",
   request: { params: keyParam },
   responses: { 200: jsonAnswer("The key with its revoked_at", keySchema), ...failures({ ...adminFailures, 404: "No such key for this user" }) },
 });
@@ -249,6 +251,8 @@ adminRoutes
   .openapi(revokeKeyRoute, async (c) => {
     const { user_id, key_id } = c.req.valid("param");
     if (!(await c.var.store.revokeApiKey(user_id, key_id, Date.now()))) throw httpFailure(404, "No such key for this user");
+    // Sockets the key opened close now (their user's hub holds them all); new upgrades with it already get 401.
+    if (c.var.config.auth.mode === "token") await c.env.CONNECTIONS.get(userHubId(c.env.CONNECTIONS, user_id)).revokeKey(key_id);
     const key = await c.var.store.findApiKey(key_id);
     return c.json(keyJson(key!), 200);
   })

@@ -2,11 +2,13 @@
 // and its authenticated user.
 import type { MiddlewareHandler } from "hono";
 import { configOf, type Config } from "../../config";
+import type { ProvenCredential } from "../../domain/accounts/credentials";
 import type { ChatStore } from "../../storage/chat-store";
 import { openStore } from "../../storage/open-store";
 
-/** `user`: the user the request's credential proved (AUTH_MODE=token), or null (set by authenticate.ts). */
-export type AppEnv = { Bindings: Env; Variables: { config: Config; store: ChatStore; user: string | null } };
+/** `user`: the user the request's credential proved (AUTH_MODE=token), or null; `credential`: what ends that
+ *  credential (set by authenticate.ts). */
+export type AppEnv = { Bindings: Env; Variables: { config: Config; store: ChatStore; user: string | null; credential: ProvenCredential | null } };
 
 /** Hands the configuration (parsed once per environment) to the routes. */
 export const withConfig: MiddlewareHandler<AppEnv> = async (c, next) => {

@@ -6,7 +6,7 @@ import { cors } from "hono/cors";
 import { z } from "zod";
 import { ChatError, ErrorCode } from "../../domain/errors";
 import { storageCounts } from "../../storage/d1-metrics";
-import { withSocketUser } from "../ws/socket-user";
+import { userHubId, withSocketUser } from "../ws/socket-user";
 import { adminRoutes } from "./admin-routes";
 import { withConfig, withStore, type AppEnv } from "./app-env";
 import { authenticate } from "./authenticate";
@@ -89,7 +89,7 @@ const wsRoute = createRoute({
     101: { description: "Switching Protocols: the socket is open" },
     ...failures({
       401: "AUTH_MODE=token and no credential, or one that proves no user",
-      403: "CORS_ORIGINS is a list without the request's Origin",
+      403: "CORS_ORIGINS is a list (or same-origin) without the request's Origin, which is not the backend's own either",
       426: "Not a WebSocket upgrade",
       429: "Too many upgrades from this client (CF-Connecting-IP) in the last minute",
     }),
@@ -105,12 +105,13 @@ app.openapi(wsRoute, (c) => {
   if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") throw httpFailure(426, "Expected a WebSocket upgrade");
   const allowed = c.var.config.corsOrigins;
   const origin = c.req.header("Origin");
-  if (allowed !== "*" && origin && !allowed.includes(origin)) throw httpFailure(403, `Origin not allowed: ${origin}`);
+  // The Worker's own pages (the chat page) are never cross-origin.
+  if (allowed !== "*" && origin && origin !== new URL(c.req.url).origin && !allowed.includes(origin)) throw httpFailure(403, `Origin not allowed: ${origin}`);
   const user = c.var.user;
   const hubUser = user ?? c.req.valid("query").user_id;
   const hubs = c.env.CONNECTIONS;
-  const id = hubUser && hubUser.length <= 200 ? hubs.idFromName(`user:${hubUser}`) : hubs.newUniqueId();
-  return hubs.get(id).fetch(withSocketUser(c.req.raw, user));
+  const id = hubUser && hubUser.length <= 200 ? userHubId(hubs, hubUser) : hubs.newUniqueId();
+  return hubs.get(id).fetch(withSocketUser(c.req.raw, c.var.credential));
 });
 
 /** Upgrades per client (CF-Connecting-IP) are limited before anything is checked or woken (code 109, 429). */

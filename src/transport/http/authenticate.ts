@@ -2,7 +2,7 @@
 // ?token= on /ws, where browsers cannot set headers) that must prove a user, else 401 before any Durable Object
 // wakes; with AUTH_MODE=none there is no user (routes trust the user_id they are sent, as the original did).
 import type { MiddlewareHandler } from "hono";
-import { CredentialRefused, userOfCredential } from "../../domain/accounts/credentials";
+import { CredentialRefused, proveCredential } from "../../domain/accounts/credentials";
 import type { AppEnv } from "./app-env";
 import { httpFailure } from "./failures";
 
@@ -17,6 +17,7 @@ export function authenticate({ fromQuery = false, optional = false }: Authentica
   return async (c, next) => {
     const auth = c.var.config.auth;
     c.set("user", null);
+    c.set("credential", null);
     if (auth.mode === "none") return next();
     const credential = /^Bearer\s+(\S+)$/i.exec(c.req.header("authorization") ?? "")?.[1] ?? (fromQuery ? c.req.query("token") : undefined);
     if (!credential) {
@@ -24,7 +25,9 @@ export function authenticate({ fromQuery = false, optional = false }: Authentica
       throw httpFailure(401, "Missing credential: send Authorization: Bearer <credential>");
     }
     try {
-      c.set("user", await userOfCredential(credential, auth, c.var.store));
+      const proven = await proveCredential(credential, auth, c.var.store);
+      c.set("user", proven.userId);
+      c.set("credential", proven);
     } catch (error) {
       if (error instanceof CredentialRefused) throw httpFailure(401, error.message);
       throw error;

@@ -1,6 +1,7 @@
 // Owns WebSockets (a Durable Object per user, or per connection when the user is unknown at connect time):
 // accepts them with the Hibernation API, answers each frame, in order, on the socket it came from, and hands the
-// live turn events session objects deliver to the v2 sockets watching their session.
+// live turn events session objects deliver to the v2 sockets watching their session. Its one alarm belongs to
+// CredentialWatch (sockets whose credential ended are closed).
 import { DurableObject } from "cloudflare:workers";
 import { configOf } from "../../config";
 import type { TurnEvent } from "../../domain/session/turn-events";
@@ -11,6 +12,7 @@ import { AccessGuard } from "../../domain/operations/access-guard";
 import { FrameRate } from "./frame-rate";
 import type { HandlerContext } from "./handlers";
 import { MAX_WATCHED_SESSIONS, TurnFeed, type LiveSocket } from "./live-socket";
+import { CredentialWatch, endSocket, hasExpired, type SocketCredential, type WatchedSocket } from "./credential-watch";
 import { socketUserOf } from "./socket-user";
 
 /** Kept with the socket across hibernation. */
@@ -21,6 +23,8 @@ interface SocketAttachment {
   origin: string;
   /** The user the socket authenticated as (AUTH_MODE=token), or null. */
   user: string | null;
+  /** What ends the socket's credential (AUTH_MODE=token); null: nothing (AUTH_MODE=none). */
+  credential: SocketCredential | null;
   /** Sessions this connection's turns wrote to that its reads have not waited for yet. */
   written: string[];
   /** 2: the socket opted in to live turns (`/ws?v=2`). */
@@ -43,6 +47,7 @@ export class ConnectionHub extends DurableObject<Env> {
   private readonly sockets = new Map<string, SocketState>();
   private store: ChatStore | null = null;
   private readonly guard = new AccessGuard();
+  private readonly credentials = new CredentialWatch(this.ctx.storage);
 
   override async fetch(request: Request): Promise<Response> {
     if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
@@ -51,20 +56,29 @@ export class ConnectionHub extends DurableObject<Env> {
     const { 0: client, 1: server } = new WebSocketPair();
     this.ctx.acceptWebSocket(server);
     const url = new URL(request.url);
+    const proven = socketUserOf(request);
     const attachment: SocketAttachment = {
       id: crypto.randomUUID(),
       origin: url.origin,
-      user: socketUserOf(request),
+      user: proven?.userId ?? null,
+      credential: proven && { keyId: proven.keyId, expiresAt: proven.expiresAt },
       written: [],
       version: url.searchParams.get("v") === "2" ? 2 : 1,
       watching: [],
     };
     server.serializeAttachment(attachment);
+    if (attachment.credential) await this.credentials.accepted(attachment.credential);
     return new Response(null, { status: 101, webSocket: client });
   }
 
   override webSocketMessage(socket: WebSocket, message: string | ArrayBuffer): Promise<void> {
     const state = this.stateOf(socket);
+    // Should the alarm be late, a frame on an expired credential still goes unanswered.
+    if (state.attachment.credential && hasExpired(state.attachment.credential, Date.now())) {
+      endSocket(socket, "Expired credential");
+      this.forget(socket);
+      return Promise.resolve();
+    }
     const overRate = !state.rate.take(Date.now()); // counted when the frame arrives
     const afterAnswer: (() => void)[] = [];
     const ctx = this.handlerContext(socket, state, overRate, afterAnswer);
@@ -89,6 +103,27 @@ export class ConnectionHub extends DurableObject<Env> {
       state.feed.deliver(events);
     }
     return watching;
+  }
+
+  /** The admin API revoked an API key of this hub's user: closes the sockets it opened; answers how many. */
+  revokeKey(keyId: string): number {
+    const ended = this.credentials.revoked(this.watchedSockets(), keyId);
+    for (const socket of ended) this.forget(socket);
+    return ended.length;
+  }
+
+  /** A socket's JWT expired (the alarm is set for the earliest expiry). */
+  override async alarm(): Promise<void> {
+    const ended = await this.credentials.rang(this.watchedSockets(), Date.now());
+    for (const socket of ended) this.forget(socket);
+  }
+
+  /** The open sockets that signed in with a credential. */
+  private watchedSockets(): WatchedSocket[] {
+    return this.ctx.getWebSockets().flatMap((socket) => {
+      const { credential } = socket.deserializeAttachment() as SocketAttachment;
+      return credential ? [{ socket, credential }] : [];
+    });
   }
 
   override webSocketClose(socket: WebSocket, code: number, reason: string): void {
@@ -118,6 +153,7 @@ export class ConnectionHub extends DurableObject<Env> {
     if (!state) {
       attachment.version ??= 1; // sockets accepted before protocol v2 existed
       attachment.watching ??= [];
+      attachment.credential ??= null; // sockets accepted before credentials could end them
       state = {
         attachment,
         pending: Promise.resolve(),
