@@ -6,8 +6,8 @@ import { z } from "zod";
 import { TurnChunks, type ChatBackendChunk, type ChatBackendUIMessage, type TurnMetadata } from "./ai-sdk-chunks";
 import { ChatStore, memoryStorage, type KeyValueStorage, type RunningTurn, type StoredFile } from "./ai-sdk-store";
 import { ChatClient, type ClientOptions } from "./client";
-import { ChatClientError } from "./errors";
-import type { HistoryEntry } from "./protocol";
+import { ChatBackendError, ChatClientError } from "./errors";
+import { ErrorCode, type HistoryEntry } from "./protocol";
 import type { TurnStream } from "./stream";
 import { newRequestId } from "./transport";
 import { fileUrl, httpBaseOf, uploadFile, type HttpFetch } from "./upload";
@@ -133,7 +133,16 @@ export class ChatBackendTransport implements ChatTransport<ChatBackendUIMessage>
       () => (ended = true),
       () => (ended = true),
     );
-    const messages = historyMessages(sessionId, await client.history(sessionId), (name) => fileUrl(this.baseUrl, name));
+    let entries: HistoryEntry[];
+    try {
+      entries = await client.history(sessionId);
+    } catch (error) {
+      // A new chat's first turn: its session is stored when the turn commits, so it has no history to read yet.
+      const firstTurn = resumed && !ended && error instanceof ChatBackendError && error.code === ErrorCode.SessionNotFound;
+      if (!firstTurn) throw error;
+      entries = [];
+    }
+    const messages = historyMessages(sessionId, entries, (name) => fileUrl(this.baseUrl, name));
     if (!running || !resumed) return messages;
     if (ended) {
       this.held.delete(chatId);
