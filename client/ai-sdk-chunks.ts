@@ -4,6 +4,7 @@
 import type { UIMessage, UIMessageChunk } from "ai";
 import { ChatBackendError, ChatClientError } from "./errors";
 import type { ErrorCode } from "./protocol";
+import { UploadError } from "./upload";
 
 /** What a reply of Chat-Backend carries as its UIMessage's `metadata`. */
 export interface TurnMetadata {
@@ -26,10 +27,11 @@ export type ChatBackendUIMessage = UIMessage<TurnMetadata>;
 export type ChatBackendChunk = UIMessageChunk<TurnMetadata>;
 
 /** The text of an error chunk: the protocol's text, then its code (`Insufficient balance (code 15)`), so a UI shows
- *  both and `errorCodeOf` reads the code back. */
+ *  both and `errorCodeOf` reads the code back; a refused upload's message with its HTTP status. */
 export function errorText(error: unknown): string {
   if (error instanceof ChatBackendError) return `${error.message} (code ${error.code})`;
   if (error instanceof ChatClientError) return `${error.message} (${error.reason})`;
+  if (error instanceof UploadError) return `${error.message} (HTTP ${error.status})`;
   return error instanceof Error ? error.message : String(error);
 }
 

@@ -73,8 +73,9 @@ export class ChatBackendTransport implements ChatTransport<ChatBackendUIMessage>
   private connecting: Promise<ChatClient> | null = null;
   /** Resumes started by loadMessages, handed to reconnectToStream (by chat id). */
   private readonly held = new Map<string, TurnStream<ResumableReply>>();
-  /** Chats whose turn this transport is streaming now. */
-  private readonly following = new Set<string>();
+  /** Chats whose turns this transport is streaming now, and how many (a message sent right after a Stop overlaps
+   *  the stopped turn's last moments). */
+  private readonly following = new Map<string, number>();
 
   constructor(private readonly options: ChatBackendTransportOptions) {
     this.store = new ChatStore(options.storage ?? memoryStorage());
@@ -266,7 +267,7 @@ export class ChatBackendTransport implements ChatTransport<ChatBackendUIMessage>
   /** Turns a stream's life into chunks: start once the turn started, each delta, then its end (with the charge). */
   private async follow(emit: Emit, mapper: TurnChunks, client: ChatClient, stream: TurnStream<ResumableReply>, how: Following): Promise<void> {
     const { chatId, abortSignal } = how;
-    this.following.add(chatId);
+    this.following.set(chatId, (this.following.get(chatId) ?? 0) + 1);
     const metadata = (): TurnMetadata => ({
       sessionId: stream.sessionId ?? "",
       ...(stream.sessionName !== undefined ? { sessionName: stream.sessionName } : {}),
@@ -299,7 +300,9 @@ export class ChatBackendTransport implements ChatTransport<ChatBackendUIMessage>
     } finally {
       stopListening();
       abortSignal?.removeEventListener("abort", cancel);
-      this.following.delete(chatId);
+      const others = (this.following.get(chatId) ?? 1) - 1;
+      if (others > 0) this.following.set(chatId, others);
+      else this.following.delete(chatId);
       const running = this.store.running(chatId);
       if (running && running.sessionId === stream.sessionId && running.turn === stream.turn) this.store.setRunning(chatId, null);
     }

@@ -5,7 +5,7 @@
 import { readUIMessageStream, type UIMessageChunk } from "ai";
 import { describe, expect, it } from "vitest";
 import { ChatBackendError, ChatClientError, ErrorCode } from "chat-backend/client";
-import { errorCodeOf, historyMessages, TurnChunks, type ChatBackendChunk, type ChatBackendUIMessage } from "chat-backend/client/ai-sdk";
+import { errorCodeOf, historyMessages, TurnChunks, UploadError, type ChatBackendChunk, type ChatBackendUIMessage } from "chat-backend/client/ai-sdk";
 
 const meta = { sessionId: "9f1e", sessionName: "Primes", turn: 3 };
 
@@ -84,7 +84,7 @@ describe("TurnChunks", () => {
     expect(errorCodeOf("Insufficient balance (code 15)")).toBe(15);
   });
 
-  it("says why no answer can come when the client gave up, and keeps any other error's text", () => {
+  it("says why no answer can come when the client gave up, gives a refused upload's status, keeps any other error's text", () => {
     expect(new TurnChunks("m5").fail(new ChatClientError("disconnected", "the WebSocket could not be reopened (10 attempts)"))).toEqual([
       { type: "error", errorText: "the WebSocket could not be reopened (10 attempts) (disconnected)" },
     ]);
@@ -92,6 +92,9 @@ describe("TurnChunks", () => {
       { type: "error", errorText: "Chat-Backend takes one file per message, not 2" },
     ]);
     expect(errorCodeOf("Chat-Backend takes one file per message, not 2")).toBeUndefined();
+    expect(new TurnChunks("m9").fail(new UploadError(400, "File too large: the limit is 10 MB"))).toEqual([
+      { type: "error", errorText: "File too large: the limit is 10 MB (HTTP 400)" },
+    ]);
   });
 
   it("emits each step once: a delta before start brings the start, an empty delta nothing, nothing after the end", async () => {
