@@ -2,13 +2,17 @@
 // stack as `npm run dev` runs it (local D1, AUTH_MODE=none). The test builds the app with Vite and serves the build
 // on its own origin, as a team's app would be: send and stream, a file turn, Stop keeps the partial reply, a reload
 // mid-reply resumes to the stored reply, a refused turn shows its error, the chat list, the turn's number and charge
-// (message metadata). Takes the README's screenshot (docs/images/ai-sdk-example.png).
+// (message metadata). Takes the README's screenshot (docs/images/ai-sdk-example.png). Also drives the same transport
+// from Node 20 (`ws` sockets from chat-backend/client/node) against that stack.
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync } from "node:fs";
 import path from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { preview, type PreviewServer } from "vite";
+import { readUIMessageStream } from "ai";
 import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
+import { nodeSocket } from "chat-backend/client/node";
+import { ChatBackendTransport, type ChatBackendUIMessage } from "chat-backend/client/ai-sdk";
 import { freePort } from "../tools/lib.ts";
 import { createUser, startStack, type Stack } from "./stack";
 
@@ -187,4 +191,30 @@ it("shows a refused turn's error with its code, and the next turn works again", 
   await poll(() => page.getByRole("navigation", { name: "Chats" }).getByRole("button").count()).toBe(3);
   await page.screenshot({ path: path.join(IMAGES, "ai-sdk-example.png") });
   expect(problems).toEqual([]);
+}, 60_000);
+
+it("runs in Node 20 too: the transport on `ws` sockets streams a turn with a file and resumes nothing afterwards", async () => {
+  const transport = new ChatBackendTransport({ url: `${stack.baseUrl.replace("http", "ws")}/ws`, userId, socket: nodeSocket, model: "gpt-4-turbo" });
+  try {
+    const file = { type: "file" as const, mediaType: "text/plain", filename: "node.txt", url: `data:text/plain;base64,${Buffer.from("from node\n").toString("base64")}` };
+    const stream = await transport.sendMessages({
+      chatId: "node-chat",
+      trigger: "submit-message",
+      messageId: undefined,
+      abortSignal: undefined,
+      messages: [{ id: "u1", role: "user", parts: [file, { type: "text", text: "Hello from Node" }] }],
+    });
+    let reply: ChatBackendUIMessage | undefined;
+    for await (const snapshot of readUIMessageStream<ChatBackendUIMessage>({ stream, onError: (error) => expect.fail(String(error)) })) reply = snapshot;
+    expect(reply?.parts).toEqual([{ type: "text", text: expect.stringContaining('You said: "Hello from Node"'), state: "done" }]);
+    expect(reply?.parts[0]).toMatchObject({ text: expect.stringContaining("files: 1") });
+    expect(reply?.metadata).toMatchObject({ sessionId: transport.sessionOf("node-chat"), turn: 0, charge: expect.any(Number) });
+    expect(await transport.reconnectToStream({ chatId: "node-chat" })).toBeNull();
+    expect((await transport.loadMessages("node-chat")).map((m) => [m.role, m.parts.map((p) => p.type)])).toEqual([
+      ["user", ["file", "text"]],
+      ["assistant", ["text"]],
+    ]);
+  } finally {
+    transport.close();
+  }
 }, 60_000);
