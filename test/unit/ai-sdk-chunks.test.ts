@@ -1,11 +1,12 @@
 // The AI SDK transport's chunk mapping (client/ai-sdk-chunks.ts): each turn event (start, delta, end, cancelled,
 // error) and each refusal becomes the UIMessageChunks the docs' table says, and the AI SDK's own reader
 // (readUIMessageStream, what useChat runs) builds the message a user would see from them. Also the stored history
-// as UIMessages (historyMessages).
+// as UIMessages (historyMessages), and what the transport remembers per chat (ChatStore).
 import { readUIMessageStream, type UIMessageChunk } from "ai";
 import { describe, expect, it } from "vitest";
 import { ChatBackendError, ChatClientError, ErrorCode } from "chat-backend/client";
-import { errorCodeOf, historyMessages, TurnChunks, UploadError, type ChatBackendChunk, type ChatBackendUIMessage } from "chat-backend/client/ai-sdk";
+import { ChatStore } from "../../client/ai-sdk-store";
+import { errorCodeOf, historyMessages, memoryStorage, TurnChunks, UploadError, type ChatBackendChunk, type ChatBackendUIMessage } from "chat-backend/client/ai-sdk";
 
 const meta = { sessionId: "9f1e", sessionName: "Primes", turn: 3 };
 
@@ -137,5 +138,23 @@ describe("historyMessages", () => {
       { id: "s1:3", role: "user", metadata: { sessionId: "s1" }, parts: [{ type: "text", text: "Thanks" }] },
       { id: "s1:4", role: "assistant", metadata: { sessionId: "s1" }, parts: [{ type: "text", text: "", state: "done" }] },
     ]);
+  });
+});
+
+describe("ChatStore", () => {
+  it("keeps a chat's session both ways and its running turn, and ignores a running record it cannot read", () => {
+    const storage = memoryStorage();
+    const store = new ChatStore(storage);
+    expect(store.session("c1")).toBeNull();
+    store.link("c1", "s1");
+    expect([store.session("c1"), store.chatOf("s1")]).toEqual(["s1", "c1"]);
+    store.setRunning("c1", { sessionId: "s1", turn: 2, userText: "hi", file: { fileName: "f.txt", mediaType: "text/plain" } });
+    expect(store.running("c1")).toEqual({ sessionId: "s1", turn: 2, userText: "hi", file: { fileName: "f.txt", mediaType: "text/plain" } });
+    store.setRunning("c1", null);
+    expect(store.running("c1")).toBeNull();
+    storage.setItem("chat-backend.ai-sdk.running.c1", "{not json");
+    expect(store.running("c1")).toBeNull();
+    storage.setItem("chat-backend.ai-sdk.running.c1", JSON.stringify({ sessionId: "s1", turn: -1, userText: "hi" }));
+    expect(store.running("c1")).toBeNull();
   });
 });
