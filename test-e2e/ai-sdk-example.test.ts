@@ -130,7 +130,8 @@ it("stops a streaming reply: the partial reply stays, and is what the session ke
   await poll(() => page.locator("#messages .msg").count()).toBe(0);
   await sendAndSeeItStream(LONG_MESSAGE);
   await page.getByRole("button", { name: "Stop" }).click();
-  await poll(() => lastAssistant().getAttribute("data-state")).not.toBe("streaming");
+  await poll(() => lastAssistant().getAttribute("data-state")).toBe("cancelled");
+  expect(await lastAssistant().locator(".meta").textContent()).toMatch(/^turn 0 · stopped$/);
   const partial = await lastAssistantText();
   expect(partial.length).toBeGreaterThan(0);
   expect(`You said: "${LONG_MESSAGE}"`.startsWith(partial)).toBe(true); // cut off well before the reply's end

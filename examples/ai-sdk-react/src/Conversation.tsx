@@ -14,12 +14,17 @@ interface Props {
 }
 
 export function Conversation({ chatId, initial, transport, model, onBusy, onTurnEnd }: Props) {
-  const { messages, sendMessage, status, stop, error, clearError } = useChat<ChatBackendUIMessage>({
+  const { messages, setMessages, sendMessage, status, stop, error, clearError } = useChat<ChatBackendUIMessage>({
     id: chatId,
     messages: initial,
     transport,
     resume: true, // a reply that was streaming when the page reloaded goes on (reconnectToStream)
-    onFinish: onTurnEnd,
+    onFinish: ({ message, isAbort }) => {
+      // After stop() useChat takes no more chunks, so the transport's `cancelled` metadata never lands: mark the
+      // partial reply here (the backend cancels the turn and stores it as it is).
+      if (isAbort) setMessages((all) => all.map((m) => (m.id === message.id && m.metadata ? { ...m, metadata: { ...m.metadata, cancelled: true } } : m)));
+      onTurnEnd();
+    },
   });
   const [text, setText] = useState("");
   const [prompt, setPrompt] = useState("");
