@@ -85,7 +85,7 @@ export async function connect(query = "", headers: Record<string, string> = {}):
   return new TestSocket(await acceptedSocket(query, headers));
 }
 
-async function acceptedSocket(query: string, headers: Record<string, string> = {}): Promise<WebSocket> {
+export async function acceptedSocket(query: string, headers: Record<string, string> = {}): Promise<WebSocket> {
   const response = await upgrade(query, headers);
   const socket = response.webSocket;
   if (response.status !== 101 || !socket) throw new Error(`upgrade failed: ${response.status}`);
