@@ -23,7 +23,7 @@ export interface ChatBackendTransportOptions {
   httpUrl?: string;
   /** The user (AUTH_MODE=none). */
   userId?: string;
-  /** The credential (AUTH_MODE=token): called when the transport connects and before each upload. */
+  /** The credential (AUTH_MODE=token): called when the socket connects or reconnects and before each upload. */
   token?: () => string | Promise<string>;
   /** Where chat ids, their sessions and a running turn are kept (default in memory; in a browser pass `localStorage`
    *  so that a reload finds its chats and resumes the reply it was streaming). */
@@ -198,12 +198,12 @@ export class ChatBackendTransport implements ChatTransport<ChatBackendUIMessage>
   // ---- internals -------------------------------------------------------------------------------------------
 
   private async open(): Promise<ChatClient> {
-    const { url, userId, socket, reconnect } = this.options;
-    const token = await this.token();
+    const { url, userId, socket, reconnect, token } = this.options;
     return ChatClient.connect({
       url,
       v2: true,
       ...(userId !== undefined ? { userId } : {}),
+      // The function itself, so the client asks it again when the backend ends the credential (close 4401).
       ...(token !== undefined ? { token } : {}),
       ...(socket ? { socket } : {}),
       ...(reconnect !== undefined ? { reconnect } : {}),
