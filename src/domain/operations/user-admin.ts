@@ -65,13 +65,13 @@ export async function changeUser(
     addBalanceMicros: input.addBalanceDollars === undefined ? undefined : dollarsToMicros(input.addBalanceDollars),
     modelIds: input.modelIds === undefined ? undefined : await requireGrantableModels(store, input.modelIds, await currentGrants(store, userId)),
   };
-  if (changes.addBalanceMicros !== undefined) await requireBalanceInBounds(store, userId, changes.addBalanceMicros);
-  // A balance set by hand comes after the charges of turns already answered (they commit behind their replies):
-  // the sessions recently active are asked to commit first.
-  if (changes.setBalanceMicros !== undefined) {
+  // A balance set by hand, or money taken away (checked against the balance), comes after the charges of turns
+  // already answered (they commit behind their replies): the sessions recently active are asked to commit first.
+  if (changes.setBalanceMicros !== undefined || (changes.addBalanceMicros ?? 0) < 0) {
     const recent = await store.sessionsActiveSince(userId, Date.now() - recentSessionsMs);
     await waitForCommits(env, recent).catch(() => undefined);
   }
+  if (changes.addBalanceMicros !== undefined) await requireBalanceInBounds(store, userId, changes.addBalanceMicros);
   const user = await store.updateUser(userId, changes, Date.now());
   if (!user) throw new ChatError(ErrorCode.UserDoesNotExist, "User not found");
   await accountObject(env, userId).accountChanged();
