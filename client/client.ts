@@ -18,6 +18,7 @@ import {
   type TurnEvent,
 } from "./protocol";
 import { TurnStream, type ResumedTurn, type StreamHost, type StreamOwner } from "./stream";
+import { connectionFailure, DEFAULT_CONNECT_TIMEOUT_MS } from "./connect-failure";
 import { FrameSocket, globalSocketFactory, newRequestId, parseFrame, type SocketFactory } from "./transport";
 
 export interface ClientOptions {
@@ -33,6 +34,8 @@ export interface ClientOptions {
   socket?: SocketFactory;
   /** Reconnect after the socket drops (default on: 250 ms doubling to 10 s, 10 attempts); false: the client closes. */
   reconnect?: ReconnectOptions | false;
+  /** How long opening a socket may take (default 10 s); then it fails with cause "timeout". */
+  connectTimeoutMs?: number;
 }
 
 /** `open`: requests go out; `reconnecting`: they wait for the next socket; `closed`: they fail. */
@@ -72,6 +75,9 @@ export class ChatClient {
   private readonly socketUrl: string;
   private readonly factory: SocketFactory;
   private readonly policy: ReconnectPolicy | null;
+  private readonly connectTimeoutMs: number;
+  /** Why the last attempt to open a socket failed, for the error that gives up. */
+  private lastFailure: Error | null = null;
   private frames: FrameSocket | null = null;
   private currentState: ConnectionState = "reconnecting";
   /** Requests without their answer yet, in the order they went out on the current socket. */
@@ -90,6 +96,7 @@ export class ChatClient {
     this.socketUrl = url.href;
     this.factory = options.socket ?? globalSocketFactory;
     this.policy = options.reconnect === false ? null : reconnectPolicy(options.reconnect);
+    this.connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
     this.host = {
       userId: this.userId,
       send: (type, data, id, owner) => this.enqueue(type, this.withUser(data), id, owner),
@@ -258,7 +265,7 @@ export class ChatClient {
       this.pending.delete(entry.id);
       if (entry.type === MessageType.DeleteSession && entry.retried && frame.code === ErrorCode.SessionNotFound) {
         entry.resolve({ user_id: entry.data.user_id ?? "" }); // the first attempt deleted it before its answer was lost
-      } else entry.reject(new ChatBackendError(frame.code, frame.error, frame.type, frame.id));
+      } else entry.reject(new ChatBackendError(frame.code, frame.error, frame.type, frame.id, frame.detail));
       return;
     }
     if (isEventFrame(frame)) {
@@ -282,13 +289,29 @@ export class ChatClient {
         if (this.frames === frames) this.lost();
       },
     });
-    await frames.opened;
+    await this.opened(frames);
     if (this.currentState === "closed") {
       frames.close();
       throw new ChatClientError("closed", "the client was closed");
     }
     this.frames = frames;
     if (frames.closed) throw new ChatClientError("disconnected", "the WebSocket closed as it opened");
+  }
+
+  /** The socket open, or the reason it is not (the URL, refused / DNS / timeout, the server's refusal). */
+  private async opened(frames: FrameSocket): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), this.connectTimeoutMs)));
+    try {
+      if ((await Promise.race([frames.opened.then(() => "open" as const), timeout])) === "open") return;
+    } catch (error) {
+      if (this.currentState === "closed") throw error;
+      throw (this.lastFailure = await connectionFailure(this.socketUrl, null));
+    } finally {
+      clearTimeout(timer);
+    }
+    frames.close();
+    throw (this.lastFailure = await connectionFailure(this.socketUrl, { afterMs: this.connectTimeoutMs }));
   }
 
   /** The socket dropped without close(): reconnect, or close when that is off. */
@@ -306,7 +329,8 @@ export class ChatClient {
   private scheduleReconnect(): void {
     const policy = this.policy!;
     if (this.attempt >= policy.maxAttempts) {
-      this.shutdown(new ChatClientError("disconnected", `the WebSocket could not be reopened (${this.attempt} attempts)`));
+      const last = this.lastFailure ? `; the last: ${this.lastFailure.message}` : "";
+      this.shutdown(new ChatClientError("disconnected", `the WebSocket could not be reopened (${this.attempt} attempts)${last}`));
       return;
     }
     this.retryTimer = setTimeout(() => void this.reconnect(), backoffDelay(this.attempt++, policy));
@@ -322,6 +346,7 @@ export class ChatClient {
       return;
     }
     this.attempt = 0;
+    this.lastFailure = null;
     this.setState("open");
     this.recover();
   }
