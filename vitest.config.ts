@@ -137,7 +137,7 @@ export default defineConfig(async () => {
       ],
       // A run prints its summary: what the code under test logs (the Worker's request and turn lines, the stack traces
       // of failures a test provokes on purpose) is shown only for a test that failed.
-      silent: "passed-only",
+      silent: "passed-only" as const,
       // postgres.js leaves this rejection behind when a client closes inside workerd; every query has finished by then.
       onUnhandledError: (error: { message?: string }) => error.message !== "Stream was cancelled.",
     },
