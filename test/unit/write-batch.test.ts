@@ -27,7 +27,7 @@ describe("foldWrites", () => {
   it("folds writes to an existing session into the changes of its last write", async () => {
     const folded = foldWrites([summaryWrite(0), turnWrite(1, 100, { modelId: 8 }), turnWrite(2, 100, { modelId: 5 })]);
     expect(folded.newSession).toBeNull();
-    expect(folded.sessionChanges).toEqual({ summary: "summary 0", modelId: 5, prompt: session.prompt, lastActiveAt: T0 + 2 });
+    expect(folded.sessionChanges).toEqual({ summary: "summary 0", modelId: 5, prompt: session.prompt, lastActiveAt: T0 + 2, streamed: false });
   });
 
   it("refuses an empty batch", () => {
