@@ -36,7 +36,7 @@ export function readFrame(raw: string | ArrayBuffer, ctx: HandlerContext): ReadF
     json = JSON.parse(raw);
   } catch (error) {
     // The text stays the original's; the parser's own words say where the JSON broke (position, token).
-    return answered(errorFrame(ErrorCode.JsonParsing, undefined, undefined, undefined, `${error instanceof Error ? error.message : String(error)}`));
+    return answered(errorFrame(ErrorCode.JsonParsing, undefined, undefined, undefined, error instanceof Error ? error.message : String(error)));
   }
   const id = requestIdOf(json);
   if (ctx.overRate) {
