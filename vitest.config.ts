@@ -141,6 +141,9 @@ export default defineConfig(async () => {
         // End to end in Node: the `npm run dev:pg` stack, and Redis read by a plain client.
         { test: { name: "e2e", include: ["test-e2e/**/*.test.ts"], environment: "node", testTimeout: 60_000, hookTimeout: 120_000 } },
       ],
+      // A run prints its summary: what the code under test logs (the Worker's request and turn lines, the stack traces
+      // of failures a test provokes on purpose) is shown only for a test that failed.
+      silent: "passed-only" as const,
       // postgres.js leaves this rejection behind when a client closes inside workerd; every query has finished by then.
       onUnhandledError: (error: { message?: string }) => error.message !== "Stream was cancelled.",
     },

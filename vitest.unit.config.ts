@@ -8,5 +8,7 @@ export default defineConfig({
     include: ["test/unit/**/*.test.ts"],
     environment: "node",
     testTimeout: 5_000,
+    // As in vitest.config.ts: logs of the code under test only for a test that failed.
+    silent: "passed-only",
   },
 });

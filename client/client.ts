@@ -19,6 +19,7 @@ import {
   type TurnEvent,
 } from "./protocol";
 import { TurnStream, type ResumedTurn, type StreamHost, type StreamOwner } from "./stream";
+import { connectionFailure, DEFAULT_CONNECT_TIMEOUT_MS } from "./connect-failure";
 import { FrameSocket, globalSocketFactory, newRequestId, parseFrame, type CloseInfo, type SocketFactory } from "./transport";
 
 export interface ClientOptions {
@@ -36,6 +37,8 @@ export interface ClientOptions {
   socket?: SocketFactory;
   /** Reconnect after the socket drops (default on: 250 ms doubling to 10 s, 10 attempts); false: the client closes. */
   reconnect?: ReconnectOptions | false;
+  /** How long opening a socket may take (default 10 s); then it fails with cause "timeout". */
+  connectTimeoutMs?: number;
 }
 
 /** Gives the credential to connect with (a JWT your sign-in refreshes, or an API key). */
@@ -79,6 +82,9 @@ export class ChatClient {
   private readonly token: string | TokenSource | undefined;
   private readonly factory: SocketFactory;
   private readonly policy: ReconnectPolicy | null;
+  private readonly connectTimeoutMs: number;
+  /** Why the last attempt to open a socket failed, for the error that gives up. */
+  private lastFailure: Error | null = null;
   private frames: FrameSocket | null = null;
   private currentState: ConnectionState = "reconnecting";
   /** Requests without their answer yet, in the order they went out on the current socket. */
@@ -97,6 +103,7 @@ export class ChatClient {
     this.token = options.token;
     this.factory = options.socket ?? globalSocketFactory;
     this.policy = options.reconnect === false ? null : reconnectPolicy(options.reconnect);
+    this.connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
     this.host = {
       userId: this.userId,
       send: (type, data, id, owner) => this.enqueue(type, this.withUser(data), id, owner),
@@ -265,7 +272,7 @@ export class ChatClient {
       this.pending.delete(entry.id);
       if (entry.type === MessageType.DeleteSession && entry.retried && frame.code === ErrorCode.SessionNotFound) {
         entry.resolve({ user_id: entry.data.user_id ?? "" }); // the first attempt deleted it before its answer was lost
-      } else entry.reject(new ChatBackendError(frame.code, frame.error, frame.type, frame.id));
+      } else entry.reject(new ChatBackendError(frame.code, frame.error, frame.type, frame.id, frame.detail));
       return;
     }
     if (isEventFrame(frame)) {
@@ -288,7 +295,8 @@ export class ChatClient {
   }
 
   private async openSocket(): Promise<void> {
-    const socket = await this.factory(await this.connectUrl());
+    const url = await this.connectUrl();
+    const socket = await this.factory(url);
     const frames: FrameSocket = new FrameSocket(socket, {
       text: (text) => {
         if (this.frames === frames) this.receive(text);
@@ -297,13 +305,30 @@ export class ChatClient {
         if (this.frames === frames) this.lost(info);
       },
     });
-    await frames.opened;
+    await this.opened(frames, url);
     if (this.currentState === "closed") {
       frames.close();
       throw new ChatClientError("closed", "the client was closed");
     }
     this.frames = frames;
     if (frames.closed) throw new ChatClientError("disconnected", "the WebSocket closed as it opened");
+  }
+
+  /** The socket open, or the reason it is not (the URL, refused / DNS / timeout, the server's refusal). `url`
+   *  carries the credential, so the refusal asked for is this credential's (the message shows it masked). */
+  private async opened(frames: FrameSocket, url: string): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), this.connectTimeoutMs)));
+    try {
+      if ((await Promise.race([frames.opened.then(() => "open" as const), timeout])) === "open") return;
+    } catch (error) {
+      if (this.currentState === "closed") throw error;
+      throw (this.lastFailure = await connectionFailure(url, null));
+    } finally {
+      clearTimeout(timer);
+    }
+    frames.close();
+    throw (this.lastFailure = await connectionFailure(url, { afterMs: this.connectTimeoutMs }));
   }
 
   /** The socket dropped without close(): reconnect, or close when that is off. A socket closed because its
@@ -330,7 +355,8 @@ export class ChatClient {
   private scheduleReconnect(): void {
     const policy = this.policy!;
     if (this.attempt >= policy.maxAttempts) {
-      this.shutdown(new ChatClientError("disconnected", `the WebSocket could not be reopened (${this.attempt} attempts)`));
+      const last = this.lastFailure ? `; the last: ${this.lastFailure.message}` : "";
+      this.shutdown(new ChatClientError("disconnected", `the WebSocket could not be reopened (${this.attempt} attempts)${last}`));
       return;
     }
     this.retryTimer = setTimeout(() => void this.reconnect(), backoffDelay(this.attempt++, policy));
@@ -346,6 +372,7 @@ export class ChatClient {
       return;
     }
     this.attempt = 0;
+    this.lastFailure = null;
     this.setState("open");
     this.recover();
   }

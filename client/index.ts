@@ -2,7 +2,7 @@
 // It imports nothing of Node (the `ws` helper is `chat-backend/client/node`) and nothing of the backend's src/.
 export { ChatClient, type ChatInput, type ClientOptions, type ConnectionState, type TokenSource } from "./client";
 export { TurnStream, type Delta, type ResumedTurn } from "./stream";
-export { ChatBackendError, ChatClientError, type ClientFailure } from "./errors";
+export { ChatBackendError, ChatClientError, type ClientFailure, type ConnectionCause, type ConnectionFailure } from "./errors";
 export { backoffDelay, DEFAULT_RECONNECT, type ReconnectOptions } from "./backoff";
 export { FrameSocket, globalSocketFactory, newRequestId, openFrameSocket, parseFrame, type CloseInfo, type FrameListener, type SocketFactory, type WebSocketLike } from "./transport";
 export * from "./protocol";

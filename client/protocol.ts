@@ -161,12 +161,14 @@ export interface AnswerFrame<T extends RequestType = RequestType> {
   id?: string;
 }
 
-/** `type` and `id` are absent when the frame could not be read far enough to know them. */
+/** `type` and `id` are absent when the frame could not be read far enough to know them; `detail`, when present,
+ *  names the specifics (docs/protocol.md section 4). */
 export interface ErrorFrame {
   error: string;
   code: ErrorCode;
   type?: number;
   id?: string;
+  detail?: string;
 }
 
 export interface EventFrame {

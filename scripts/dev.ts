@@ -7,6 +7,7 @@
 import path from "node:path";
 import { describeError, fail, numberOption, parseCommand, usageError } from "../tools/cli.ts";
 import { describeDevAuth, devSettings, envFilePath, readIfExists, takeSettingArgs, writeEnvFile } from "../tools/dev-settings.ts";
+import { startupProblem } from "../tools/dev-check.ts";
 import { applyLocalMigrations, generateIfChanged, portProblem } from "../tools/dev-start.ts";
 import { bin, LOCAL_STATE, offlineEnv, root, start } from "../tools/lib.ts";
 import type { UpstashStandIn } from "../tools/upstash-standin.ts";
@@ -28,7 +29,16 @@ const { values, rest: extra } = parseCommand(
       "dev-vars": { type: "string", value: "FILE", description: "read settings from FILE instead of .dev.vars" },
       postgres: { type: "boolean", default: false, description: "on PostgreSQL with the Redis mirror (what `npm run dev:pg` passes)" },
     },
-    notes: ["Other options go to `wrangler dev` as they are (see `npx wrangler dev --help`)."],
+    notes: [
+      "Other options go to `wrangler dev` as they are (see `npx wrangler dev --help`).",
+      "npm run dev:pg (--postgres) also uses, from the environment:",
+      "  DATABASE_URL          the PostgreSQL server (default postgres://postgres:postgres@127.0.0.1:5432/postgres; started",
+      "                        from the Debian package when none listens)",
+      "  PG_DATABASE           the database on it, created and migrated when missing (default chat_backend)",
+      "  REDIS_URL             the Redis behind the event mirror (default redis://127.0.0.1:6379)",
+      "  UPSTASH_STANDIN_PORT  port of the Upstash stand-in on 127.0.0.1 the mirror writes to (default 8079)",
+      "e.g. PG_DATABASE=mine UPSTASH_STANDIN_PORT=8179 npm run dev:pg -- --port 8788",
+    ],
     passthrough: true,
   },
   afterSettings,
@@ -44,21 +54,34 @@ const persistTo = String(values["persist-to"]);
 const inspectorPort = values["inspector-port"] === undefined ? null : numberOption("--inspector-port", String(values["inspector-port"]), { min: 1, max: 65535 });
 
 // Before anything slow: a port someone holds would only fail inside wrangler, half a minute later.
-const ports = [["", ip, port], ["inspector ", ip, inspectorPort], ["Upstash stand-in ", "127.0.0.1", postgresMode ? standInPort : null]] as const;
-for (const [what, host, number] of ports) {
-  const problem = number === null ? null : await portProblem(host, number);
+const script = postgresMode ? "npm run dev:pg" : "npm run dev";
+const ports = [
+  ["", ip, port, `\`${script} -- --port N\``],
+  ["inspector ", ip, inspectorPort, `\`${script} -- --inspector-port N\``],
+  ["Upstash stand-in ", "127.0.0.1", postgresMode ? standInPort : null, "`UPSTASH_STANDIN_PORT=N npm run dev:pg`"],
+] as const;
+for (const [what, host, number, change] of ports) {
+  const problem = number === null ? null : await portProblem(host, number, change);
   if (problem) fail(`${what}${problem}`);
 }
+// A setting the Worker would refuse is one line now, not wrangler's crash banner after the start-up work.
+const startingSettings = devSettings({ devVarsFiles: devVarsContents(), postgres: postgresMode ? { standInUrl: `http://127.0.0.1:${standInPort}` } : null, overrides });
+const settingsProblem = await startupProblem(startingSettings);
+if (settingsProblem) fail(settingsProblem);
 if (generateIfChanged() === "unchanged") console.log("gen/ is up to date with proto/");
 if (applyLocalMigrations(persistTo) === "unchanged") console.log(`D1 migrations: none pending (unchanged since last applied to ${persistTo})`);
 await bundlePage(); // the chat page at / (public/app.js); rerun `npm run build:page` after editing page/
+
+function devVarsContents(): string[] {
+  return [readIfExists(path.join(root, "reference-agent/.dev.vars")), readIfExists(devVarsPath ?? path.join(root, ".dev.vars"))];
+}
 
 const args = ["dev", "-c", "wrangler.toml", "-c", "reference-agent/wrangler.toml", "--persist-to", persistTo, "--ip", ip, "--port", String(port)];
 if (inspectorPort !== null) args.push("--inspector-port", String(inspectorPort));
 
 const env = { ...offlineEnv };
 let standIn: UpstashStandIn | null = null;
-const devVarsFiles = [readIfExists(path.join(root, "reference-agent/.dev.vars")), readIfExists(devVarsPath ?? path.join(root, ".dev.vars"))];
+const devVarsFiles = devVarsContents();
 let settings = devSettings({ devVarsFiles, postgres: null, overrides });
 if (postgresMode) {
   const { ensureDatabase, migratePostgres } = await import("../tools/postgres.ts");

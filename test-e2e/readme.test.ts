@@ -1,10 +1,12 @@
-// The README's first client example (hello.mjs) runs as written, on the Node running the tests (20 on our
-// machines), against a running backend: only its port is changed to the stack's.
-import { execFile } from "node:child_process";
+// The README's quick start runs as written against a running backend, only its port changed to the stack's: the
+// user:create commands it shows (model ids, and names), and its first client example (hello.mjs) on the Node running
+// the tests (20 on our machines), with and without its argument.
+import { execFile, spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { freePort } from "../tools/lib.ts";
 import { createUser, startStack, type Stack } from "./stack";
 
 const root = path.resolve(import.meta.dirname, "..");
@@ -18,10 +20,18 @@ afterAll(async () => {
   await stack?.stop();
 });
 
+const readme = () => readFileSync(path.join(root, "README.md"), "utf8");
+
+/** Every `npm run user:create -- …` command the README shows, as argument lists (quotes honoured). */
+function userCreateCommands(): string[][] {
+  const commands = [...readme().matchAll(/npm run user:create -- ([^\n`#]+)/g)].map((match) => match[1]!.trim());
+  return commands.map((command) => [...command.matchAll(/"([^"]*)"|(\S+)/g)].map((part) => part[1] ?? part[2]!));
+}
+
 /** The first js block after the README says to save it as hello.mjs. */
 function helloSnippet(): string {
-  const readme = readFileSync(path.join(root, "README.md"), "utf8");
-  const after = readme.slice(readme.indexOf("save this as `hello.mjs`"));
+  const text = readme();
+  const after = text.slice(text.indexOf("save this as `hello.mjs`"));
   const block = /```js\n([\s\S]*?)```/.exec(after)?.[1];
   if (!block) throw new Error("README.md has no js block after 'save this as `hello.mjs`'");
   return block;
@@ -43,6 +53,49 @@ it("hello.mjs: a reply, then the next one streamed, then the balance", async () 
     expect(stdout).toContain("message: 'You said: \"Hello!\"");
     expect(stdout).toContain('You said: "And now in pieces?"'); // the streamed reply, written piece by piece
     expect(stdout).toMatch(/\(turn 1; balance 0\.\d+ dollars\)/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+it("npm run user:create as the README shows it: model ids, and model names", async () => {
+  const commands = userCreateCommands().filter((args) => args.includes("--models") && !args.some((arg) => arg.includes("<")));
+  expect(commands.map((args) => args[args.indexOf("--models") + 1])).toEqual(expect.arrayContaining(["4,5,8", "gpt-4-turbo,llama3.1:8b"]));
+  for (const args of commands) {
+    const run = spawnSync("npm", ["run", "--silent", "user:create", "--", ...args, "--url", stack.baseUrl], { cwd: root, encoding: "utf8", timeout: 60_000 });
+    expect(run.stderr).toBe("");
+    expect(run.status).toBe(0);
+    const user = JSON.parse(run.stdout) as { user_id: string; models: number[] };
+    const named = args[args.indexOf("--models") + 1]!.split(",");
+    expect(user.models).toEqual(named.every((m) => /^\d+$/.test(m)) ? named.map(Number) : [4, 8]);
+  }
+}, 120_000);
+
+it("hello.mjs without its argument prints its usage, not a schema error and a stack", async () => {
+  const dir = path.join(root, ".wrangler", `readme-usage-${process.pid}`);
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, "hello.mjs");
+  writeFileSync(file, helloSnippet().replace("ws://127.0.0.1:8787/ws", stack.baseUrl.replace(/^http/, "ws") + "/ws"));
+  try {
+    const run = spawnSync(process.execPath, ["--import", "tsx", file], { cwd: root, encoding: "utf8", timeout: 30_000 });
+    expect(run.status).toBe(2);
+    expect(run.stdout).toBe("");
+    expect(run.stderr.trim()).toBe("usage: npx tsx hello.mjs <user_id>   (npm run user:create prints one)");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+it("hello.mjs against a port where nothing listens names the URL and the refusal", async () => {
+  const dir = path.join(root, ".wrangler", `readme-refused-${process.pid}`);
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, "hello.mjs");
+  const port = await freePort();
+  writeFileSync(file, helloSnippet().replace("ws://127.0.0.1:8787/ws", `ws://127.0.0.1:${port}/ws`));
+  try {
+    const run = spawnSync(process.execPath, ["--import", "tsx", file, "some-user"], { cwd: root, encoding: "utf8", timeout: 30_000 });
+    expect(run.status).not.toBe(0);
+    expect(run.stderr).toContain(`could not connect to ws://127.0.0.1:${port}/ws?v=2: connection refused: nothing listens on 127.0.0.1:${port}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -42,6 +42,9 @@ export interface StackOptions {
   healthyWithinMs?: number;
   /** `postgres` (default): `npm run dev:pg`; `d1`: `npm run dev`, with its own local state (no mirror, no stand-in). */
   storage?: "postgres" | "d1";
+  /** Where `npm run dev` keeps local state (D1, Durable Objects); default a new temporary folder. A later stack given
+   *  the same folder finds the earlier one's data. */
+  persistTo?: string;
 }
 
 /** Starts the stack with these settings. If it does not come up, it is stopped before the error is thrown. */
@@ -62,7 +65,7 @@ export async function startStack(vars: Record<string, string>, options: StackOpt
       "--inspector-port",
       String(inspector),
       "--persist-to",
-      mkdtempSync(path.join(os.tmpdir(), "chat-e2e-")),
+      options.persistTo ?? mkdtempSync(path.join(os.tmpdir(), "chat-e2e-")),
       "--dev-vars",
       options.devVars ?? "/dev/null",
       // Sign-in off unless a test turns it on (wrangler.toml ships AUTH_MODE=token; `npm run dev` turns it off too).

@@ -255,7 +255,7 @@ describe("a user's ledger", () => {
   it("answers 404 for an unknown user", async () => {
     const response = await admin("GET", "/admin/users/nobody/ledger");
     expect(response.status).toBe(404);
-    expect(await response.json()).toEqual({ message: "User not found", data: null });
+    expect(await response.json()).toMatchObject({ message: "User not found", data: null });
   });
 });
 

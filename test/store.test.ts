@@ -22,7 +22,7 @@ async function newUser(balanceMicros = 1_000_000, modelIds = [4, 8]) {
 }
 
 function newSession(userId: string, overrides: Partial<SessionRecord> = {}): SessionRecord {
-  return { id: crypto.randomUUID(), userId, modelId: 4, name: "s", prompt: "p", summary: "", createdAt: T0, lastActiveAt: T0, ...overrides };
+  return { id: crypto.randomUUID(), userId, modelId: 4, name: "s", prompt: "p", summary: "", createdAt: T0, lastActiveAt: T0, streamed: false, ...overrides };
 }
 
 const commitTurn = (turn: TurnCommit) => store.commitWrites(crypto.randomUUID(), [{ kind: "turn", turn }], false, T0);

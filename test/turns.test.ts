@@ -176,7 +176,7 @@ describe("billing", () => {
   it("refuses a model the user may not use, without creating a session or charging", async () => {
     const { user_id } = await createUser({ models: [8], balance: 1 });
     const ws = await open();
-    expect(await chat(ws, user_id, "NEW", "hi", { model_name: "gpt-4" })).toEqual({
+    expect(await chat(ws, user_id, "NEW", "hi", { model_name: "gpt-4" })).toMatchObject({
       error: "User Does Not Have Model Access",
       code: 7,
       type: MessageType.ChatMessage,

@@ -2,6 +2,7 @@
 // line, exit 2), and the admin API calls each makes to a running backend; it prints JSON, or a table with --table.
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { DEV_SECRETS } from "./dev-settings";
+import { resolveModels, type CatalogEntry } from "./model-names";
 
 export interface CliIo {
   fetch: (url: string, init: RequestInit) => Promise<Response>;
@@ -73,8 +74,12 @@ function integer(text: string, what: string): number {
   return Number(text);
 }
 
-function modelIds(texts: string[], what: string): number[] {
-  return texts.flatMap((text) => text.split(",")).filter(Boolean).map((id) => integer(id, what));
+/** Model ids for a --models list or model arguments: ids, names (looked up in GET /admin/models), or both. */
+async function modelIds(texts: string[], what: string, call: Call): Promise<number[]> {
+  const entries = texts.flatMap((text) => text.split(",")).map((entry) => entry.trim()).filter(Boolean);
+  const resolved = await resolveModels(entries, async () => ((await call("GET", "/admin/models")) as { models: CatalogEntry[] }).models);
+  if ("error" in resolved) throw new UsageError(`${what}: ${resolved.error}`);
+  return resolved.ids;
 }
 
 const seg = (text: string) => encodeURIComponent(text);
@@ -121,23 +126,24 @@ export const COMMANDS: Command[] = [
   {
     name: "users create",
     summary: "Create a user (POST /admin/users); prints it with its user_id",
-    synopsis: "--username NAME [--models IDS] [--balance DOLLARS] [--user-id ID]",
+    synopsis: "--username NAME [--models MODELS] [--balance DOLLARS] [--user-id ID]",
     args: [],
     options: {
       username: { type: "string", value: "NAME", description: "the username (required)" },
-      models: { type: "string", value: "IDS", description: "granted model ids, comma-separated (see models list)" },
+      models: { type: "string", value: "MODELS", description: "granted models, comma-separated: ids or names, e.g. 4,llama3.1:8b (see models list)" },
       balance: { type: "string", value: "DOLLARS", description: "starting balance (default 0)" },
       "user-id": { type: "string", value: "ID", description: "keep this id instead of a generated one" },
     },
     example: 'users create --username "Test User" --models 4,5,8 --balance 1',
-    run: ({ values, call }) => {
+    run: async ({ values, call }) => {
       const username = str(values, "username");
       if (!username) throw new UsageError("--username is required");
       const userId = str(values, "user-id");
+      const balance = dollars(str(values, "balance") ?? "0", "--balance");
       return call("POST", "/admin/users", {
         username,
-        models: modelIds([str(values, "models") ?? ""], "--models"),
-        balance: dollars(str(values, "balance") ?? "0", "--balance"),
+        models: await modelIds([str(values, "models") ?? ""], "--models", call),
+        balance,
         ...(userId ? { user_id: userId } : {}),
       });
     },
@@ -181,22 +187,22 @@ export const COMMANDS: Command[] = [
   {
     name: "users grant",
     summary: "Grant models to a user, keeping the ones granted (GET, then PATCH /admin/users/:user_id)",
-    synopsis: "<user> <model-id>...",
+    synopsis: "<user> <model>...",
     args: [USER],
-    rest: ["model-id", "model ids (spaces or commas)"],
+    rest: ["model", "model ids or names (spaces or commas)"],
     options: {},
-    example: "users grant 3f1c2a9e-5b7d-4c8e-9a0b-1d2e3f4a5b6c 6 7",
-    run: ({ args, call }) => changeGrants(call, args[0]!, modelIds(args.slice(1), "<model-id>"), (granted, id) => granted.add(id)),
+    example: "users grant 3f1c2a9e-5b7d-4c8e-9a0b-1d2e3f4a5b6c 6 gpt-4-32k",
+    run: async ({ args, call }) => changeGrants(call, args[0]!, await modelIds(args.slice(1), "<model>", call), (granted, id) => granted.add(id)),
   },
   {
     name: "users revoke",
     summary: "Take models away from a user (GET, then PATCH /admin/users/:user_id)",
-    synopsis: "<user> <model-id>...",
+    synopsis: "<user> <model>...",
     args: [USER],
-    rest: ["model-id", "model ids (spaces or commas)"],
+    rest: ["model", "model ids or names (spaces or commas)"],
     options: {},
     example: "users revoke 3f1c2a9e-5b7d-4c8e-9a0b-1d2e3f4a5b6c 7",
-    run: ({ args, call }) => changeGrants(call, args[0]!, modelIds(args.slice(1), "<model-id>"), (granted, id) => granted.delete(id)),
+    run: async ({ args, call }) => changeGrants(call, args[0]!, await modelIds(args.slice(1), "<model>", call), (granted, id) => granted.delete(id)),
   },
   {
     name: "ledger",

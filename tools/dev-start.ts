@@ -1,14 +1,16 @@
 // Owns what `npm run dev` does before it starts wrangler: refuse a port already in use (in one line, naming who
 // holds it), regenerate gen/ only when its inputs changed, and apply local D1 migrations without wrangler's
-// prompt, skipping wrangler's slow check when neither the migrations nor the database changed since the last apply.
+// prompt and in one line, skipping wrangler's slow check when neither the migrations nor the database changed since
+// the last apply.
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
-import { bin, root, run } from "./lib.ts";
+import { bin, capture, root, run } from "./lib.ts";
 
-/** Why `host:port` cannot be listened on (in use, with the holder when it can be found), or null when it can. */
-export async function portProblem(host: string, port: number): Promise<string | null> {
+/** Why `host:port` cannot be listened on (in use, with the holder when it can be found), or null when it can;
+ *  `change` says how to pick another (the option or variable that sets this port). */
+export async function portProblem(host: string, port: number, change = "`npm run dev -- --port N`"): Promise<string | null> {
   const code = await new Promise<string | null>((resolve) => {
     const server = net.createServer();
     server.once("error", (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
@@ -18,7 +20,7 @@ export async function portProblem(host: string, port: number): Promise<string | 
   if (code === "EADDRINUSE") {
     const holder = listenerOf(port);
     const another = holder && /workerd|wrangler/.test(holder) ? " (another `npm run dev`?)" : "";
-    return `port ${port} is in use${holder ? ` by ${holder}${another}` : ""}: stop it, or pick another port with \`npm run dev -- --port N\``;
+    return `port ${port} is in use${holder ? ` by ${holder}${another}` : ""}: stop it, or pick another port with ${change}`;
   }
   if (code === "EADDRNOTAVAIL") return `${host} is not an address of this machine (--ip)`;
   if (code === "EACCES") return `port ${port} needs privileges on ${host}: pick one above 1023`;
@@ -125,12 +127,26 @@ export function applyLocalMigrations(persistTo: string, config = "wrangler.toml"
   if (stamp?.fingerprint === current && stamp.databases.length > 0 && stamp.databases.every((file) => existsSync(path.join(state, file)))) {
     return "unchanged";
   }
-  run(bin("wrangler"), ["d1", "migrations", "apply", "DB", "--local", "--persist-to", state, "-c", config], { stdio: ["ignore", "inherit", "inherit"] });
+  let output: string;
+  try {
+    output = capture(bin("wrangler"), ["d1", "migrations", "apply", "DB", "--local", "--persist-to", state, "-c", config], { stdio: ["ignore", "pipe", "pipe"] });
+  } catch (error) {
+    console.error(error instanceof Error ? error.message : String(error)); // wrangler's whole output, when it failed
+    process.exit(1);
+  }
+  console.log(migrationsLine(output, persistTo));
   const databases = filesUnder(path.join(state, D1_FILES))
     .filter((file) => file.endsWith(".sqlite") && path.basename(file) !== "metadata.sqlite")
     .map((file) => path.join(D1_FILES, file));
   writeFileSync(stampFile, `${JSON.stringify({ fingerprint: current, databases } satisfies MigrationStamp, null, 2)}\n`);
   return "applied";
+}
+
+/** wrangler's tables and its non-question ("continue? … fallback value: yes") as one line: which migrations ran. */
+export function migrationsLine(output: string, persistTo: string): string {
+  const applied = [...new Set([...output.matchAll(/│\s*(\S+\.sql)\s*│\s*✅/g)].map((match) => match[1]!))];
+  if (applied.length === 0) return `D1 migrations: none pending in ${persistTo}`;
+  return `D1 migrations: applied ${applied.length} to ${persistTo} (${applied.join(", ")})`;
 }
 
 function readStamp(file: string): MigrationStamp | null {

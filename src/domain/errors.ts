@@ -1,5 +1,6 @@
 // Owns the error vocabulary: the original's texts and codes (spec section 4) and ours from 100 up, the one
-// throwable that carries them (ChatError), and their form as data across Durable Object RPC (Outcome).
+// throwable that carries them (ChatError, with an optional `detail` that names the specifics and the way out while
+// the text stays the original's), and their form as data across Durable Object RPC (Outcome).
 export const ErrorCode = {
   JsonParsing: 0,
   UnknownMessage: 1,
@@ -70,22 +71,31 @@ export class ChatError extends Error {
     readonly code: ErrorCode,
     message: string = defaultTexts[code],
     cause?: unknown,
+    /** What exactly was wrong and what to do next, for people (the answer's `detail`); the text stays byte-identical
+     *  for old clients that show or match it. */
+    readonly detail?: string,
   ) {
     super(message, cause === undefined ? undefined : { cause });
     this.name = "ChatError";
   }
 }
 
+/** A ChatError with a detail and the code's own text. */
+export function detailedError(code: ErrorCode, detail: string, message: string = defaultTexts[code]): ChatError {
+  return new ChatError(code, message, undefined, detail);
+}
+
 /** A ChatError as plain data, so it can cross a Durable Object RPC boundary intact. */
 export interface FailureData {
   code: ErrorCode;
   message: string;
+  detail?: string;
 }
 
 export type Outcome<T> = { ok: true; value: T } | { ok: false; failure: FailureData };
 
 export function failureOf(error: unknown, fallback: ErrorCode): FailureData {
-  if (error instanceof ChatError) return { code: error.code, message: error.message };
+  if (error instanceof ChatError) return { code: error.code, message: error.message, ...(error.detail === undefined ? {} : { detail: error.detail }) };
   return { code: fallback, message: defaultTexts[fallback] };
 }
 
@@ -103,7 +113,7 @@ export async function outcomeOf<T>(work: Promise<T>, fallback: ErrorCode): Promi
 
 export function unwrap<T>(outcome: Outcome<T>): T {
   if (outcome.ok) return outcome.value;
-  throw new ChatError(outcome.failure.code, outcome.failure.message);
+  throw new ChatError(outcome.failure.code, outcome.failure.message, undefined, outcome.failure.detail);
 }
 
 export function errorText(code: ErrorCode): string {

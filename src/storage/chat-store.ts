@@ -72,6 +72,9 @@ export interface SessionRecord {
   summary: string;
   createdAt: number;
   lastActiveAt: number;
+  /** The event stream's readers have this session (schema.ts says when); false for a session started here until an
+   *  event that starts it is staged. */
+  streamed: boolean;
 }
 
 export interface SessionListItem {

@@ -1,5 +1,5 @@
 // Owns the PostgreSQL tables: the same tables, columns and TypeScript types as schema.ts (see schema-drift.ts).
-import { bigint, index, integer, pgTable, primaryKey, serial, text } from "drizzle-orm/pg-core";
+import { bigint, boolean, index, integer, pgTable, primaryKey, serial, text } from "drizzle-orm/pg-core";
 import { historyRoles, ledgerKinds } from "./schema";
 
 export { historyRoles, ledgerKinds };
@@ -57,6 +57,8 @@ export const sessions = pgTable(
     summary: text("summary").notNull().default(""),
     createdAt: epochMs("created_at").notNull(),
     lastActiveAt: epochMs("last_active_at").notNull(),
+    /** See schema.ts. */
+    streamed: boolean("streamed").notNull().default(true),
   },
   (t) => [index("sessions_user_active_idx").on(t.userId, t.lastActiveAt)],
 );

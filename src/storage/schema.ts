@@ -57,6 +57,10 @@ export const sessions = sqliteTable(
     summary: text("summary").notNull().default(""),
     createdAt: integer("created_at").notNull(),
     lastActiveAt: integer("last_active_at").notNull(),
+    /** The event stream's readers (the original's Sync-Backend) have this session: an event that starts it was
+     *  staged for the stream, or it was imported from the original's database. Until then its next mirrored turn
+     *  is `isNew` and carries the whole history. Rows from before the column count as streamed. */
+    streamed: integer("streamed", { mode: "boolean" }).notNull().default(true),
   },
   (t) => [index("sessions_user_active_idx").on(t.userId, t.lastActiveAt)],
 );

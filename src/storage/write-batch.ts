@@ -14,7 +14,7 @@ export interface FoldedWrites {
   /** The session to create (with every later change of this batch applied), when a turn of the batch created it. */
   newSession: SessionRecord | null;
   /** Changes to an existing session; empty when nothing changes it. */
-  sessionChanges: Partial<Pick<SessionRecord, "modelId" | "name" | "prompt" | "lastActiveAt" | "summary">>;
+  sessionChanges: Partial<Pick<SessionRecord, "modelId" | "name" | "prompt" | "lastActiveAt" | "summary" | "streamed">>;
   messages: MessageRow[];
   /** One row per write, in order; the sum of their deltas is the batch's debit. */
   ledger: LedgerRow[];
@@ -34,7 +34,7 @@ export function foldWrites(writes: readonly SessionWrite[]): FoldedWrites {
     if (write.kind === "turn") {
       const { session, isNew, entries, firstSeq, chargeMicros, at } = write.turn;
       if (isNew) newSession = { ...session };
-      const changes = { modelId: session.modelId, name: session.name, prompt: session.prompt, lastActiveAt: session.lastActiveAt };
+      const changes = { modelId: session.modelId, name: session.name, prompt: session.prompt, lastActiveAt: session.lastActiveAt, streamed: session.streamed };
       if (newSession) Object.assign(newSession, changes);
       else Object.assign(sessionChanges, changes);
       entries.forEach((entry, i) => messages.push({ sessionId, seq: firstSeq + i, role: entry.role, content: entry.content, createdAt: at }));

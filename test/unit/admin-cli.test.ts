@@ -83,10 +83,9 @@ describe("a bad command line: one line, exit 2, no request", () => {
     [["users", "list", "--limit", "ten"], '--limit: expected a whole number, got "ten"'],
     [["users", "create"], "--username is required"],
     [["users", "create", "--username", "x", "--balance", "lots"], '--balance: expected a number of dollars, got "lots"'],
-    [["users", "create", "--username", "x", "--models", "4,five"], '--models: expected a whole number, got "five"'],
     [["users", "set-balance", USER], "expected <user> <dollars>"],
     [["users", "add-credit", USER, "-1"], "Unknown option '-1'"],
-    [["users", "grant", USER], "expected <user> <model-id>..."],
+    [["users", "grant", USER], "expected <user> <model>..."],
     [["models", "create", "--name", "m"], "--provider is required"],
     [["models", "update", "3"], "nothing to change"],
     [["models", "retire", "three"], '<model-id>: expected a whole number, got "three"'],
@@ -117,6 +116,28 @@ describe("requests", () => {
       { method: "POST", url: "http://backend.test:9000/admin/users", authorization: "Bearer t0k", body: { username: "Test User", models: [4, 5, 8], balance: 1, user_id: USER } },
     ]);
     expect(JSON.parse(out)).toEqual(user);
+  });
+
+  const catalog = { models: [{ id: 4, name: "gpt-4-turbo", retired_at: null }, { id: 8, name: "llama3.1:8b", retired_at: null }] };
+
+  it("users create takes model names as well as ids (the README's --models gpt-4-turbo,llama3.1:8b)", async () => {
+    const { code, sent } = await admin(["users", "create", "--username", "Test User", "--models", "gpt-4-turbo,llama3.1:8b,4", "--balance", "1"], {
+      "GET /admin/models": catalog,
+      "POST /admin/users": user,
+    });
+    expect(code).toBe(0);
+    expect(sent.map((s) => [s.method, new URL(s.url).pathname, s.body])).toEqual([
+      ["GET", "/admin/models", undefined],
+      ["POST", "/admin/users", { username: "Test User", models: [4, 8], balance: 1 }],
+    ]);
+  });
+
+  it("refuses a model name the backend does not have in one line listing its models, creating nothing", async () => {
+    const { code, sent, err } = await admin(["users", "create", "--username", "x", "--models", "4,gpt4"], { "GET /admin/models": catalog });
+    expect(code).toBe(2);
+    expect(sent.map((s) => s.method)).toEqual(["GET"]);
+    expect(err.split("\n")).toHaveLength(1);
+    expect(err).toContain("--models: no model named 'gpt4'; the backend has: 4 gpt-4-turbo, 8 llama3.1:8b");
   });
 
   it("takes the URL and token from BACKEND_URL and ADMIN_TOKEN, else the development defaults", async () => {

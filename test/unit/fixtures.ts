@@ -13,6 +13,7 @@ export const session: SessionRecord = {
   summary: "",
   createdAt: T0,
   lastActiveAt: T0,
+  streamed: false,
 };
 
 export function turnWrite(n: number, chargeMicros = 100, fields: Partial<SessionRecord> = {}): SessionWrite {

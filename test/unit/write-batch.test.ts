@@ -28,7 +28,7 @@ describe("foldWrites", () => {
     // A session an upload started gets its name at its first turn (session-name.ts): the name is a change too.
     const folded = foldWrites([summaryWrite(0), turnWrite(1, 100, { modelId: 8, name: "Named by its first message" }), turnWrite(2, 100, { modelId: 5, name: "Named by its first message" })]);
     expect(folded.newSession).toBeNull();
-    expect(folded.sessionChanges).toEqual({ summary: "summary 0", modelId: 5, name: "Named by its first message", prompt: session.prompt, lastActiveAt: T0 + 2 });
+    expect(folded.sessionChanges).toEqual({ summary: "summary 0", modelId: 5, name: "Named by its first message", prompt: session.prompt, lastActiveAt: T0 + 2, streamed: false });
   });
 
   it("refuses an empty batch", () => {

@@ -5,7 +5,7 @@ import { createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify, type JWTP
 import type { AuthSettings } from "../../config";
 import type { ApiKeyRecord, ChatStore } from "../../storage/chat-store";
 import { base64Url, fromHex, hex } from "../encoding";
-import { ChatError, ErrorCode } from "../errors";
+import { unknownUser } from "./accounts";
 
 const API_KEY_PREFIX = "cbk_";
 const SECRET_BYTES = 32;
@@ -14,9 +14,13 @@ const encoder = new TextEncoder();
 
 type TokenAuth = Extract<AuthSettings, { mode: "token" }>;
 
-/** Why a credential was refused: said to the client, never more precise than needed. */
+/** Why a credential was refused: said to the client, never more precise than needed; for a JWT, `detail` names
+ *  the check it failed (a missing `exp`, the audience, the signature), which its holder can fix. */
 export class CredentialRefused extends Error {
-  constructor(reason: string) {
+  constructor(
+    reason: string,
+    readonly detail?: string,
+  ) {
     super(reason);
     this.name = "CredentialRefused";
   }
@@ -60,9 +64,17 @@ async function userOfJwt(token: string, auth: TokenAuth): Promise<ProvenCredenti
     }
   } catch (error) {
     // By jose's error code: the minified bundle renames its classes, and with them the errors' `name`.
-    throw new CredentialRefused(error instanceof errors.JOSEError && error.code === errors.JWTExpired.code ? "Expired credential" : "Invalid credential");
+    const expired = error instanceof errors.JOSEError && error.code === errors.JWTExpired.code;
+    const detail = error instanceof Error ? `the JWT failed a check: ${error.message}` : undefined;
+    throw new CredentialRefused(expired ? "Expired credential" : "Invalid credential", detail);
   }
-  throw new CredentialRefused("Invalid credential");
+  throw new CredentialRefused("Invalid credential", unacceptedAlgorithm(algorithm, auth));
+}
+
+/** Why a JWT's algorithm has no key here: the settings that would accept it. */
+function unacceptedAlgorithm(algorithm: string | undefined, auth: TokenAuth): string {
+  const accepted = [auth.jwtSecret ? "HS256 (AUTH_JWT_SECRET)" : null, auth.jwksUrl ? "RS/PS/ES/EdDSA (AUTH_JWKS_URL)" : null].filter(Boolean);
+  return `the JWT's alg ${JSON.stringify(algorithm ?? null)} is not accepted here; accepted: ${accepted.length > 0 ? accepted.join(", ") : "none (set AUTH_JWT_SECRET or AUTH_JWKS_URL)"}`;
 }
 
 async function userOfApiKey(key: string, store: ChatStore): Promise<ProvenCredential> {
@@ -85,7 +97,7 @@ export interface IssuedApiKey {
 
 /** A new API key for an existing user. */
 export async function issueApiKey(store: ChatStore, userId: string, now: number): Promise<IssuedApiKey> {
-  if (!(await store.findUser(userId))) throw new ChatError(ErrorCode.UserDoesNotExist, "User not found");
+  if (!(await store.findUser(userId))) throw unknownUser(userId, "User not found");
   const keyId = crypto.randomUUID().replace(/-/g, "");
   const secret = base64Url(crypto.getRandomValues(new Uint8Array(SECRET_BYTES)));
   const record: ApiKeyRecord = { id: keyId, userId, secretHash: hex(await sha256(secret)), createdAt: now, revokedAt: null };

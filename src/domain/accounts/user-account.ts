@@ -8,7 +8,7 @@ import type { ChatStore, ModelRecord, ModelRef } from "../../storage/chat-store"
 import { openStore } from "../../storage/open-store";
 import { ChatError, ErrorCode, outcomeOf, type Outcome } from "../errors";
 import { SerialQueue } from "../serial-queue";
-import { requireModelAccess } from "./accounts";
+import { requireModelAccess, unknownUser } from "./accounts";
 import { GrantCache } from "./grant-cache";
 import { Spendable, type CommittedCharge } from "./spendable";
 import { turnBudgetMicros } from "./turn-budget";
@@ -72,7 +72,7 @@ export class UserAccount extends DurableObject<Env> {
       if (authorization) this.spendable.knownBalance(authorization.balanceMicros); // one read for grant and balance
       return authorization;
     };
-    const { model } = requireModelAccess(await this.grants.access(read, ref, Date.now()), ref);
+    const { model } = await requireModelAccess(await this.grants.access(read, ref, Date.now()), ref, userId, this.chatStore());
     const limits = { maxOutputTokens: this.config.MAX_OUTPUT_TOKENS, maxTurnCostMicros: this.config.maxTurnCostMicros };
     const wantMicros = turnBudgetMicros(model, promptChars, limits);
     const result = await this.spendable.reserve(
@@ -89,7 +89,7 @@ export class UserAccount extends DurableObject<Env> {
       case "too-many-in-flight":
         throw new ChatError(ErrorCode.TooManyTurnsInFlight, `Too many turns in flight: at most ${this.config.MAX_TURNS_IN_FLIGHT_PER_USER} at once`);
       case "unknown-user":
-        throw new ChatError(ErrorCode.UserDoesNotExist);
+        throw unknownUser(userId);
     }
   }
 

@@ -3,6 +3,7 @@
 // owns which session) is kept in memory, so a warm turn reads nothing; a session the database does not know yet
 // (a turn of another connection may not be committed) is left to its object to check.
 import type { ChatStore } from "../../storage/chat-store";
+import { unknownUser } from "../accounts/accounts";
 import { ChatError, ErrorCode } from "../errors";
 
 /** Enough for a user's sessions; beyond it the oldest entries are forgotten (and read again when needed). */
@@ -15,7 +16,7 @@ export class AccessGuard {
   /** Throws the error the request gets when `userId` may not touch `sessionId` ("NEW": any new session). */
   async check(store: ChatStore, userId: string, sessionId: string | "NEW"): Promise<void> {
     const [userExists, owner] = await Promise.all([this.userExists(store, userId), sessionId === "NEW" ? null : this.ownerOf(store, sessionId)]);
-    if (!userExists) throw new ChatError(ErrorCode.UserDoesNotExist);
+    if (!userExists) throw unknownUser(userId);
     if (owner !== null && owner !== userId) throw new ChatError(ErrorCode.SessionNotFound);
   }
 

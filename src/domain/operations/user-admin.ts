@@ -1,6 +1,7 @@
 // Owns operator reads and changes of users: listing them a page at a time, reading a user's ledger, creating
 // users, granting models, setting or topping up balances.
 import type { ChatStore, LedgerEntry, LedgerPosition, UserChanges, UserPageQuery, UserPosition, UserWithModels } from "../../storage/chat-store";
+import { unknownUser } from "../accounts/accounts";
 import { ChatError, ErrorCode } from "../errors";
 import { dollarsToMicros, MAX_BALANCE_DOLLARS, MAX_BALANCE_MICROS, microsToDollars } from "../money";
 import { accountObject } from "../accounts/user-account";
@@ -36,7 +37,7 @@ export async function listUsers(store: ChatStore, query: UserPageQuery): Promise
 
 /** A user's ledger, newest first, `limit` entries at a time. */
 export async function userLedger(store: ChatStore, userId: string, limit: number, after: LedgerPosition | null): Promise<Page<LedgerEntry, LedgerPosition>> {
-  if (!(await store.findUser(userId))) throw new ChatError(ErrorCode.UserDoesNotExist, "User not found");
+  if (!(await store.findUser(userId))) throw unknownUser(userId, "User not found");
   const entries = await store.listLedger(userId, limit + 1, after);
   const items = entries.slice(0, limit);
   const last = items.at(-1);
@@ -73,7 +74,7 @@ export async function changeUser(
   }
   if (changes.addBalanceMicros !== undefined) await requireBalanceInBounds(store, userId, changes.addBalanceMicros);
   const user = await store.updateUser(userId, changes, Date.now());
-  if (!user) throw new ChatError(ErrorCode.UserDoesNotExist, "User not found");
+  if (!user) throw unknownUser(userId, "User not found");
   await accountObject(env, userId).accountChanged();
   return user;
 }
@@ -93,7 +94,7 @@ async function requireBalanceInBounds(store: ChatStore, userId: string, addMicro
 
 async function currentGrants(store: ChatStore, userId: string): Promise<number[]> {
   const user = await store.getUserWithModels(userId);
-  if (!user) throw new ChatError(ErrorCode.UserDoesNotExist, "User not found");
+  if (!user) throw unknownUser(userId, "User not found");
   return user.modelIds;
 }
 

@@ -72,7 +72,7 @@ export async function acceptUpload(upload: SessionUpload, { store, live, journal
 
 async function sessionStartedByUpload(upload: SessionUpload, store: ChatStore, now: number): Promise<SessionRecord> {
   const ref = { name: upload.modelName };
-  const { model } = requireModelAccess(await store.authorizeTurn(upload.userId, ref), ref);
+  const { model } = await requireModelAccess(await store.authorizeTurn(upload.userId, ref), ref, upload.userId, store);
   return newSessionRecord({ id: upload.sessionId, userId: upload.userId, modelId: model.id, name: NEW_CHAT_NAME, prompt: upload.sessionPrompt }, now);
 }
 

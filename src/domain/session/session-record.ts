@@ -2,5 +2,5 @@
 import type { SessionRecord } from "../../storage/chat-store";
 
 export function newSessionRecord(fields: Pick<SessionRecord, "id" | "userId" | "modelId" | "name" | "prompt">, now: number): SessionRecord {
-  return { ...fields, summary: "", createdAt: now, lastActiveAt: now };
+  return { ...fields, summary: "", createdAt: now, lastActiveAt: now, streamed: false };
 }

@@ -337,19 +337,28 @@ async function journalTurn(
   reply: TurnReply,
   parts: TurnParts,
 ): Promise<JournaledTurn> {
-  const { session, entries, firstSeq, isNew, at } = turn;
+  const { entries, firstSeq, isNew, at } = turn;
+  let { session } = turn;
+  // The stream's readers learn of a session from its first mirrored event ("new", which inserts it there): one
+  // started here, even while the mirror was off (that event then carries the history so far), never an imported one.
+  // (A record journaled before the field existed has none: such a session was already started the old way.)
+  const startsStream = session.streamed === false;
+  const earlier = startsStream && firstSeq > 0 && parts.outbox ? await historySoFar(session.id, parts) : [];
+  // Without the history the event would start the session incomplete there: it waits for a later turn.
+  const outbox = earlier === null ? null : parts.outbox;
   const event: ChatEvent = {
     userId: session.userId,
     sessionId: session.id,
     sessionPrompt: session.prompt,
     modelId: session.modelId,
-    chats: entries,
+    chats: [...(earlier ?? []), ...entries],
     chatsSummary: session.summary,
     sessionName: session.name,
-    isNew: firstSeq === 0,
+    isNew: startsStream,
     balanceMicros: budget.spendableMicros - chargeMicros,
   };
-  const staged = await stageEvent(event, firstSeq, parts.outbox);
+  const staged = await stageEvent(event, firstSeq, outbox);
+  if (staged && startsStream) session = { ...session, streamed: true };
   let committed: Promise<CommitReceipt>;
   try {
     ({ committed } = await parts.journal.add(
@@ -363,6 +372,18 @@ async function journalTurn(
   }
   const live = parts.live.turnJournaled(previous, session, entries);
   return { live, event, staged, committed };
+}
+
+/** The session's whole history before this turn, for the event that first brings it to the stream (rare: only a
+ *  session whose earlier turns ran while the mirror was off); its earlier turns are committed first. */
+async function historySoFar(sessionId: string, { journal, store }: TurnParts): Promise<HistoryEntry[] | null> {
+  try {
+    await journal.settle();
+    return await store.readHistory(sessionId);
+  } catch (error) {
+    console.warn(`session ${sessionId}: its history could not be read for the event that starts it on the stream; a later turn will`, error);
+    return null;
+  }
 }
 
 /** Stages the event before the turn commits; a mirror problem never fails the turn (the turn is then not mirrored). */

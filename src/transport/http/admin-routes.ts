@@ -3,8 +3,9 @@
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
 import { bearerAuth } from "hono/bearer-auth";
+import { HTTPException } from "hono/http-exception";
+import { unknownUser } from "../../domain/accounts/accounts";
 import { issueApiKey } from "../../domain/accounts/credentials";
-import { ChatError, ErrorCode } from "../../domain/errors";
 import { changeModel, createModel, retireModel } from "../../domain/operations/model-admin";
 import { changeUser, createUser, listUsers, userLedger } from "../../domain/operations/user-admin";
 import {
@@ -33,7 +34,7 @@ import {
 } from "./admin-schemas";
 import type { AppEnv } from "./app-env";
 import { userHubId } from "../ws/socket-user";
-import { httpFailure } from "./failures";
+import { httpFailure, withFailureDetail } from "./failures";
 import { adminSecurity, failures, jsonAnswer } from "./openapi";
 import { decodeCursor, encodeCursor, pageQuery } from "./paging";
 import { validationHook } from "./validation";
@@ -56,10 +57,23 @@ const requireAdmin: MiddlewareHandler<AppEnv> = async (c, next) => {
     invalidToken: { message: "Invalid bearer token" },
     invalidAuthenticationHeader: { message: "Malformed Authorization header" },
   });
-  return requireToken(c, next);
+  let authorized = false;
+  try {
+    return await requireToken(c, async () => {
+      authorized = true;
+      await next();
+    });
+  } catch (error) {
+    // Only the token check's own refusals (before the route ran) say where the token comes from.
+    if (!authorized && error instanceof HTTPException) throw withFailureDetail(error, ADMIN_TOKEN_HINT);
+    throw error;
+  }
 };
 
-const userNotFound = () => new ChatError(ErrorCode.UserDoesNotExist, "User not found");
+const ADMIN_TOKEN_HINT =
+  "send Authorization: Bearer <token>, the token being the ADMIN_TOKEN secret (wrangler secret put ADMIN_TOKEN; under npm run dev: ADMIN_TOKEN in .dev.vars, else dev-admin-token)";
+
+const userNotFound = (userId: string) => unknownUser(userId, "User not found");
 const modelNotFound = () => httpFailure(404, "Model not found");
 
 // Users
@@ -220,8 +234,9 @@ adminRoutes
     return c.json(userJson(user), 201);
   })
   .openapi(getUserRoute, async (c) => {
-    const user = await c.var.store.getUserWithModels(c.req.valid("param").user_id);
-    if (!user) throw userNotFound();
+    const userId = c.req.valid("param").user_id;
+    const user = await c.var.store.getUserWithModels(userId);
+    if (!user) throw userNotFound(userId);
     return c.json(userJson(user), 200);
   })
   .openapi(changeUserRoute, async (c) => {
@@ -245,7 +260,7 @@ adminRoutes
   })
   .openapi(listKeysRoute, async (c) => {
     const userId = c.req.valid("param").user_id;
-    if (!(await c.var.store.findUser(userId))) throw userNotFound();
+    if (!(await c.var.store.findUser(userId))) throw userNotFound(userId);
     return c.json({ keys: (await c.var.store.listApiKeys(userId)).map(keyJson) }, 200);
   })
   .openapi(revokeKeyRoute, async (c) => {

@@ -13,6 +13,12 @@ export interface AuthenticateOptions {
   optional?: boolean;
 }
 
+/** Where a credential comes from and how to send it. */
+function missingCredentialDetail(fromQuery: boolean): string {
+  const how = fromQuery ? "send it as Authorization: Bearer <credential> or ?token=<credential>" : "send it as Authorization: Bearer <credential>";
+  return `AUTH_MODE is token: a credential is a JWT (sub = the user id, exp required) or an API key (npm run admin -- keys create <user_id>); ${how}`;
+}
+
 export function authenticate({ fromQuery = false, optional = false }: AuthenticateOptions = {}): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const auth = c.var.config.auth;
@@ -22,14 +28,14 @@ export function authenticate({ fromQuery = false, optional = false }: Authentica
     const credential = /^Bearer\s+(\S+)$/i.exec(c.req.header("authorization") ?? "")?.[1] ?? (fromQuery ? c.req.query("token") : undefined);
     if (!credential) {
       if (optional) return next();
-      throw httpFailure(401, "Missing credential: send Authorization: Bearer <credential>");
+      throw httpFailure(401, "Missing credential: send Authorization: Bearer <credential>", missingCredentialDetail(fromQuery));
     }
     try {
       const proven = await proveCredential(credential, auth, c.var.store);
       c.set("user", proven.userId);
       c.set("credential", proven);
     } catch (error) {
-      if (error instanceof CredentialRefused) throw httpFailure(401, error.message);
+      if (error instanceof CredentialRefused) throw httpFailure(401, error.message, error.detail);
       throw error;
     }
     return next();

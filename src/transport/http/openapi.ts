@@ -13,8 +13,12 @@ export const failureSchema = z
   .object({
     message: z.string().meta({ description: "What went wrong, for people", example: "User not found" }),
     data: z.null(),
+    detail: z
+      .string()
+      .optional()
+      .meta({ description: "When known: what exactly was wrong and what to do next", example: "no user with id 3b0c1c9e-…" }),
   })
-  .meta({ id: "Failure", description: 'Every failure: {"message", "data": null} with the status of its kind' });
+  .meta({ id: "Failure", description: 'Every failure: {"message", "data": null, "detail"?} with the status of its kind' });
 
 type FailureResponses<D> = {
   [K in keyof D]: { description: string; content: { "application/json": { schema: typeof failureSchema } } };

@@ -34,8 +34,9 @@ export function readFrame(raw: string | ArrayBuffer, ctx: HandlerContext): ReadF
   let json: unknown;
   try {
     json = JSON.parse(raw);
-  } catch {
-    return answered(errorFrame(ErrorCode.JsonParsing));
+  } catch (error) {
+    // The text stays the original's; the parser's own words say where the JSON broke (position, token).
+    return answered(errorFrame(ErrorCode.JsonParsing, undefined, undefined, undefined, error instanceof Error ? error.message : String(error)));
   }
   const id = requestIdOf(json);
   if (ctx.overRate) {
@@ -82,7 +83,7 @@ export async function answerFrame(read: ReadFrame, ctx: HandlerContext, writes: 
   } catch (error) {
     if (!(error instanceof ChatError)) console.error(`message type ${type} failed`, error);
     const failure = failureOf(error, handler.failure);
-    return errorFrame(failure.code, failure.message, type, id);
+    return errorFrame(failure.code, failure.message, type, id, failure.detail);
   }
 }
 

@@ -58,10 +58,17 @@ export const resumeRequest = z.object({
 export type ChatMessageRequest = z.infer<typeof chatMessageRequest>;
 
 export type ReplyFrame = { type: number; data: Record<string, unknown>; id?: string };
-export type ErrorFrame = { error: string; code: ErrorCode; type?: number; id?: string };
+/** `detail` (when known) names the specifics; `error` keeps the text old clients show and match. */
+export type ErrorFrame = { error: string; code: ErrorCode; type?: number; id?: string; detail?: string };
 
-export function errorFrame(code: ErrorCode, message: string = errorText(code), type?: number, id?: string): ErrorFrame {
-  return { error: message, code, ...(type === undefined ? {} : { type }), ...(id === undefined ? {} : { id }) };
+export function errorFrame(code: ErrorCode, message: string = errorText(code), type?: number, id?: string, detail?: string): ErrorFrame {
+  return {
+    error: message,
+    code,
+    ...(type === undefined ? {} : { type }),
+    ...(id === undefined ? {} : { id }),
+    ...(detail === undefined ? {} : { detail }),
+  };
 }
 
 /** "Invalid field "data.user_id": expected string, received undefined" — names the first offending field. */
