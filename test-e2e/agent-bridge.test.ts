@@ -9,8 +9,8 @@ import { Code, ConnectError, createClient, type CallOptions, type Client, type H
 import { connectNodeAdapter, createConnectTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AIService, ResponseChunkSchema } from "../gen/ai_service_pb";
-import { startAgentBridge, type AgentBridge } from "../tools/agent-bridge.ts";
-import { spawnAgentBridge } from "../tools/agent-bridge-process.ts";
+import { startAgentBridge, type AgentBridge } from "../agent-bridge/bridge.ts";
+import { spawnAgentBridge } from "../agent-bridge/process.ts";
 
 const TOKEN = "bridge-test-token";
 const auth = { authorization: `Bearer ${TOKEN}` };

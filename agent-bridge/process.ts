@@ -1,8 +1,8 @@
-// Owns running the agent bridge as its own process, through the entry operators use (scripts/agent-bridge.ts, what
+// Owns running the agent bridge as its own process, through the entry operators use (agent-bridge/main.ts, what
 // `npm run agent:bridge` runs), for the tests and the bridge benchmark: start it, read its log, stop it with SIGTERM.
 import { spawn } from "node:child_process";
 import path from "node:path";
-import { root } from "./lib.ts";
+import { root } from "../tools/lib.ts";
 
 export interface AgentBridgeProcess {
   /** Its base URL, from the line it logs when it listens. */
@@ -14,10 +14,10 @@ export interface AgentBridgeProcess {
   stop(): Promise<number | null>;
 }
 
-/** Starts `scripts/agent-bridge.ts` with these arguments (port 0 in --listen picks a free port) and environment. */
+/** Starts `agent-bridge/main.ts` with these arguments (port 0 in --listen picks a free port) and environment. */
 export async function spawnAgentBridge(args: string[], env: Record<string, string> = {}): Promise<AgentBridgeProcess> {
   // tsx as a loader in this very process (no tsx parent), so SIGTERM reaches the entry itself.
-  const child = spawn(process.execPath, ["--import", "tsx", path.join(root, "scripts/agent-bridge.ts"), ...args], {
+  const child = spawn(process.execPath, ["--import", "tsx", path.join(import.meta.dirname, "main.ts"), ...args], {
     cwd: root,
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, ...env },

@@ -1,7 +1,8 @@
-// npm run agent:bridge -- --listen 127.0.0.1:8090 --target 127.0.0.1:50051: reads the bridge's settings from
-// arguments or the environment, refusing bad values loudly, then runs tools/agent-bridge.ts until SIGTERM/SIGINT.
+// The agent bridge's entry (`npm run agent:bridge`): reads its settings from arguments or the environment, refusing
+// bad values loudly, then runs ./bridge.ts until SIGTERM/SIGINT. It imports nothing of the repository but the bridge
+// and gen/, so the bridge stands alone.
 import { parseArgs } from "node:util";
-import { parseHostPort, startAgentBridge, targetUrl } from "../tools/agent-bridge.ts";
+import { parseHostPort, startAgentBridge, targetUrl } from "./bridge.ts";
 
 const USAGE = `usage: npm run agent:bridge -- --listen HOST:PORT --target HOST:PORT|URL [--auth-token TOKEN] [--forward-auth] [--grace-ms MS]
 
