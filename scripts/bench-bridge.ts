@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { AIService } from "../gen/ai_service_pb.ts";
-import { spawnAgentBridge } from "../tools/agent-bridge-process.ts";
+import { spawnAgentBridge } from "../agent-bridge/process.ts";
 import { numberOption, parseCommand } from "../tools/cli.ts";
 import { startPythonAgent } from "../tools/python-agent.ts";
 

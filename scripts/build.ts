@@ -1,14 +1,17 @@
 // npm run build: bundles the chat page (public/app.js), then both Workers exactly as `wrangler deploy` would
-// (offline, minified as deployed), into dist/backend and dist/reference-agent.
+// (offline, minified as deployed), into dist/backend and dist/reference-agent, and the agent bridge into
+// dist/agent-bridge.mjs (one file for plain node).
 import { readdirSync, rmSync, statSync } from "node:fs";
 import path from "node:path";
+import { bundleAgentBridge } from "../agent-bridge/build.ts";
 import { fail, parseCommand } from "../tools/cli.ts";
 import { root, wrangler } from "../tools/lib.ts";
 import { bundlePage } from "../tools/page-bundle.ts";
 
 parseCommand({
   usage: "npm run build",
-  description: "Bundles the backend and the reference agent with `wrangler deploy --dry-run` (offline, as deployed) into dist/backend and dist/reference-agent.",
+  description:
+    "Bundles the backend and the reference agent with `wrangler deploy --dry-run` (offline, as deployed) into dist/backend and dist/reference-agent, and the agent bridge into dist/agent-bridge.mjs (runs with plain node).",
   options: {},
 });
 await bundlePage(); // the chat page at / (public/app.js)
@@ -22,3 +25,6 @@ for (const [name, config] of Object.entries(workers)) {
   if (!bundle) fail(`wrangler wrote no bundle into ${path.relative(root, outdir)}`);
   console.log(`${path.relative(root, path.join(outdir, bundle))}  ${(statSync(path.join(outdir, bundle)).size / 1024).toFixed(1)} KiB`);
 }
+const bridgeBundle = path.join(root, "dist", "agent-bridge.mjs");
+await bundleAgentBridge(bridgeBundle);
+console.log(`${path.relative(root, bridgeBundle)}  ${(statSync(bridgeBundle).size / 1024).toFixed(1)} KiB`);

@@ -1,16 +1,22 @@
 // The agent bridge alone, in front of a native gRPC (HTTP/2) AIService served by connect-node that implements every
 // method and records what reached it: gRPC-web and Connect clients over HTTP/1.1 call Process, Summarize and
 // ProcessStream through it, with deadlines, cancels, errors, metadata, the credential, the health route, its log and
-// its shutdown; and the npm script's argument checks and SIGTERM.
+// its shutdown; the npm script's argument checks and SIGTERM; and the standalone build run by plain node.
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
 import http2 from "node:http2";
+import { createRequire } from "node:module";
 import type net from "node:net";
+import os from "node:os";
+import path from "node:path";
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient, type CallOptions, type Client, type HandlerContext, type ServiceImpl, type Transport } from "@connectrpc/connect";
 import { connectNodeAdapter, createConnectTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AIService, ResponseChunkSchema } from "../gen/ai_service_pb";
-import { startAgentBridge, type AgentBridge } from "../tools/agent-bridge.ts";
-import { spawnAgentBridge } from "../tools/agent-bridge-process.ts";
+import { startAgentBridge, type AgentBridge } from "../agent-bridge/bridge.ts";
+import { bundleAgentBridge } from "../agent-bridge/build.ts";
+import { spawnAgentBridge } from "../agent-bridge/process.ts";
 
 const TOKEN = "bridge-test-token";
 const auth = { authorization: `Bearer ${TOKEN}` };
@@ -315,5 +321,56 @@ describe("the bridge process", () => {
     expect(await exitCode).toBe(0);
     expect(bridgeProcess.output()).toMatch(/SIGTERM: no new calls/);
     expect(bridgeProcess.output()).toMatch(/status=OK/);
+  }, 90_000);
+});
+
+describe("the standalone build, run by plain node outside the repository", () => {
+  let folder: string;
+  let built: string;
+
+  beforeAll(async () => {
+    // What `npm run build` writes to dist/agent-bridge.mjs, here in a folder of its own with no node_modules above it.
+    folder = mkdtempSync(path.join(os.tmpdir(), "agent-bridge-build-"));
+    built = path.join(folder, "agent-bridge.mjs");
+    await bundleAgentBridge(built);
+  }, 60_000);
+
+  afterAll(() => {
+    if (folder) rmSync(folder, { recursive: true, force: true });
+  });
+
+  it("cannot reach the repository's packages, so it runs on what it bundles", () => {
+    expect(() => createRequire(built).resolve("@connectrpc/connect")).toThrow(/Cannot find module/);
+  });
+
+  it("answers --help and refuses an unknown option in one message", () => {
+    const env = { ...process.env };
+    delete env.NODE_OPTIONS;
+    const help = spawnSync(process.execPath, [built, "--help"], { cwd: folder, env, encoding: "utf8" });
+    expect(help.status).toBe(0);
+    expect(help.stdout).toMatch(/node dist\/agent-bridge\.mjs --listen HOST:PORT --target/);
+    expect(help.stdout).toMatch(/AGENT_AUTH_TOKEN/);
+    const bogus = spawnSync(process.execPath, [built, "--bogus"], { cwd: folder, env, encoding: "utf8" });
+    expect(bogus.status).toBe(2);
+    expect(bogus.stderr).toMatch(/Unknown option '--bogus'/);
+    expect(bogus.stderr).not.toMatch(/^\s+at /m);
+  });
+
+  it("forwards a call to the agent with the credential, refuses one without, and exits 0 on SIGTERM", async () => {
+    const bridgeProcess = await spawnAgentBridge(["--listen", "127.0.0.1:0", "--target", upstream.target], { AGENT_AUTH_TOKEN: TOKEN }, { built });
+    let exitCode: number | null = null;
+    try {
+      const client = createClient(AIService, createGrpcWebTransport({ baseUrl: bridgeProcess.url, httpVersion: "1.1" }));
+      expect((await failure(client.process({ chatMessage: "no credential" }))).code).toBe(Code.Unauthenticated);
+      const before = upstream.seen.length;
+      const reply = await client.process({ chatMessage: "through the built file" }, { headers: { ...auth, "x-request-id": "built-1" } });
+      expect(reply.responseText).toBe("upstream: through the built file");
+      expect(upstream.seen.length).toBe(before + 1);
+      expect(lastSeen().headers.get("x-request-id")).toBe("built-1");
+    } finally {
+      exitCode = await bridgeProcess.stop();
+    }
+    expect(exitCode).toBe(0);
+    expect(bridgeProcess.output()).toMatch(/method=ai_service\.AIService\/Process status=OK/);
   }, 90_000);
 });

@@ -7,7 +7,7 @@
 import IORedis from "ioredis";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { spawnAgentBridge, type AgentBridgeProcess } from "../tools/agent-bridge-process.ts";
+import { spawnAgentBridge, type AgentBridgeProcess } from "../agent-bridge/process.ts";
 import { freePort } from "../tools/lib.ts";
 import { checkoutDatabase, ensureDatabase, migratePostgres } from "../tools/postgres.ts";
 import { startPythonAgent, type PythonAgent } from "../tools/python-agent.ts";

@@ -95,11 +95,12 @@ describe("the npm entry points", () => {
     "bench/run.ts",
     "bench/profile.ts",
     "bench/bad-agent.ts",
+    "agent-bridge/main.ts",
   ];
 
   /** Entry points with a command line of their own, tested where they live: the admin tool's commands
-   *  (tools/admin-cli.ts) and the bridge's (tools/agent-bridge.ts). */
-  const ownParsers = ["scripts/admin.ts", "scripts/agent-bridge.ts"];
+   *  (tools/admin-cli.ts) and the bridge's (agent-bridge/main.ts, standalone: it imports nothing from tools/). */
+  const ownParsers = ["scripts/admin.ts", "agent-bridge/main.ts"];
 
   it.each(entries.filter((file) => !ownParsers.includes(file)))("%s reads its command line through parseCommand", (file) => {
     expect(readFileSync(path.join(root, file), "utf8")).toMatch(/\bparseCommand\(/);
@@ -107,8 +108,8 @@ describe("the npm entry points", () => {
 
   it.each([
     ["scripts/admin.ts", ["users", "create", "--help"], 0, /usage/i],
-    ["scripts/agent-bridge.ts", ["--help"], 0, /agent:bridge/],
-    ["scripts/agent-bridge.ts", ["--bogus"], 2, /bogus/],
+    ["agent-bridge/main.ts", ["--help"], 0, /agent:bridge/],
+    ["agent-bridge/main.ts", ["--bogus"], 2, /bogus/],
     ["scripts/bench-bridge.ts", ["--help"], 0, /bench:bridge/],
     ["scripts/pg-migrate.ts", ["--bogus"], 2, /^pg-migrate\.ts: unknown option --bogus \(see --help\)\n$/],
   ])("%s %j exits %i without a stack trace", (file, args, status, output) => {

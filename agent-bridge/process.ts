@@ -1,8 +1,8 @@
-// Owns running the agent bridge as its own process, through the entry operators use (scripts/agent-bridge.ts, what
-// `npm run agent:bridge` runs), for the tests and the bridge benchmark: start it, read its log, stop it with SIGTERM.
+// Owns running the agent bridge as its own process, through an entry operators use (main.ts, what `npm run
+// agent:bridge` runs, or the built file), for the tests and the bridge benchmark: start it, read its log, stop it.
 import { spawn } from "node:child_process";
 import path from "node:path";
-import { root } from "./lib.ts";
+import { root } from "../tools/lib.ts";
 
 export interface AgentBridgeProcess {
   /** Its base URL, from the line it logs when it listens. */
@@ -14,13 +14,18 @@ export interface AgentBridgeProcess {
   stop(): Promise<number | null>;
 }
 
-/** Starts `scripts/agent-bridge.ts` with these arguments (port 0 in --listen picks a free port) and environment. */
-export async function spawnAgentBridge(args: string[], env: Record<string, string> = {}): Promise<AgentBridgeProcess> {
+/** Starts the bridge with these arguments (port 0 in --listen picks a free port) and environment: main.ts through
+ *  tsx, or with `built`, that bundle under plain node from its own folder and without NODE_OPTIONS (no loader), as
+ *  on an agent's host. */
+export async function spawnAgentBridge(args: string[], env: Record<string, string> = {}, { built }: { built?: string } = {}): Promise<AgentBridgeProcess> {
   // tsx as a loader in this very process (no tsx parent), so SIGTERM reaches the entry itself.
-  const child = spawn(process.execPath, ["--import", "tsx", path.join(root, "scripts/agent-bridge.ts"), ...args], {
-    cwd: root,
+  const command = built ? [built] : ["--import", "tsx", path.join(import.meta.dirname, "main.ts")];
+  const inherited = { ...process.env };
+  if (built) delete inherited.NODE_OPTIONS;
+  const child = spawn(process.execPath, [...command, ...args], {
+    cwd: built ? path.dirname(built) : root,
     stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, ...env },
+    env: { ...inherited, ...env },
   });
   // Never outlives the process that started it, whatever becomes of its test.
   const orphan = () => child.kill("SIGTERM");

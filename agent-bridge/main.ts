@@ -1,9 +1,11 @@
-// npm run agent:bridge -- --listen 127.0.0.1:8090 --target 127.0.0.1:50051: reads the bridge's settings from
-// arguments or the environment, refusing bad values loudly, then runs tools/agent-bridge.ts until SIGTERM/SIGINT.
+// The agent bridge's entry (`npm run agent:bridge`, or dist/agent-bridge.mjs once built): reads its settings from
+// arguments or the environment, refusing bad values loudly, then runs ./bridge.ts until SIGTERM/SIGINT. It imports
+// nothing of the repository but the bridge and gen/, so it bundles into one file that plain `node` runs.
 import { parseArgs } from "node:util";
-import { parseHostPort, startAgentBridge, targetUrl } from "../tools/agent-bridge.ts";
+import { parseHostPort, startAgentBridge, targetUrl } from "./bridge.ts";
 
 const USAGE = `usage: npm run agent:bridge -- --listen HOST:PORT --target HOST:PORT|URL [--auth-token TOKEN] [--forward-auth] [--grace-ms MS]
+   or: node dist/agent-bridge.mjs --listen HOST:PORT --target HOST:PORT|URL [options]   (after npm run build)
 
 Serves the agent's gRPC service over gRPC-web and Connect (HTTP/1.1) on --listen and forwards every call to the
 native gRPC (HTTP/2) agent at --target. Each option has an environment equivalent; an option wins over it.
