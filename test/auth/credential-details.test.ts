@@ -4,8 +4,8 @@
 import { SignJWT } from "jose";
 import { beforeAll, expect, it } from "vitest";
 import { backendFetch, createUser, upgrade } from "../helpers/backend";
+import { JWT_SECRET as SECRET } from "../helpers/env";
 
-const SECRET = new TextEncoder().encode("test-jwt-secret");
 let alice: string;
 
 beforeAll(async () => {
