@@ -20,12 +20,13 @@ export function memoryStorage(): KeyValueStorage {
 }
 
 /** A turn the transport was streaming: enough to show its user message again and resume it after a reload.
- *  `file` is the file attached to it: its stored name (POST /upload's `fileName`), type and original name. */
+ *  `file` is the file attached to it: its stored name (POST /upload's `fileName`), type, original name and the link
+ *  the upload answered (`imageUrl`: signed with AUTH_MODE=token, so a browser can show it without a header). */
 const RunningTurnSchema = z.object({
   sessionId: z.string(),
   turn: z.number().int().nonnegative(),
   userText: z.string(),
-  file: z.object({ fileName: z.string(), mediaType: z.string(), filename: z.string().optional() }).optional(),
+  file: z.object({ fileName: z.string(), mediaType: z.string(), filename: z.string().optional(), url: z.string().optional() }).optional(),
 });
 export type RunningTurn = z.infer<typeof RunningTurnSchema>;
 export type StoredFile = NonNullable<RunningTurn["file"]>;

@@ -246,7 +246,7 @@ export class ChatBackendTransport implements ChatTransport<ChatBackendUIMessage>
       });
       sessionId = uploaded.sessionId;
       this.store.link(chatId, sessionId);
-      file = { fileName: uploaded.fileName, mediaType: part.mediaType, ...(part.filename !== undefined ? { filename: part.filename } : {}) };
+      file = { fileName: uploaded.fileName, mediaType: part.mediaType, url: uploaded.imageUrl, ...(part.filename !== undefined ? { filename: part.filename } : {}) };
     }
     const balanceBefore = await client.balance().catch(() => undefined);
     const stream = client.stream({
@@ -381,7 +381,8 @@ function mediaTypeOf(fileName: string): string {
 
 /**
  * A stored history (type 2) as UIMessages: each user and assistant entry a message with one text part; a `file`
- * entry (it follows its turn's reply) becomes a file part of that turn's user message, linked to /uploads/<name>.
+ * entry (it follows its turn's reply) becomes a file part of that turn's user message, with its original name and
+ * the link the history gives (else /uploads/<stored name>).
  */
 export function historyMessages(sessionId: string, entries: HistoryEntry[], urlOf: (fileName: string) => string): ChatBackendUIMessage[] {
   const messages: ChatBackendUIMessage[] = [];
@@ -389,7 +390,8 @@ export function historyMessages(sessionId: string, entries: HistoryEntry[], urlO
   entries.forEach((entry, index) => {
     const id = `${sessionId}:${index}`;
     if (entry.role === "file") {
-      lastUser?.parts.unshift({ type: "file", mediaType: mediaTypeOf(entry.content), filename: entry.content, url: urlOf(entry.content) });
+      // v2 histories give the original name and a link that works without a header (signed in token mode).
+      lastUser?.parts.unshift({ type: "file", mediaType: mediaTypeOf(entry.content), filename: entry.name ?? entry.content, url: entry.url ?? urlOf(entry.content) });
       return;
     }
     const message: ChatBackendUIMessage = {
@@ -411,7 +413,7 @@ function runningUserMessage(running: RunningTurn, baseUrl: string): ChatBackendU
     role: "user",
     metadata: { sessionId: running.sessionId, turn: running.turn },
     parts: [
-      ...(file ? [{ type: "file" as const, mediaType: file.mediaType, filename: file.filename ?? file.fileName, url: fileUrl(baseUrl, file.fileName) }] : []),
+      ...(file ? [{ type: "file" as const, mediaType: file.mediaType, filename: file.filename ?? file.fileName, url: file.url ?? fileUrl(baseUrl, file.fileName) }] : []),
       { type: "text", text: running.userText },
     ],
   };

@@ -20,7 +20,7 @@ export interface UploadInput {
   fetch?: HttpFetch;
 }
 
-const UploadAnswer = z.object({ data: z.object({ fileName: z.string(), sessionId: z.string() }) });
+const UploadAnswer = z.object({ data: z.object({ fileName: z.string(), sessionId: z.string(), imageUrl: z.string() }) });
 const UploadRefusal = z.object({ message: z.string() });
 
 /** An upload the backend refused: its HTTP status and its message (`File too large: the limit is 10 MB`). */
@@ -35,8 +35,9 @@ export class UploadError extends Error {
   }
 }
 
-/** POST /upload: the stored file name to send with the next chat message, and the session it belongs to. */
-export async function uploadFile(input: UploadInput): Promise<{ fileName: string; sessionId: string }> {
+/** POST /upload: the stored file name to send with the next chat message, the session it belongs to, and where
+ *  the file is served (`imageUrl`; a signed link with AUTH_MODE=token). */
+export async function uploadFile(input: UploadInput): Promise<{ fileName: string; sessionId: string; imageUrl: string }> {
   const form = new FormData();
   form.set("file", input.file, input.filename);
   if (input.userId !== undefined) form.set("user_id", input.userId);

@@ -47,6 +47,13 @@ it("signs the socket and the upload in with the token() credential", async () =>
   const sessionId = t.sessionOf("chat");
   expect(await query("select id from sessions where id = ? and user_id = ?", sessionId, user_id)).toHaveLength(1);
   expect(await query("select file_name from files where session_id = ? and user_id = ?", sessionId, user_id)).toHaveLength(1);
+
+  // After a reload the history shows the file by its own name, through a link a browser can open without a header.
+  const [asSent] = await t.loadMessages("chat");
+  const part = asSent?.parts.find((p) => p.type === "file");
+  expect(part).toMatchObject({ type: "file", filename: "notes.txt" });
+  const served = await exports.default.fetch(new Request((part as { url: string }).url));
+  expect([served.status, await served.text()]).toEqual([200, "for my eyes\n"]);
 });
 
 it("turns a refused credential into an error chunk, and creates nothing", async () => {

@@ -141,6 +141,22 @@ describe("historyMessages", () => {
   });
 });
 
+describe("historyMessages on a v2 history", () => {
+  it("names a file part by the name it was uploaded with and links it where the history says (signed in token mode)", () => {
+    const signed = "http://127.0.0.1:8787/uploads/q1Z8.png?expires=1&signature=abc";
+    const messages = historyMessages(
+      "s1",
+      [
+        { role: "user", content: "What is in this chart?" },
+        { role: "assistant", content: "Sales by month." },
+        { role: "file", content: "q1Z8.png", name: "sales.png", url: signed },
+      ],
+      (name) => `http://127.0.0.1:8787/uploads/${name}`,
+    );
+    expect(messages[0]!.parts[0]).toEqual({ type: "file", mediaType: "image/png", filename: "sales.png", url: signed });
+  });
+});
+
 describe("ChatStore", () => {
   it("keeps a chat's session both ways and its running turn, and ignores a running record it cannot read", () => {
     const storage = memoryStorage();
