@@ -82,7 +82,7 @@ export async function changeUser(
 /** An addition leaves the balance between 0 and the maximum (turns only lower it meanwhile), or changes nothing. */
 async function requireBalanceInBounds(store: ChatStore, userId: string, addMicros: number): Promise<void> {
   const user = await store.findUser(userId);
-  if (!user) throw new ChatError(ErrorCode.UserDoesNotExist, "User not found");
+  if (!user) throw unknownUser(userId, "User not found");
   const after = user.balanceMicros + addMicros;
   if (after < 0 || after > MAX_BALANCE_MICROS) {
     throw new ChatError(

@@ -71,7 +71,7 @@ const requireAdmin: MiddlewareHandler<AppEnv> = async (c, next) => {
 };
 
 const ADMIN_TOKEN_HINT =
-  "send Authorization: Bearer <token>, the token being the ADMIN_TOKEN secret (wrangler secret put ADMIN_TOKEN; under npm run dev: ADMIN_TOKEN in .dev.vars, else dev-admin-token)";
+  "send Authorization: Bearer <token>, the token being the ADMIN_TOKEN secret (wrangler secret put ADMIN_TOKEN; under npm run dev: ADMIN_TOKEN in .dev.vars or --var, else the development default)";
 
 const userNotFound = (userId: string) => unknownUser(userId, "User not found");
 const modelNotFound = () => httpFailure(404, "Model not found");

@@ -23,7 +23,8 @@ export function hasExpired(credential: SocketCredential, now: number): boolean {
   return credential.expiresAt !== null && credential.expiresAt <= now;
 }
 
-/** Closes a socket whose credential ended; the reason is the text an upgrade with it would get now. */
+/** Closes a socket whose credential ended, saying how it ended (an upgrade with it now gets `Expired credential` or,
+ *  for a revoked key, `Invalid credential`). */
 export function endSocket(socket: WebSocket, reason: "Expired credential" | "Revoked credential"): void {
   try {
     socket.close(CREDENTIAL_ENDED, reason);
