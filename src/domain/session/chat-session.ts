@@ -15,6 +15,7 @@ import { Journal } from "./journal";
 import { LiveSession } from "./live-context";
 import { TurnOutbox } from "./outbox";
 import { acceptUpload, removeSession, type FileParts, type SessionUpload } from "./session-files";
+import { forgetSessionStorage } from "./session-storage";
 import { runTurn, type TurnParts, type TurnReply, type TurnRequest } from "./turn";
 import { SessionAlarm } from "./wake-up";
 import { LiveTurns, type Resumed } from "./live-turns";
@@ -87,12 +88,18 @@ export class ChatSession extends DurableObject<Env> {
     return outcomeOf(this.liveTurns.cancel(userId), ErrorCode.InternalServerError);
   }
 
-  /** Deletes the session, its history and its files, after any turn in progress. */
+  /** Deletes the session, after any turn in progress: its history and files (rows and R2 objects), then all this
+   *  object keeps of it (answers, journal, outbox, stream records, watchers, counters, alarm): its storage is empty. */
   remove(userId: string, sessionId: string): Promise<Outcome<null>> {
     return outcomeOf(
       this.queue.run(async () => {
         await removeSession(userId, sessionId, this.parts());
-        await this.liveTurns.forget();
+        // A turn's event may still be on its way to the mirror; nothing of it may be written after the storage goes.
+        await this.outbox?.settled();
+        await forgetSessionStorage(this.ctx.storage);
+        this.alarmClock.deleted();
+        this.answers.forget();
+        this.liveTurns.forget();
         return null;
       }),
       ErrorCode.UnableToDeleteSession,

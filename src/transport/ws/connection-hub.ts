@@ -152,6 +152,11 @@ export class ConnectionHub extends DurableObject<Env> {
         attachment.watching = [sessionId, ...attachment.watching.filter((id) => id !== sessionId)].slice(0, MAX_WATCHED_SESSIONS);
         socket.serializeAttachment(attachment);
       },
+      forget: (sessionId) => {
+        state.attachment.watching = state.attachment.watching.filter((id) => id !== sessionId);
+        socket.serializeAttachment(state.attachment);
+        feed.forget(sessionId);
+      },
       hold: (sessionId) => feed.hold(sessionId),
       release: (sessionId, first) => feed.release(sessionId, first),
     };

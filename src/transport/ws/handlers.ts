@@ -177,8 +177,9 @@ export const messageHandlers: Readonly<Record<number, MessageHandler>> = {
     failure: ErrorCode.UnableToDeleteSession,
     waits: NO_WAIT, // the session's object commits its writes before deleting
     reaches: (data) => ({ userId: data.user_id, sessionId: data.session_id }),
-    handle: async ({ user_id, session_id }, { env }) => {
+    handle: async ({ user_id, session_id }, { env, live }) => {
       await deleteSession(env, user_id, session_id);
+      live?.forget(session_id);
       return { user_id };
     },
   }),
