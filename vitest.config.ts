@@ -129,6 +129,7 @@ export default defineConfig(async () => {
           AUTH_JWKS_URL: TEST_JWKS_URL,
           CORS_ORIGINS: "http://ui.test",
           MAX_FRAMES_PER_SECOND: "5",
+          MAX_SOCKETS_PER_USER: "4",
           UPGRADES_PER_MINUTE: "40",
         }),
         "./vitest.unit.config.ts",

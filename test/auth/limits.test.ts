@@ -35,3 +35,34 @@ it("limits WebSocket upgrades per client before checking anything else, and not 
   expect(await limited.json()).toEqual({ message: "Too many requests: too many WebSocket connections from this client, try again in a minute", data: null });
   expect((await upgrade("", { "cf-connecting-ip": "203.0.113.8" })).status).toBe(401);
 });
+
+/** A socket upgraded with this credential, and how it was closed once it is. */
+async function socketOf(token: string): Promise<{ socket: WebSocket; closed: Promise<{ code: number; reason: string }> }> {
+  const response = await upgrade("", { authorization: `Bearer ${token}` });
+  const socket = response.webSocket;
+  if (response.status !== 101 || !socket) throw new Error(`upgrade failed: ${response.status}`);
+  const closed = new Promise<{ code: number; reason: string }>((resolve) => socket.addEventListener("close", (event) => resolve({ code: event.code, reason: event.reason })));
+  socket.accept();
+  return { socket, closed };
+}
+
+it("closes a user's socket beyond MAX_SOCKETS_PER_USER at once with close code 4429, and lets another user and a freed slot in", async () => {
+  const sign = (userId: string) => new SignJWT({}).setProtectedHeader({ alg: "HS256" }).setSubject(userId).setExpirationTime("5m").sign(new TextEncoder().encode("test-jwt-secret"));
+  const token = await sign((await createUser()).user_id);
+  const held = await Promise.all(Array.from({ length: 4 }, () => open("", { authorization: `Bearer ${token}` }))); // this project allows 4
+  for (const ws of held) expect(await ws.request({ type: MessageType.Balance, data: {} })).toMatchObject({ type: MessageType.Balance });
+
+  const fifth = await socketOf(token);
+  expect(await fifth.closed).toEqual({ code: 4429, reason: "Too many sockets: at most 4 per user" });
+  expect(held.every((ws) => !ws.closed)).toBe(true);
+
+  // Another user is not counted against this one.
+  const other = await open("", { authorization: `Bearer ${await sign((await createUser()).user_id)}` });
+  expect(await other.request({ type: MessageType.Balance, data: {} })).toMatchObject({ type: MessageType.Balance });
+
+  // A closed socket frees its slot.
+  held[0]!.close();
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  const again = await open("", { authorization: `Bearer ${token}` });
+  expect(await again.request({ type: MessageType.Balance, data: {} })).toMatchObject({ type: MessageType.Balance });
+});

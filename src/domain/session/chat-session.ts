@@ -76,16 +76,25 @@ export class ChatSession extends DurableObject<Env> {
 
   /** Where a turn of this session stands, with the events that bring a client up to date after `afterSeq`. */
   resume(userId: string, sessionId: string, turn: number, afterSeq: number, hubId: string): Promise<Outcome<Resumed>> {
-    const checkOwner = async () => {
-      const context = await this.live.load(this.parts().store, sessionId, () => this.journal.settle());
-      if (context.session.userId !== userId) throw new ChatError(ErrorCode.SessionNotFound);
-    };
-    return outcomeOf(this.liveTurns.resume(userId, sessionId, turn, afterSeq, hubId, checkOwner), ErrorCode.InternalServerError);
+    return outcomeOf(this.liveTurns.resume(userId, sessionId, turn, afterSeq, hubId, () => this.checkOwner(userId, sessionId)), ErrorCode.InternalServerError);
   }
 
-  /** Cancels the running turn and answers its number once it has ended. */
-  cancel(userId: string): Promise<Outcome<number>> {
-    return outcomeOf(this.liveTurns.cancel(userId), ErrorCode.InternalServerError);
+  /** Cancels the running turn and answers its number once it has ended; with none running, 110 for the user's
+   *  session and 101 for a session that is not (or no longer) theirs. */
+  cancel(userId: string, sessionId: string): Promise<Outcome<number>> {
+    return outcomeOf(
+      this.liveTurns.cancel(userId).catch(async (error: unknown) => {
+        if (error instanceof ChatError && error.code === ErrorCode.NoRunningTurn && !this.liveTurns.runsFor(userId)) await this.checkOwner(userId, sessionId);
+        throw error;
+      }),
+      ErrorCode.InternalServerError,
+    );
+  }
+
+  /** Throws 101 unless the session exists and is the user's. */
+  private async checkOwner(userId: string, sessionId: string): Promise<void> {
+    const context = await this.live.load(this.parts().store, sessionId, () => this.journal.settle());
+    if (context.session.userId !== userId) throw new ChatError(ErrorCode.SessionNotFound);
   }
 
   /** Deletes the session, after any turn in progress: its history and files (rows and R2 objects), then all this

@@ -9,6 +9,7 @@ import { cancelTurn, deleteSession, resumeTurn, sendChatMessage, turnTarget, wat
 import { listSessions, sessionHistory } from "../../domain/operations/sessions";
 import type { ChatStore, ModelRef } from "../../storage/chat-store";
 import type { AccessGuard } from "../../domain/operations/access-guard";
+import type { SessionIds } from "../../domain/session/session-ids";
 import { chatMessageRequest, MessageType, resumeRequest, sessionRequest, userRequest } from "./frames";
 import type { TurnEvent } from "../../domain/session/turn-events";
 import type { LiveSocket } from "./live-socket";
@@ -23,6 +24,8 @@ export interface HandlerContext {
   user: string | null;
   /** What the hub knows of users and session owners, to refuse before waking a session object. */
   guard: AccessGuard;
+  /** Issues the ids of new sessions (session-ids.ts). */
+  sessionIds: SessionIds;
   /** The frame's `id`, when the client sent one. */
   requestId?: string;
   /** The socket sent more than MAX_FRAMES_PER_SECOND: the frame is answered with code 109 only. */
@@ -152,9 +155,9 @@ export const messageHandlers: Readonly<Record<number, MessageHandler>> = {
     waits: NO_WAIT,
     reaches: (data) => ({ userId: data.user_id, sessionId: data.session_id }),
     wrote: (answer: { session_id: string }) => answer.session_id,
-    handle: async (data, { env, origin, requestId, live }) => {
+    handle: async (data, { env, origin, requestId, live, sessionIds }) => {
       const model: ModelRef | null = data.model_id != null ? { id: data.model_id } : data.model_name ? { name: data.model_name } : null;
-      const target = await turnTarget(data.user_id, data.session_id, requestId ?? null);
+      const target = await turnTarget(sessionIds, data.user_id, data.session_id, requestId ?? null);
       live?.watch(target.sessionId);
       const reply = await sendChatMessage(env, {
         ...target,
