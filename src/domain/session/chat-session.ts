@@ -123,6 +123,14 @@ export class ChatSession extends DurableObject<Env> {
     );
   }
 
+  /** Resolves true once every turn queued so far has done all its work (its summary included) and the database has
+   *  every write of it; false when the database refused them. What a caller awaits instead of polling for a
+   *  summary to land. */
+  async quiet(): Promise<boolean> {
+    await this.queue.drained();
+    return this.settled();
+  }
+
   /** Retries what the journal and the outbox left behind and prunes old answers, in order with this session's turns. */
   override async alarm(): Promise<void> {
     this.alarmClock.rang();
