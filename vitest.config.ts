@@ -98,6 +98,8 @@ export default defineConfig(async () => {
             SUMMARY_OPENAI_BASE_URL: TEST_OPENAI_URL,
             // Suites send frames as fast as they can; the auth project tries the limit itself.
             MAX_FRAMES_PER_SECOND: "1000",
+            // The money suite holds 100 sockets of one user (the auth project tries the limit itself).
+            MAX_SOCKETS_PER_USER: "128",
             TEST_JWT_PRIVATE_JWK: privateJwk,
             TEST_REFERENCE_AGENT_TOKEN: REFERENCE_AGENT_TOKEN,
             ...settings,
@@ -135,6 +137,7 @@ export default defineConfig(async () => {
           AUTH_JWKS_URL: TEST_JWKS_URL,
           CORS_ORIGINS: "http://ui.test",
           MAX_FRAMES_PER_SECOND: "5",
+          MAX_SOCKETS_PER_USER: "4",
           UPGRADES_PER_MINUTE: "40",
         }),
         "./vitest.unit.config.ts",

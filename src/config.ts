@@ -33,6 +33,9 @@ export const settingsSchema = z.object({
   MAX_FRAME_BYTES: positiveInt.default(1_048_576),
   /** Frames a socket may send a second (bursts of twice that); more are answered with code 109. */
   MAX_FRAMES_PER_SECOND: positiveInt.default(20),
+  /** Sockets one user may hold open at once (where the user is known at connect: a credential or ?user_id); the
+   *  next is closed at once with close code 4429. */
+  MAX_SOCKETS_PER_USER: positiveInt.default(32),
   SESSION_NAME_MAX_CHARS: positiveInt.default(40),
   /** Comma-separated origins, "*" (any) or "same-origin" (only the Worker's own, e.g. its chat page). */
   CORS_ORIGINS: z.string().default("*"),

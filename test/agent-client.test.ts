@@ -1,6 +1,6 @@
 // The agent client against a real Connect server (the reference agent Worker), over gRPC-web and Connect.
 import { Code, ConnectError } from "@connectrpc/connect";
-import { timestampNow } from "@bufbuild/protobuf/wkt";
+import { timestampMs, timestampNow } from "@bufbuild/protobuf/wkt";
 import { describe, expect, it } from "vitest";
 import { createAgentClient } from "../src/agent/agent-client";
 import { testEnv } from "./helpers/env";
@@ -36,12 +36,17 @@ describe.each<"grpc-web" | "connect">(["grpc-web", "connect"])("over %s", (proto
   });
 
   it("Process returns the offline model's reply describing the context it received, with a cost", async () => {
+    const before = Date.now();
     const response = await agent.process(turnRequest);
+    const after = Date.now();
     expect(response.responseText).toBe(
       'You said: "What is 2 + 2?"\n\nContext received: 3 history entries, summary: yes, system prompt: yes, files: 2, model: gpt-4-turbo (openai).',
     );
     expect(response.cost).toBeGreaterThan(0);
+    // When the reply was made: during the call (the agent is another Worker, so allow its clock a second).
     expect(response.timestamp).toBeDefined();
+    expect(timestampMs(response.timestamp!)).toBeGreaterThanOrEqual(before - 1000);
+    expect(timestampMs(response.timestamp!)).toBeLessThanOrEqual(after + 1000);
   });
 
   it("ProcessStream streams the same reply in at least 5 pieces, as they are produced, with the same cost", async () => {

@@ -1,6 +1,6 @@
 // An agent error or timeout: the client gets code 6, nothing is charged, nothing stored changes, the next turn works.
 import { expect, it } from "vitest";
-import { agentView, balanceMicros, chat, committed, createUser, eventually, query, useSockets } from "./helpers/backend";
+import { agentView, balanceMicros, chat, committed, createUser, query, quiet, useSockets } from "./helpers/backend";
 import { MessageType } from "../src/transport/ws/frames";
 
 const open = useSockets();
@@ -26,7 +26,8 @@ it.each([
   const first = await chat(ws, user_id, "NEW", "hello");
   const sessionId = first.data?.session_id as string;
   // The first turn's summary is written after its reply: take the snapshot once it is stored.
-  await eventually(async () => expect((await query<{ summary: string }>("select summary from sessions where id = ?", sessionId))[0]?.summary).toBeTruthy());
+  await quiet(sessionId);
+  expect((await query<{ summary: string }>("select summary from sessions where id = ?", sessionId))[0]?.summary).toBeTruthy();
   const before = await snapshot(user_id, sessionId);
 
   expect(await chat(ws, user_id, sessionId, message, { session_prompt: "a new prompt" })).toEqual(UNABLE);

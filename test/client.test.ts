@@ -58,7 +58,8 @@ it("rejects with a ChatBackendError whose code says what went wrong", async () =
   expect(unknownModel).toMatchObject({ code: ErrorCode.UnknownModel, message: "Unknown model: gpt-5", type: 3 });
   expect(await failure(client.send({ sessionId: "NEW", model: "gpt-4-turbo", message: "hi" }))).toMatchObject({ code: ErrorCode.NoModelAccess });
   expect(await failure(client.history("3b0c1c9e-7d1a-4f43-9a8e-0f2a5b6c7d8e"))).toMatchObject({ code: ErrorCode.SessionNotFound, type: 2 });
-  expect(await failure(client.cancel("3b0c1c9e-7d1a-4f43-9a8e-0f2a5b6c7d8e"))).toMatchObject({ code: ErrorCode.NoRunningTurn, type: 9 });
+  // A session that does not exist is not found, whatever the request (a cancel of one that does, with no turn running, is 110).
+  expect(await failure(client.cancel("3b0c1c9e-7d1a-4f43-9a8e-0f2a5b6c7d8e"))).toMatchObject({ code: ErrorCode.SessionNotFound, type: 9 });
 
   const stranger = await open({ userId: "nobody" });
   const error = await failure(stranger.userDetails());

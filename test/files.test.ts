@@ -7,7 +7,7 @@ import {
   balanceMicros,
   chat,
   createUser,
-  eventually,
+  quiet,
   query,
   storedObjects,
   upload,
@@ -246,7 +246,8 @@ describe("file turns", () => {
     const ws = await open();
     const otherSession = (await chat(ws, user_id, "NEW", "other")).data?.session_id as string;
     // The other session's summary is charged after its reply: wait for it before taking the balance.
-    await eventually(async () => expect(await query("select id from cost_ledger where session_id = ? and kind = 'summary'", otherSession)).toHaveLength(1));
+    await quiet(otherSession);
+    expect(await query("select id from cost_ledger where session_id = ? and kind = 'summary'", otherSession)).toHaveLength(1);
     const before = await balanceMicros(user_id);
     expect(await chat(ws, user_id, otherSession, "use it", { file_name: fileName })).toMatchObject({ code: 103, type: MessageType.ChatMessage });
     expect(await chat(ws, user_id, otherSession, "made up", { file_name: "nope.png" })).toMatchObject({ code: 103 });

@@ -3,7 +3,7 @@
 // die:<k>, stall:<k>, chunkcost, [unary-only]: test/agents/scripted-agent.ts).
 import { abortAllDurableObjects } from "cloudflare:test";
 import { expect, it } from "vitest";
-import { balanceMicros, chat, committed, createUser, eventually, query, useSockets, type Frame, type TestSocket } from "./helpers/backend";
+import { balanceMicros, chat, committed, createUser, eventually, query, quiet, useSockets, type Frame, type TestSocket } from "./helpers/backend";
 import { testEnv } from "./helpers/env";
 import { MessageType } from "../src/transport/ws/frames";
 import { chargedMicros, DEFAULT_TURN_COST } from "./agents/scripted-costs";
@@ -64,8 +64,8 @@ async function history(sessionId: string) {
 
 /** Waits until the session's first turn has its summary and everything is in the database. */
 async function summarized(sessionId: string): Promise<void> {
-  await eventually(async () => expect((await query<{ summary: string }>("select summary from sessions where id = ?", sessionId))[0]?.summary).toBeTruthy());
-  await committed(sessionId);
+  await quiet(sessionId);
+  expect((await query<{ summary: string }>("select summary from sessions where id = ?", sessionId))[0]?.summary).toBeTruthy();
 }
 
 async function agentCalls(sessionId: string): Promise<{ process: number; processStream: number }> {

@@ -7,8 +7,8 @@ import {
   chat,
   committed,
   createUser,
-  eventually,
   query,
+  quiet,
   useSockets,
 } from "./helpers/backend";
 import { HISTORY_WINDOW } from "./helpers/env";
@@ -29,13 +29,9 @@ describe("new sessions", () => {
     const frame = await chat(ws, user_id, "NEW", "Please explain how photosynthesis works in desert plants during drought");
     expect(frame.data?.session_name).toBe("Please explain how photosynthesis works");
     // The database gets the turn right behind the reply.
-    await eventually(async () => {
-      const [row] = await query<{ name: string; user_id: string; model_id: number }>(
-        "select name, user_id, model_id from sessions where id = ?",
-        frame.data?.session_id,
-      );
-      expect(row).toEqual({ name: "Please explain how photosynthesis works", user_id, model_id: 4 });
-    });
+    await committed(frame.data?.session_id as string);
+    const [row] = await query<{ name: string; user_id: string; model_id: number }>("select name, user_id, model_id from sessions where id = ?", frame.data?.session_id);
+    expect(row).toEqual({ name: "Please explain how photosynthesis works", user_id, model_id: 4 });
   });
 
   it("names a session from a long message without spaces without crashing or splitting a character", async () => {
@@ -106,7 +102,8 @@ describe("history and context", () => {
     const first = await chat(ws, user_id, "NEW", "remember the number 42");
     const sessionId = first.data?.session_id as string;
     expect(agentView(first).summary).toBe("");
-    expect(await eventually(async () => expect(await storedSummary(sessionId)).toBe("User: remember the number 42")));
+    await quiet(sessionId);
+    expect(await storedSummary(sessionId)).toBe("User: remember the number 42");
     const second = agentView(await chat(ws, user_id, sessionId, "and 43"));
     expect(second.summary).toBe("User: remember the number 42");
     const third = agentView(await chat(ws, user_id, sessionId, "and 44"));
@@ -118,17 +115,17 @@ describe("history and context", () => {
     const ws = await open();
     const first = await chat(ws, user_id, "NEW", "hello");
     const sessionId = first.data?.session_id as string;
-    await eventually(async () => expect(await storedSummary(sessionId)).toBe("User: hello"));
+    await quiet(sessionId);
+    expect(await storedSummary(sessionId)).toBe("User: hello");
     const before = await balanceMicros(user_id);
     const second = await chat(ws, user_id, sessionId, "skip this one [no-summary]");
     expect(second).not.toHaveProperty("error");
     const third = agentView(await chat(ws, user_id, sessionId, "next"));
     expect(third.summary).toBe("User: hello");
-    // The second turn was charged without a summary charge; the third's summary may still be running.
-    await eventually(async () => {
-      const ledger = await query<{ kind: string }>("select kind from cost_ledger where session_id = ? order by id", sessionId);
-      expect(ledger.slice(0, 4).map((r) => r.kind)).toEqual(["turn", "summary", "turn", "turn"]);
-    });
+    // The second turn was charged without a summary charge.
+    await quiet(sessionId);
+    const ledger = await query<{ kind: string }>("select kind from cost_ledger where session_id = ? order by id", sessionId);
+    expect(ledger.slice(0, 4).map((r) => r.kind)).toEqual(["turn", "summary", "turn", "turn"]);
     expect(before - (await balanceMicros(user_id))).toBeGreaterThanOrEqual(2 * chargedMicros(DEFAULT_TURN_COST));
   });
 
@@ -136,7 +133,8 @@ describe("history and context", () => {
     const { user_id } = await createUser();
     const ws = await open();
     const sessionId = (await chat(ws, user_id, "NEW", "hello [no-summary] [fallback-ok]")).data?.session_id as string;
-    await eventually(async () => expect(await storedSummary(sessionId)).toBe("fallback summary by gpt-3.5-turbo-0125"));
+    await quiet(sessionId);
+    expect(await storedSummary(sessionId)).toBe("fallback summary by gpt-3.5-turbo-0125");
     // The next turn's agent gets it (and that turn's own summary fails: no marker).
     expect(agentView(await chat(ws, user_id, sessionId, "next")).summary).toBe("fallback summary by gpt-3.5-turbo-0125");
     await committed(sessionId);
@@ -153,7 +151,8 @@ describe("billing", () => {
     const frame = await chat(ws, user_id, "NEW", "cost:0.25 expensive question");
     const sessionId = frame.data?.session_id as string;
     const expected = 1_000_000 - chargedMicros(0.25) - chargedMicros(SUMMARY_COST);
-    await eventually(async () => expect(await balanceMicros(user_id)).toBe(expected));
+    await quiet(sessionId);
+    expect(await balanceMicros(user_id)).toBe(expected);
     const ledger = await query<{ kind: string; delta_micros: number; session_id: string }>(
       "select kind, delta_micros, session_id from cost_ledger where user_id = ? order by id",
       user_id,

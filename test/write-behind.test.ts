@@ -4,7 +4,7 @@
 import { abortAllDurableObjects } from "cloudflare:test";
 import { afterEach, expect, it } from "vitest";
 import { configOf } from "../src/config";
-import { agentView, balanceMicros, chat, committed, createUser, eventually, query, useSockets } from "./helpers/backend";
+import { agentView, balanceMicros, chat, committed, createUser, eventually, query, quiet, useSockets } from "./helpers/backend";
 import { chargedMicros, DEFAULT_TURN_COST, SUMMARY_COST } from "./agents/scripted-costs";
 import { testEnv } from "./helpers/env";
 import { MessageType } from "../src/transport/ws/frames";
@@ -37,7 +37,8 @@ async function settledSession() {
   const { user_id } = await createUser();
   const ws = await open();
   const sessionId = (await chat(ws, user_id, "NEW", "first")).data?.session_id as string;
-  await eventually(async () => expect(await ledgerKinds(sessionId)).toEqual(["turn", "summary"]));
+  await quiet(sessionId);
+  expect(await ledgerKinds(sessionId)).toEqual(["turn", "summary"]);
   return { user_id, ws, sessionId };
 }
 

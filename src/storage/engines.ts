@@ -38,12 +38,18 @@ export function d1Engine(binding: D1Database): SqlEngine {
   };
 }
 
-/** Seconds an idle connection of a long-lived object stays open. */
-const PG_IDLE_TIMEOUT_S = 30;
+/**
+ * How many connections a client may open and how long an idle one stays. A Durable Object keeps its client for
+ * its lifetime: one connection at most (postgres.js pipelines its concurrent queries on it), closed after a second
+ * without queries, so an idle object holds none and a server's connections are shared by the objects that work
+ * now. An HTTP request's client is closed with the request; a few connections let its reads run side by side.
+ */
+export type PostgresClientUse = "object" | "request";
+const PG_CLIENT = { object: { max: 1, idle_timeout: 1 }, request: { max: 4, idle_timeout: 30 } } as const;
 
-export function postgresEngine(connectionString: string): SqlEngine {
-  // Hyperdrive pools connections itself; a few per client let independent reads run side by side.
-  const client = postgres(connectionString, { max: 4, fetch_types: false, idle_timeout: PG_IDLE_TIMEOUT_S });
+export function postgresEngine(connectionString: string, use: PostgresClientUse): SqlEngine {
+  // Hyperdrive pools connections itself (locally, each client connection is a server connection).
+  const client = postgres(connectionString, { ...PG_CLIENT[use], fetch_types: false });
   const pgDb = drizzlePostgres(client, { schema: pgSchema });
   const db = pgDb as unknown as StoreDb;
   return {

@@ -198,6 +198,12 @@ export async function committed(sessionId: string): Promise<void> {
   if (!(await sessionObject(testEnv, sessionId).settled())) throw new Error(`session ${sessionId}: writes not committed`);
 }
 
+/** Waits until the session's object has finished every turn sent so far, summaries included, and the database has
+ *  all of it: the event a summary's test waits for, instead of polling. */
+export async function quiet(sessionId: string): Promise<void> {
+  if (!(await sessionObject(testEnv, sessionId).quiet())) throw new Error(`session ${sessionId}: writes not committed`);
+}
+
 export async function balanceMicros(userId: string): Promise<number> {
   const [row] = await query<{ balance_micros: number }>("select balance_micros from users where id = ?", userId);
   if (!row) throw new Error(`no user ${userId}`);

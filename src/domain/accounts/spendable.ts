@@ -7,6 +7,8 @@
 // the database balance by exactly what it releases from the hold) leaves it unchanged. A reservation a crashed
 // session never finished expires; the balance is then read again from the database.
 import { reservationFits } from "./turn-budget";
+import { deleteKeys } from "../../storage/durable-storage";
+import { ACCOUNT_STORAGE } from "./account-storage";
 
 /** A turn's hold on the user's money. */
 interface Reservation {
@@ -31,7 +33,7 @@ export interface CommittedCharge {
   chargeMicros: number;
 }
 
-const PREFIX = "reservation:";
+const PREFIX = ACCOUNT_STORAGE.reservation;
 
 const held = (r: Reservation) => Math.max(0, (r.finished ? r.chargedMicros : r.amountMicros) - r.committedMicros);
 
@@ -143,7 +145,7 @@ export class Spendable {
     if (expired.length > 0) {
       // A session that died mid-turn never finished these; its committed charges are in the database's balance.
       for (const id of expired) this.reservations.delete(id);
-      await this.storage.delete(expired.map((id) => PREFIX + id));
+      await deleteKeys(this.storage, expired.map((id) => PREFIX + id));
       this.balanceMicros = null;
     }
     return this.reservations;

@@ -1,10 +1,13 @@
 // Owns refusing, before any session object wakes, what cannot be a valid turn or read: a user who does not exist,
-// and another user's session where its owner is known. What a connection hub has learnt (users that exist, who
-// owns which session) is kept in memory, so a warm turn reads nothing; a session the database does not know yet
-// (a turn of another connection may not be committed) is left to its object to check.
+// another user's session where its owner is known, and a session the database does not know whose id was not
+// issued to the user (session-ids.ts), so garbage never wakes, and never creates, a session object. What a
+// connection hub has learnt (users that exist, who owns which session) is kept in memory, so a warm turn reads
+// nothing; a session of the user the database does not know yet (a turn of another connection may not be
+// committed) is left to its object to check.
 import type { ChatStore } from "../../storage/chat-store";
 import { unknownUser } from "../accounts/accounts";
 import { ChatError, ErrorCode } from "../errors";
+import type { SessionIds } from "../session/session-ids";
 
 /** Enough for a user's sessions; beyond it the oldest entries are forgotten (and read again when needed). */
 const MAX_REMEMBERED = 10_000;
@@ -13,11 +16,14 @@ export class AccessGuard {
   private readonly users = new Set<string>();
   private readonly owners = new Map<string, string>();
 
+  constructor(private readonly sessionIds: SessionIds) {}
+
   /** Throws the error the request gets when `userId` may not touch `sessionId` ("NEW": any new session). */
   async check(store: ChatStore, userId: string, sessionId: string | "NEW"): Promise<void> {
     const [userExists, owner] = await Promise.all([this.userExists(store, userId), sessionId === "NEW" ? null : this.ownerOf(store, sessionId)]);
     if (!userExists) throw unknownUser(userId);
     if (owner !== null && owner !== userId) throw new ChatError(ErrorCode.SessionNotFound);
+    if (owner === null && sessionId !== "NEW" && !(await this.sessionIds.issuedTo(userId, sessionId))) throw new ChatError(ErrorCode.SessionNotFound);
   }
 
   /** A session this user's turn just created or used. */

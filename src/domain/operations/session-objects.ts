@@ -1,9 +1,9 @@
 // Owns the Worker side's calls into session objects: reaching a session's object, waiting for its writes, starting
 // a turn or an upload, watching, resuming or cancelling its live turn, deleting a session.
-import { hex } from "../encoding";
 import { unwrap } from "../errors";
 import type { ChatSession, SessionUpload, TurnReply, TurnRequest } from "../session/chat-session";
 import type { Resumed } from "../session/live-turns";
+import type { SessionIds } from "../session/session-ids";
 import type { FileRecord } from "../../storage/chat-store";
 
 export function sessionObject(env: Env, sessionId: string): DurableObjectStub<ChatSession> {
@@ -24,9 +24,9 @@ export async function waitForCommits(env: Env, sessionIds: readonly string[]): P
  * The session a chat message goes to. A "NEW" session gets its id here: random, or, for a request carrying a
  * client id, derived from the user and that id, so a retry reaches the same object and gets the same answer.
  */
-export async function turnTarget(userId: string, sessionId: string | "NEW", requestId: string | null): Promise<{ sessionId: string; isNew: boolean }> {
+export async function turnTarget(ids: SessionIds, userId: string, sessionId: string | "NEW", requestId: string | null): Promise<{ sessionId: string; isNew: boolean }> {
   if (sessionId !== "NEW") return { sessionId, isNew: false };
-  return { sessionId: requestId ? await derivedSessionId(userId, requestId) : crypto.randomUUID(), isNew: true };
+  return { sessionId: requestId ? await ids.derived(userId, requestId) : await ids.random(userId), isNew: true };
 }
 
 /** Runs a turn in its session's object. */
@@ -49,22 +49,13 @@ export async function resumeTurn(
 
 /** Cancels the session's running turn; resolves with its number once it has ended. */
 export async function cancelTurn(env: Env, userId: string, sessionId: string): Promise<number> {
-  return unwrap(await sessionObject(env, sessionId).cancel(userId));
-}
-
-/** A UUID-shaped id from the user and a client's request id (SHA-256, version 8 "custom" bits set). */
-async function derivedSessionId(userId: string, requestId: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(`${userId}\n${requestId}`)));
-  digest[6] = (digest[6]! & 0x0f) | 0x80;
-  digest[8] = (digest[8]! & 0x3f) | 0x80;
-  const digits = hex(digest.subarray(0, 16));
-  return `${digits.slice(0, 8)}-${digits.slice(8, 12)}-${digits.slice(12, 16)}-${digits.slice(16, 20)}-${digits.slice(20, 32)}`;
+  return unwrap(await sessionObject(env, sessionId).cancel(userId, sessionId));
 }
 
 /** Hands an upload to its session's object in one call: it checks ownership (or creates the session) and stores it. */
-export async function uploadFile(env: Env, upload: Omit<SessionUpload, "sessionId" | "isNew"> & { sessionId: string | "NEW" }): Promise<FileRecord> {
+export async function uploadFile(env: Env, ids: SessionIds, upload: Omit<SessionUpload, "sessionId" | "isNew"> & { sessionId: string | "NEW" }): Promise<FileRecord> {
   const isNew = upload.sessionId === "NEW";
-  const sessionId = isNew ? crypto.randomUUID() : upload.sessionId;
+  const sessionId = isNew ? await ids.random(upload.userId) : upload.sessionId;
   return unwrap(await sessionObject(env, sessionId).upload({ ...upload, sessionId, isNew }));
 }
 

@@ -15,6 +15,7 @@ import { Journal } from "./journal";
 import { LiveSession } from "./live-context";
 import { TurnOutbox } from "./outbox";
 import { acceptUpload, removeSession, type FileParts, type SessionUpload } from "./session-files";
+import { forgetSessionStorage } from "./session-storage";
 import { runTurn, type TurnParts, type TurnReply, type TurnRequest } from "./turn";
 import { SessionAlarm } from "./wake-up";
 import { LiveTurns, type Resumed } from "./live-turns";
@@ -75,24 +76,39 @@ export class ChatSession extends DurableObject<Env> {
 
   /** Where a turn of this session stands, with the events that bring a client up to date after `afterSeq`. */
   resume(userId: string, sessionId: string, turn: number, afterSeq: number, hubId: string): Promise<Outcome<Resumed>> {
-    const checkOwner = async () => {
-      const context = await this.live.load(this.parts().store, sessionId, () => this.journal.settle());
-      if (context.session.userId !== userId) throw new ChatError(ErrorCode.SessionNotFound);
-    };
-    return outcomeOf(this.liveTurns.resume(userId, sessionId, turn, afterSeq, hubId, checkOwner), ErrorCode.InternalServerError);
+    return outcomeOf(this.liveTurns.resume(userId, sessionId, turn, afterSeq, hubId, () => this.checkOwner(userId, sessionId)), ErrorCode.InternalServerError);
   }
 
-  /** Cancels the running turn and answers its number once it has ended. */
-  cancel(userId: string): Promise<Outcome<number>> {
-    return outcomeOf(this.liveTurns.cancel(userId), ErrorCode.InternalServerError);
+  /** Cancels the running turn and answers its number once it has ended; with none running, 110 for the user's
+   *  session and 101 for a session that is not (or no longer) theirs. */
+  cancel(userId: string, sessionId: string): Promise<Outcome<number>> {
+    return outcomeOf(
+      this.liveTurns.cancel(userId).catch(async (error: unknown) => {
+        if (error instanceof ChatError && error.code === ErrorCode.NoRunningTurn && !this.liveTurns.runsFor(userId)) await this.checkOwner(userId, sessionId);
+        throw error;
+      }),
+      ErrorCode.InternalServerError,
+    );
   }
 
-  /** Deletes the session, its history and its files, after any turn in progress. */
+  /** Throws 101 unless the session exists and is the user's. */
+  private async checkOwner(userId: string, sessionId: string): Promise<void> {
+    const context = await this.live.load(this.parts().store, sessionId, () => this.journal.settle());
+    if (context.session.userId !== userId) throw new ChatError(ErrorCode.SessionNotFound);
+  }
+
+  /** Deletes the session, after any turn in progress: its history and files (rows and R2 objects), then all this
+   *  object keeps of it (answers, journal, outbox, stream records, watchers, counters, alarm): its storage is empty. */
   remove(userId: string, sessionId: string): Promise<Outcome<null>> {
     return outcomeOf(
       this.queue.run(async () => {
         await removeSession(userId, sessionId, this.parts());
-        await this.liveTurns.forget();
+        // A turn's event may still be on its way to the mirror; nothing of it may be written after the storage goes.
+        await this.outbox?.settled();
+        await forgetSessionStorage(this.ctx.storage);
+        this.alarmClock.deleted();
+        this.answers.forget();
+        this.liveTurns.forget();
         return null;
       }),
       ErrorCode.UnableToDeleteSession,
@@ -105,6 +121,14 @@ export class ChatSession extends DurableObject<Env> {
       () => true,
       () => false, // logged by the journal; the alarm retries
     );
+  }
+
+  /** Resolves true once every turn queued so far has done all its work (its summary included) and the database has
+   *  every write of it; false when the database refused them. What a caller awaits instead of polling for a
+   *  summary to land. */
+  async quiet(): Promise<boolean> {
+    await this.queue.drained();
+    return this.settled();
   }
 
   /** Retries what the journal and the outbox left behind and prunes old answers, in order with this session's turns. */

@@ -2,18 +2,17 @@
 // is journaled in the session object's own storage (a turn before its reply goes out), then committed in order,
 // exactly once, in batches that gather what arrives within a window, and retried (the object's alarm wakes it)
 // until the database takes it.
-import { chunked } from "../../chunked";
 import type { ChatStore, SessionWrite } from "../../storage/chat-store";
+import { deleteKeys, putEntries } from "../../storage/durable-storage";
+import { SESSION_STORAGE, sessionKeys } from "./session-storage";
 import type { WakeUp } from "./wake-up";
 
-const WRITE_PREFIX = "write:";
+const WRITE_PREFIX = SESSION_STORAGE.journalWrite;
 /** The batch being committed: kept until the database acknowledges it, so a retry sends the same batch again. */
-const BATCH_KEY = "write-batch";
+const BATCH_KEY = SESSION_STORAGE.journalBatch;
 /** A batch is one database request: it folds into a few statements whatever its count, but its size is limited. */
 const MAX_WRITES_PER_BATCH = 500;
 const MAX_BATCH_TEXT_CHARS = 1_000_000;
-/** Durable Object storage takes at most 128 keys per put or delete; calls made together still commit as one. */
-const MAX_KEYS_PER_STORAGE_CALL = 128;
 
 interface Batch {
   id: string;
@@ -33,7 +32,7 @@ interface Journaled {
   committed: Deferred<CommitReceipt>;
 }
 
-const keyOf = (n: number) => `${WRITE_PREFIX}${String(n).padStart(12, "0")}`;
+const keyOf = sessionKeys.journalWrite;
 
 export class Journal {
   private journal: Journaled[] | null = null;
@@ -131,7 +130,7 @@ export class Journal {
         await this.wakeUp(this.timing.retryMs);
         throw error;
       }
-      await Promise.all(chunked([...batch.keys, BATCH_KEY], MAX_KEYS_PER_STORAGE_CALL).map((keys) => this.storage.delete(keys)));
+      await deleteKeys(this.storage, [...batch.keys, BATCH_KEY]);
       this.batch = null;
       // By key, not by position: after a restart the batch need not be the journal's first writes.
       for (let i = journal.length - 1; i >= 0; i--) if (inBatch.has(journal[i]!.key)) journal.splice(i, 1);
@@ -152,9 +151,8 @@ export class Journal {
     const fresh = journal.filter((entry) => !entry.persisted);
     if (fresh.length === 0) return;
     // Should this instance die before committing, the alarm wakes a new one to do it.
-    const puts = chunked(fresh, MAX_KEYS_PER_STORAGE_CALL).map((part) => this.storage.put(Object.fromEntries(part.map((entry) => [entry.key, entry.write]))));
-    if (alongside && Object.keys(alongside).length > 0) puts.push(this.storage.put(alongside));
-    await Promise.all([...puts, this.wakeUp(this.timing.retryMs)]);
+    const entries = { ...alongside, ...Object.fromEntries(fresh.map((entry) => [entry.key, entry.write])) };
+    await Promise.all([putEntries(this.storage, entries), this.wakeUp(this.timing.retryMs)]);
     fresh.forEach((entry) => (entry.persisted = true));
   }
 

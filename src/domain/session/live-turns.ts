@@ -98,9 +98,10 @@ export class LiveTurns {
     return this.log.prune(now, this.running?.number ?? null);
   }
 
-  /** The session was deleted. */
-  forget(): Promise<void> {
-    return this.log.forget();
+  /** The session was deleted and its object's storage emptied: its turns and watchers are forgotten. */
+  forget(): void {
+    this.log.forget();
+    this.watchers.forget();
   }
 }
 

@@ -5,9 +5,10 @@ import type { ChatEvent } from "../../events/chat-event";
 import type { EventMirror } from "../../events/redis-mirror";
 import type { ChatStore, HistoryEntry } from "../../storage/chat-store";
 import { SerialQueue } from "../serial-queue";
+import { SESSION_STORAGE, sessionKeys } from "./session-storage";
 import type { WakeUp } from "./wake-up";
 
-const PREFIX = "outbox:";
+const PREFIX = SESSION_STORAGE.outbox;
 
 interface StagedTurn {
   state: "staged";
@@ -27,7 +28,7 @@ type OutboxEntry = StagedTurn | ReadyTurn;
 /** What to do with an outbox entry now. */
 type Resolution = { action: "publish"; event: ChatEvent } | { action: "drop" } | { action: "wait" };
 
-const keyOf = (sessionId: string, firstSeq: number) => `${PREFIX}${sessionId}:${String(firstSeq).padStart(12, "0")}`;
+const keyOf = sessionKeys.outbox;
 
 export class TurnOutbox {
   private readonly publishing: SerialQueue;
@@ -75,6 +76,12 @@ export class TurnOutbox {
    */
   recover(store: ChatStore): Promise<void> {
     return this.publishing.run(() => this.flushEntries(store));
+  }
+
+  /** Resolves once every turn handed to publish() so far is published or left for the alarm: nothing of it is
+   *  written after this (the session is being deleted). */
+  settled(): Promise<void> {
+    return this.publishing.drained();
   }
 
   /** Publishes ready turns in order, stopping at a turn still running (or at a failure: the alarm retries). */

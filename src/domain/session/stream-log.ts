@@ -2,15 +2,14 @@
 // reconnect or after the object was evicted: the next turn number, each recorded turn's deltas (one key each,
 // bounded by MAX_DELTA_CHARS, written in batches) and how it ended, kept STREAM_RETAIN_S after its end and then
 // pruned by the session's alarm.
+import { deleteKeys, putEntries } from "../../storage/durable-storage";
 import { ErrorCode, errorText } from "../errors";
+import { SESSION_STORAGE, sessionKeys } from "./session-storage";
 import type { WakeUp } from "./wake-up";
 import type { TurnOutcome } from "./turn-events";
 
-const NEXT_TURN_KEY = "stream:next-turn";
-const RECORD_PREFIX = "stream:turn:";
-const DELTA_PREFIX = "stream:delta:";
-/** Keys one storage call may take. */
-const MAX_KEYS_PER_CALL = 128;
+const NEXT_TURN_KEY = SESSION_STORAGE.streamNextTurn;
+const RECORD_PREFIX = SESSION_STORAGE.streamTurn;
 /** Deltas are written this long after the first of a batch arrives: one storage commit for a burst of them. */
 const DELTA_BATCH_MS = 100;
 
@@ -26,10 +25,9 @@ export interface RecordedTurn {
 /** The outcome of a turn whose object stopped (crash, deploy, eviction) before the turn ended. */
 const INTERRUPTED: TurnOutcome = { event: "error", code: ErrorCode.InternalServerError, message: `${errorText(ErrorCode.InternalServerError)}: the turn was interrupted` };
 
-const pad = (n: number) => String(n).padStart(10, "0");
-const recordKey = (turn: number) => `${RECORD_PREFIX}${pad(turn)}`;
-const deltaPrefix = (turn: number) => `${DELTA_PREFIX}${pad(turn)}:`;
-const deltaKey = (turn: number, seq: number) => `${deltaPrefix(turn)}${pad(seq)}`;
+const recordKey = sessionKeys.streamTurn;
+const deltaPrefix = sessionKeys.streamDeltas;
+const deltaKey = sessionKeys.streamDelta;
 
 export interface StreamLogTimes {
   /** How long an ended turn is kept (STREAM_RETAIN_S). */
@@ -122,15 +120,18 @@ export class StreamLog {
         continue;
       }
       const deltas = await this.storage.list({ prefix: deltaPrefix(turn) });
-      await this.deleteAll([key, ...deltas.keys()]);
+      await deleteKeys(this.storage, [key, ...deltas.keys()]);
     }
     if (keepWaking) await this.wakeUp(this.times.retainMs);
   }
 
-  /** The session was deleted: nothing of its turns is kept. */
-  async forget(): Promise<void> {
+  /** The session was deleted (its object's storage is emptied as one): nothing of its turns is kept, and the
+   *  next turn is number 0 again. */
+  forget(): void {
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
     this.pending = {};
-    for (const prefix of [RECORD_PREFIX, DELTA_PREFIX]) await this.deleteAll([...(await this.storage.list({ prefix })).keys()]);
+    this.nextTurn = this.storedNextTurn = undefined;
   }
 
   private async flush(): Promise<void> {
@@ -142,13 +143,6 @@ export class StreamLog {
   }
 
   private async put(entries: Record<string, unknown>, options: DurableObjectPutOptions): Promise<void> {
-    const keys = Object.keys(entries);
-    for (let i = 0; i < keys.length; i += MAX_KEYS_PER_CALL) {
-      await this.storage.put(Object.fromEntries(keys.slice(i, i + MAX_KEYS_PER_CALL).map((key) => [key, entries[key]])), options);
-    }
-  }
-
-  private async deleteAll(keys: string[]): Promise<void> {
-    for (let i = 0; i < keys.length; i += MAX_KEYS_PER_CALL) await this.storage.delete(keys.slice(i, i + MAX_KEYS_PER_CALL));
+    await putEntries(this.storage, entries, options);
   }
 }

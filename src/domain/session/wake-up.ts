@@ -26,4 +26,9 @@ export class SessionAlarm {
   rang(): void {
     this.scheduledAt = null;
   }
+
+  /** The object's storage was emptied, its alarm with it (the session was deleted). */
+  deleted(): void {
+    this.scheduledAt = null;
+  }
 }

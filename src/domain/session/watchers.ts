@@ -2,12 +2,13 @@
 // asked about the session, kept in the object's storage so they outlive its eviction, and delivering each turn's
 // events to them in order, several at a time when they come faster than a hub takes them. A hub with no socket
 // watching any more says so, and is forgotten.
+import { SESSION_STORAGE } from "./session-storage";
 import type { TurnEvent } from "./turn-events";
 
 /** Hands events to one hub; resolves with how many of its sockets took them. */
 export type HubLink = (hubId: string, sessionId: string, events: TurnEvent[]) => Promise<number>;
 
-const WATCHERS_KEY = "stream:watchers";
+const WATCHERS_KEY = SESSION_STORAGE.streamWatchers;
 /** Hubs remembered per session; a user's tabs share a hub when they connect with ?user_id or a credential. */
 const MAX_WATCHING_HUBS = 16;
 
@@ -44,6 +45,13 @@ export class Watchers {
   /** Resolves once the hub has been handed every event sent so far (whether or not it took them). */
   delivered(hubId: string): Promise<void> {
     return this.deliveries.get(hubId)?.idle() ?? Promise.resolve();
+  }
+
+  /** The session was deleted (its object's storage is emptied as one): no hub watches any more. */
+  forget(): void {
+    this.hubs = [];
+    this.loading = undefined;
+    this.deliveries.clear();
   }
 
   /** The hubs, read from storage once per object lifetime (concurrent first callers share the read). */

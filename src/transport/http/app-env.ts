@@ -18,7 +18,7 @@ export const withConfig: MiddlewareHandler<AppEnv> = async (c, next) => {
 
 /** Opens the store for this request and closes it once the response is on its way. */
 export const withStore: MiddlewareHandler<AppEnv> = async (c, next) => {
-  const store = openStore(c.var.config.storage);
+  const store = openStore(c.var.config.storage, "request");
   c.set("store", store);
   try {
     await next();

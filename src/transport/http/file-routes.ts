@@ -12,6 +12,7 @@ import { clientFileUrl, isValidFileSignature } from "../../domain/files/file-url
 import { uploadFile } from "../../domain/operations/session-objects";
 import type { ChatStore, FileRecord } from "../../storage/chat-store";
 import type { AppEnv } from "./app-env";
+import { sessionIdsOf } from "../../domain/session/session-ids";
 import { AccessGuard } from "../../domain/operations/access-guard";
 import { authenticate } from "./authenticate";
 import { httpFailure } from "./failures";
@@ -141,9 +142,10 @@ fileRoutes
     const userId = user ?? user_id;
     if (userId === undefined) throw new ChatError(ErrorCode.InvalidField, "Missing field: user_id");
     // Refused before the session's object wakes: an unknown user, another user's session.
-    await new AccessGuard().check(c.var.store, userId, session_id);
+    const sessionIds = sessionIdsOf(c.var.config);
+    await new AccessGuard(sessionIds).check(c.var.store, userId, session_id);
 
-    const stored = await uploadFile(c.env, {
+    const stored = await uploadFile(c.env, sessionIds, {
       userId,
       sessionId: session_id,
       modelName: model_name,

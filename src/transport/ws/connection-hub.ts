@@ -9,6 +9,7 @@ import type { ChatStore } from "../../storage/chat-store";
 import { openStore } from "../../storage/open-store";
 import { answerFrame, readFrame, type ConnectionWrites } from "./dispatch";
 import { AccessGuard } from "../../domain/operations/access-guard";
+import { sessionIdsOf } from "../../domain/session/session-ids";
 import { FrameRate } from "./frame-rate";
 import type { HandlerContext } from "./handlers";
 import { MAX_WATCHED_SESSIONS, TurnFeed, type LiveSocket } from "./live-socket";
@@ -46,7 +47,8 @@ export class ConnectionHub extends DurableObject<Env> {
   private readonly config = configOf(this.env);
   private readonly sockets = new Map<string, SocketState>();
   private store: ChatStore | null = null;
-  private readonly guard = new AccessGuard();
+  private readonly sessionIds = sessionIdsOf(this.config);
+  private readonly guard = new AccessGuard(this.sessionIds);
   private readonly credentials = new CredentialWatch(this.ctx.storage);
 
   override async fetch(request: Request): Promise<Response> {
@@ -54,8 +56,10 @@ export class ConnectionHub extends DurableObject<Env> {
       return new Response("Expected a WebSocket upgrade", { status: 426 });
     }
     const { 0: client, 1: server } = new WebSocketPair();
-    this.ctx.acceptWebSocket(server);
     const url = new URL(request.url);
+    // A hub named for a user holds only that user's sockets; a hub of one connection never reaches the limit.
+    if (this.ctx.getWebSockets().length >= this.config.MAX_SOCKETS_PER_USER) return refuseSocket(server, client, this.config.MAX_SOCKETS_PER_USER);
+    this.ctx.acceptWebSocket(server);
     const proven = socketUserOf(request);
     const attachment: SocketAttachment = {
       id: crypto.randomUUID(),
@@ -173,6 +177,7 @@ export class ConnectionHub extends DurableObject<Env> {
       origin: state.attachment.origin,
       user: state.attachment.user,
       guard: this.guard,
+      sessionIds: this.sessionIds,
       overRate,
       live: state.feed && this.liveSocket(socket, state, state.feed),
       afterAnswer: (action) => afterAnswer.push(action),
@@ -187,6 +192,11 @@ export class ConnectionHub extends DurableObject<Env> {
         if (attachment.watching[0] === sessionId) return;
         attachment.watching = [sessionId, ...attachment.watching.filter((id) => id !== sessionId)].slice(0, MAX_WATCHED_SESSIONS);
         socket.serializeAttachment(attachment);
+      },
+      forget: (sessionId) => {
+        state.attachment.watching = state.attachment.watching.filter((id) => id !== sessionId);
+        socket.serializeAttachment(state.attachment);
+        feed.forget(sessionId);
       },
       hold: (sessionId) => feed.hold(sessionId),
       release: (sessionId, first) => feed.release(sessionId, first),
@@ -207,6 +217,17 @@ export class ConnectionHub extends DurableObject<Env> {
       remove: (sessionIds) => save(attachment.written.filter((id) => !sessionIds.includes(id))),
     };
   }
+}
+
+/** Close code of a socket refused because its user holds MAX_SOCKETS_PER_USER open (docs/protocol.md section 1). */
+export const TOO_MANY_SOCKETS = 4429;
+
+/** Opens the socket only to close it at once with TOO_MANY_SOCKETS and a reason saying the limit: a browser sees
+ *  neither the status nor the body of a refused upgrade, but it sees a close code. */
+function refuseSocket(server: WebSocket, client: WebSocket, limit: number): Response {
+  server.accept();
+  server.close(TOO_MANY_SOCKETS, `Too many sockets: at most ${limit} per user`);
+  return new Response(null, { status: 101, webSocket: client });
 }
 
 /** `code` if a close frame may carry it (1000-1003, 1007-1014, 3000-4999; RFC 6455 7.4), else null: 1005, 1006

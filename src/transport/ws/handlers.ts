@@ -10,6 +10,7 @@ import { describedHistory, listSessions, sessionHistory } from "../../domain/ope
 import { clientFileUrl } from "../../domain/files/file-urls";
 import type { ChatStore, ModelRef } from "../../storage/chat-store";
 import type { AccessGuard } from "../../domain/operations/access-guard";
+import type { SessionIds } from "../../domain/session/session-ids";
 import { chatMessageRequest, MessageType, resumeRequest, sessionRequest, userRequest } from "./frames";
 import type { TurnEvent } from "../../domain/session/turn-events";
 import type { LiveSocket } from "./live-socket";
@@ -24,6 +25,8 @@ export interface HandlerContext {
   user: string | null;
   /** What the hub knows of users and session owners, to refuse before waking a session object. */
   guard: AccessGuard;
+  /** Issues the ids of new sessions (session-ids.ts). */
+  sessionIds: SessionIds;
   /** The frame's `id`, when the client sent one. */
   requestId?: string;
   /** The socket sent more than MAX_FRAMES_PER_SECOND: the frame is answered with code 109 only. */
@@ -156,9 +159,9 @@ export const messageHandlers: Readonly<Record<number, MessageHandler>> = {
     waits: NO_WAIT,
     reaches: (data) => ({ userId: data.user_id, sessionId: data.session_id }),
     wrote: (answer: { session_id: string }) => answer.session_id,
-    handle: async (data, { env, origin, requestId, live }) => {
+    handle: async (data, { env, origin, requestId, live, sessionIds }) => {
       const model: ModelRef | null = data.model_id != null ? { id: data.model_id } : data.model_name ? { name: data.model_name } : null;
-      const target = await turnTarget(data.user_id, data.session_id, requestId ?? null);
+      const target = await turnTarget(sessionIds, data.user_id, data.session_id, requestId ?? null);
       live?.watch(target.sessionId);
       const reply = await sendChatMessage(env, {
         ...target,
@@ -181,8 +184,9 @@ export const messageHandlers: Readonly<Record<number, MessageHandler>> = {
     failure: ErrorCode.UnableToDeleteSession,
     waits: NO_WAIT, // the session's object commits its writes before deleting
     reaches: (data) => ({ userId: data.user_id, sessionId: data.session_id }),
-    handle: async ({ user_id, session_id }, { env }) => {
+    handle: async ({ user_id, session_id }, { env, live }) => {
       await deleteSession(env, user_id, session_id);
+      live?.forget(session_id);
       return { user_id };
     },
   }),

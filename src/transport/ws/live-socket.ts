@@ -14,6 +14,9 @@ export interface LiveSocket {
   hold(sessionId: string): void;
   /** Sends `first`, then what was held, and stops holding. */
   release(sessionId: string, first: readonly TurnEvent[]): void;
+  /** The session was deleted: the socket stops watching it and forgets its turns (a session started again under
+   *  the same id, by a replayed request id, numbers its turns from 0). */
+  forget(sessionId: string): void;
 }
 
 /** Sessions a socket watches: the most recent ones it asked about. */
@@ -52,6 +55,11 @@ export class TurnFeed {
     this.held.delete(sessionId);
     for (const event of replayed) this.forward(event, true);
     for (const event of held) this.forward(event, false);
+  }
+
+  forget(sessionId: string): void {
+    this.held.delete(sessionId);
+    for (const key of [...this.progress.keys()]) if (key.startsWith(`${sessionId}:`)) this.progress.delete(key);
   }
 
   private forward(event: TurnEvent, replay: boolean): void {
