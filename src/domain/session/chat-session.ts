@@ -93,6 +93,7 @@ export class ChatSession extends DurableObject<Env> {
       this.queue.run(async () => {
         await removeSession(userId, sessionId, this.parts());
         await this.liveTurns.forget();
+        this.answers.forget();
         return null;
       }),
       ErrorCode.UnableToDeleteSession,
