@@ -55,20 +55,33 @@ export async function* readEnvelopes(response: Response, maxBytes: number, signa
   }
 }
 
-/** The body's chunks, at most `maxBytes` in all; the body is cancelled when reading stops early. */
+/** The body's chunks, at most `maxBytes` in all; the body is cancelled when reading stops early. The signal is
+ *  watched by one listener for the whole body (an abort cancels the reader, which ends the read waiting), not per
+ *  chunk: a body need not error when its fetch is aborted. */
 async function* chunksOf(body: ReadableStream<Uint8Array> | null, maxBytes: number, signal: AbortSignal | undefined): AsyncGenerator<Uint8Array> {
   if (!body) return;
+  signal?.throwIfAborted();
   const reader = body.getReader();
+  const onAbort = () => void reader.cancel(signal?.reason).catch(() => undefined);
+  signal?.addEventListener("abort", onAbort, { once: true });
   let total = 0;
   try {
     for (;;) {
-      const { done, value } = await readOrAbort(reader, signal);
-      if (done) return;
-      total += value.byteLength;
+      let result: ReadableStreamReadResult<Uint8Array>;
+      try {
+        result = await reader.read();
+      } catch (error) {
+        signal?.throwIfAborted();
+        throw error;
+      }
+      signal?.throwIfAborted();
+      if (result.done) return;
+      total += result.value.byteLength;
       if (total > maxBytes) throw replyTooLarge(maxBytes);
-      yield value;
+      yield result.value;
     }
   } finally {
+    signal?.removeEventListener("abort", onAbort);
     reader.cancel().catch(() => undefined);
   }
 }
@@ -106,24 +119,4 @@ class ByteQueue {
     this.length -= n;
     return out;
   }
-}
-
-/** The next read, or the signal's reason as soon as it aborts (a body need not error when its fetch is aborted). */
-function readOrAbort(reader: ReadableStreamDefaultReader<Uint8Array>, signal: AbortSignal | undefined): Promise<ReadableStreamReadResult<Uint8Array>> {
-  if (!signal) return reader.read();
-  signal.throwIfAborted();
-  return new Promise((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    reader.read().then(
-      (result) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(result);
-      },
-      (error: unknown) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(error);
-      },
-    );
-  });
 }

@@ -80,12 +80,15 @@ async function checkResponse(response: Response, endpoint: RpcEndpoint, signal: 
   }
 }
 
-/** One signal for the caller's abort, the call's deadline and the silence timer, remembering which one fired. */
+/** One signal for the caller's abort, the call's deadline and the silence timer, remembering which one fired. The
+ *  silence timer is not re-armed per message: it notes when the last one came and, when it fires early, waits out
+ *  the rest, so a message costs a clock read, not a timer. */
 class CallLimits {
   private readonly controller = new AbortController();
   private silence: ReturnType<typeof setTimeout> | undefined;
   private readonly deadline: ReturnType<typeof setTimeout>;
   private fired: ConnectError | null = null;
+  private lastHeardAt = 0;
   private readonly onCallerAbort = () => this.abort(new ConnectError("the call was cancelled", Code.Canceled));
 
   constructor(private readonly options: StreamCallOptions) {
@@ -96,6 +99,7 @@ class CallLimits {
     if (options.signal?.aborted) this.onCallerAbort();
     options.signal?.addEventListener("abort", this.onCallerAbort, { once: true });
     this.heard();
+    this.armSilence(options.silenceMs);
   }
 
   get signal(): AbortSignal {
@@ -104,11 +108,7 @@ class CallLimits {
 
   /** A message arrived: the silence starts again. */
   heard(): void {
-    clearTimeout(this.silence);
-    this.silence = setTimeout(
-      () => this.abort(new ConnectError(`the agent was silent for longer than AI_TIMEOUT_MS (${this.options.silenceMs} ms)`, Code.DeadlineExceeded)),
-      this.options.silenceMs,
-    );
+    this.lastHeardAt = Date.now();
   }
 
   /** Why the call was stopped, when one of these limits stopped it. */
@@ -120,6 +120,14 @@ class CallLimits {
     clearTimeout(this.silence);
     clearTimeout(this.deadline);
     this.options.signal?.removeEventListener("abort", this.onCallerAbort);
+  }
+
+  private armSilence(ms: number): void {
+    this.silence = setTimeout(() => {
+      const silentFor = Date.now() - this.lastHeardAt;
+      if (silentFor < this.options.silenceMs) return this.armSilence(this.options.silenceMs - silentFor);
+      this.abort(new ConnectError(`the agent was silent for longer than AI_TIMEOUT_MS (${this.options.silenceMs} ms)`, Code.DeadlineExceeded));
+    }, ms);
   }
 
   private abort(reason: ConnectError): void {

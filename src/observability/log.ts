@@ -31,19 +31,33 @@ export interface RequestRecord {
   userId: string | null;
 }
 
-export function logRequest(record: RequestRecord): void {
-  console.log(JSON.stringify({ event: "request", ...snakeCase(record) }));
+// Each line is written out once, by field, in one JSON.stringify of a literal: no generic key renaming, no second
+// serialisation. What console.log itself costs is the runtime's (under `wrangler dev`, its inspector's).
+
+export function logRequest(r: RequestRecord): void {
+  console.log(JSON.stringify({ event: "request", method: r.method, path: r.path, status: r.status, ms: r.ms, user_id: r.userId }));
 }
 
-export function logTurn(record: TurnRecord, metrics: AnalyticsEngineDataset | null): void {
-  console.log(JSON.stringify({ event: "turn", ...snakeCase(record) }));
+export function logTurn(r: TurnRecord, metrics: AnalyticsEngineDataset | null): void {
+  console.log(
+    JSON.stringify({
+      event: "turn",
+      session_id: r.sessionId,
+      user_id: r.userId,
+      request_id: r.requestId,
+      model: r.model,
+      turn: r.turn,
+      code: r.code,
+      cancelled: r.cancelled,
+      replayed: r.replayed,
+      reply_ms: r.replyMs,
+      agent_ms: r.agentMs,
+      charge_micros: r.chargeMicros,
+    }),
+  );
   metrics?.writeDataPoint({
-    indexes: [record.userId],
-    blobs: [record.model ?? "", String(record.code), record.cancelled ? "cancelled" : record.replayed ? "replayed" : "answered"],
-    doubles: [record.replyMs ?? 0, record.agentMs ?? 0, record.chargeMicros],
+    indexes: [r.userId],
+    blobs: [r.model ?? "", String(r.code), r.cancelled ? "cancelled" : r.replayed ? "replayed" : "answered"],
+    doubles: [r.replyMs ?? 0, r.agentMs ?? 0, r.chargeMicros],
   });
-}
-
-function snakeCase(record: object): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(record).map(([key, value]) => [key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), value]));
 }

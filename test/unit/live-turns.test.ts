@@ -3,7 +3,7 @@
 import { afterEach, expect, it, vi } from "vitest";
 import { LiveTurns } from "../../src/domain/session/live-turns";
 import { StreamLog } from "../../src/domain/session/stream-log";
-import type { TurnEvent } from "../../src/domain/session/turn-events";
+import { MAX_DELTA_CHARS, type TurnEvent } from "../../src/domain/session/turn-events";
 import { Watchers } from "../../src/domain/session/watchers";
 import { SessionAlarm } from "../../src/domain/session/wake-up";
 import { ChatError } from "../../src/domain/errors";
@@ -125,4 +125,18 @@ it("writes a late watcher's earlier deltas once it resumes, and ends a turn an e
     code: 14,
     message: "Internal Server Error: the turn was interrupted",
   });
+});
+
+it("only collects the reply of a turn nobody watches: no event to any hub, nothing stored, the same text and deltas", async () => {
+  vi.useFakeTimers();
+  const live = setup();
+  const turn = await live.start(null);
+  const long = "y".repeat(MAX_DELTA_CHARS + 5);
+  for (const piece of ["a", "", "b", long]) turn.piece(piece);
+  await turn.end({ event: "end" });
+  await vi.advanceTimersByTimeAsync(150);
+  expect(live.handed).toEqual([]);
+  expect(live.storage.keys("")).toEqual([]);
+  expect(turn.text).toBe(`ab${long}`);
+  expect(turn.deltas.map((delta) => delta.length)).toEqual([1, 1, MAX_DELTA_CHARS, 5]);
 });

@@ -108,7 +108,7 @@ export class ChatSession extends DurableObject<Env> {
         await forgetSessionStorage(this.ctx.storage);
         this.alarmClock.deleted();
         this.answers.forget();
-        this.liveTurns.forget();
+        await this.liveTurns.forget();
         return null;
       }),
       ErrorCode.UnableToDeleteSession,

@@ -2,7 +2,7 @@
 // session, keeping its deltas for a resume (stream-log.ts), cancelling it, and resuming it for a client.
 import { ChatError, ErrorCode } from "../errors";
 import type { StreamLog } from "./stream-log";
-import { deltaTexts, outcomeEvent, replayEvents, type TurnEvent, type TurnOutcome } from "./turn-events";
+import { deltaTexts, MAX_DELTA_CHARS, outcomeEvent, replayEvents, type TurnEvent, type TurnOutcome } from "./turn-events";
 import type { Watchers } from "./watchers";
 
 export interface TurnStart {
@@ -39,7 +39,7 @@ export class LiveTurns {
     });
     this.running = turn;
     if (watched) turn.record();
-    turn.emit({ session_id: start.sessionId, turn: number, event: "start", session_name: start.sessionName, user_message: start.userMessage });
+    if (watched) turn.emit({ session_id: start.sessionId, turn: number, event: "start", session_name: start.sessionName, user_message: start.userMessage });
     return turn;
   }
 
@@ -155,8 +155,13 @@ export class LiveTurn {
     this.log.record(this.number, this.userId, this.deltas);
   }
 
-  /** The next piece of the reply, as one or more deltas. */
+  /** The next piece of the reply, as one or more deltas. A turn nobody watches only collects them. */
   piece(text: string): void {
+    if (!this.recorded && !this.watchers.watched) {
+      if (text.length > 0 && text.length <= MAX_DELTA_CHARS) this.deltas.push(text);
+      else this.deltas.push(...deltaTexts(text));
+      return;
+    }
     for (const delta of deltaTexts(text)) {
       const seq = this.deltas.push(delta) - 1;
       if (this.recorded) this.log.delta(this.number, seq, delta);
@@ -175,7 +180,7 @@ export class LiveTurn {
     } catch (error) {
       console.error(`turn ${this.number} of session ${this.start.sessionId}: its end not stored; a resume finds it interrupted`, error);
     }
-    this.emit(outcomeEvent(this.start.sessionId, this.number, outcome, this.text));
+    if (this.watchers.watched) this.emit(outcomeEvent(this.start.sessionId, this.number, outcome, this.text));
     if (this.start.watcher) await this.watchers.delivered(this.start.watcher);
     this.onEnd();
     this.settle();

@@ -360,12 +360,14 @@ async function journalTurn(
   const staged = await stageEvent(event, firstSeq, outbox);
   if (staged && startsStream) session = { ...session, streamed: true };
   let committed: Promise<CommitReceipt>;
+  const answer = requestId ? parts.answers.entry(requestId, session.userId, reply, at) : {};
   try {
     ({ committed } = await parts.journal.add(
       { kind: "turn", turn: { session, isNew, entries, firstSeq, chargeMicros, reservationId: budget.reservationId, at } },
       // The answer is kept with the turn, so a retry finds it whenever the turn is kept; so is the turn count.
-      { durable: true, alongside: { ...parts.liveTurns.journalEntries(), ...(requestId ? parts.answers.entry(requestId, session.userId, reply, at) : {}) } },
+      { durable: true, alongside: { ...parts.liveTurns.journalEntries(), ...answer } },
     ));
+    if (requestId) parts.answers.kept(requestId, { userId: session.userId, reply, at });
   } catch (error) {
     if (staged) await parts.outbox?.drop(session.id, firstSeq);
     throw new ChatError(isNew ? ErrorCode.UnableToCreateSession : ErrorCode.InternalServerError, undefined, error);

@@ -37,6 +37,11 @@ export class Watchers {
     await this.storage.put(WATCHERS_KEY, this.hubs);
   }
 
+  /** Whether a hub watches now (known once any() or add() has run): a turn nobody watches builds no events. */
+  get watched(): boolean {
+    return (this.hubs?.length ?? 0) > 0;
+  }
+
   /** Sends the event to every watching hub, behind the events sent to it before. */
   send(sessionId: string, event: TurnEvent): void {
     for (const hubId of this.hubs ?? []) this.deliveryTo(hubId, sessionId).push(event);
