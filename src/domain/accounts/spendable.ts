@@ -108,10 +108,13 @@ export class Spendable {
     }
     const free = await this.free();
     if (this.balanceMicros === null) return { outcome: "unknown-user" };
-    // A block while the balance has room for two; when money is short, and after a recall, only what this turn
-    // needs, so that what is left (or what a recall brought back) is shared by the sessions that want it.
+    // A block (or what is free, up to one) for a session alone; with others active, a block only while the balance
+    // has room for two, else (and after a recall) only what this turn needs, so that what is left (or what a recall
+    // brought back) is shared by the sessions that want it.
     const block = request.wantMicros * request.blockTurns - request.availableMicros;
-    const grant = !recalled && free >= 2 * block ? block : Math.min(free, request.wantMicros - request.availableMicros);
+    const need = request.wantMicros - request.availableMicros;
+    const alone = others((r) => r.active).length === 0;
+    const grant = recalled ? Math.min(free, need) : alone ? Math.min(free, block) : free >= 2 * block ? block : Math.min(free, need);
     if (grant > 0) {
       record.grantedMicros += grant;
       record.active = true;
