@@ -148,7 +148,8 @@ it("uploads a file part first and attaches it to the turn; the history shows it 
   expect((await storedHistory(sessionId)).map((h) => h.role)).toEqual(["user", "assistant", "file"]);
   const [user] = await t.loadMessages("chat-file");
   expect(user?.parts).toEqual([
-    { type: "file", mediaType: "text/plain", filename: stored!.name, url: `http://backend.test/uploads/${stored!.name}` },
+    // Shown by the name it was uploaded with, linked where the history says.
+    { type: "file", mediaType: "text/plain", filename: "notes.txt", url: `http://backend.test/uploads/${stored!.name}` },
     { type: "text", text: "read this" },
   ]);
 });
