@@ -115,8 +115,10 @@ describe("a turn runs only if its whole reservation fits", () => {
     const ledger = await query("select id, kind, delta_micros from cost_ledger where user_id = ? order by id", user_id);
     const history = await query("select seq from messages where session_id = ?", sessionId);
 
-    expect(await chat(ws, user_id, sessionId, "brief one more")).toEqual({ error: "Insufficient balance", code: 15, type: MessageType.ChatMessage });
-    expect(await chat(ws, user_id, "NEW", "brief a new one")).toEqual({ error: "Insufficient balance", code: 15, type: MessageType.ChatMessage });
+    // The text stays the original's; the detail says what the turn reserves and what is left for it.
+    const refused = { error: "Insufficient balance", code: 15, type: MessageType.ChatMessage, detail: expect.stringMatching(/this turn reserves \$[\d.]+ .* the balance leaves \$0\.000001 for it/) };
+    expect(await chat(ws, user_id, sessionId, "brief one more")).toEqual(refused);
+    expect(await chat(ws, user_id, "NEW", "brief a new one")).toEqual(refused);
     await committed(sessionId);
     expect(await agentCalls(sessionId)).toEqual(calls);
     expect(await query("select id, kind, delta_micros from cost_ledger where user_id = ? order by id", user_id)).toEqual(ledger);

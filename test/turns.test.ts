@@ -194,7 +194,7 @@ describe("billing", () => {
   it("refuses a zero balance without creating a session", async () => {
     const { user_id } = await createUser({ balance: 0 });
     const ws = await open();
-    expect(await chat(ws, user_id, "NEW", "hi")).toEqual({ error: "Insufficient balance", code: 15, type: MessageType.ChatMessage });
+    expect(await chat(ws, user_id, "NEW", "hi")).toEqual({ error: "Insufficient balance", code: 15, type: MessageType.ChatMessage, detail: expect.stringContaining("the balance leaves $0 for it") });
     expect(await query("select id from sessions where user_id = ?", user_id)).toEqual([]);
   });
 

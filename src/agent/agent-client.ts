@@ -24,12 +24,16 @@ export interface AgentClient {
   /**
    * A turn's reply as it is produced: ProcessStream's chunks, or, from an agent that answers it Unimplemented,
    * Process's whole reply as one piece (the agent is then not asked to stream again by this client).
-   * `options.signal` is the turn's cancel: it aborts a Process call at once; a stream is read on, within its
-   * limits, for a usage chunk (a cost, no text) the agent sends last, and stops at the first text after the cancel
-   * (the agent is still writing: that output is not delivered).
+   * `options.signal` is the turn's cancel: it aborts a Process call at once; a stream is read on, for at most
+   * CANCEL_USAGE_GRACE_MS, for a usage chunk (a cost, no text) the agent sends last, and stops at the first text
+   * after the cancel (the agent is still writing: that output is not delivered).
    */
   reply(request: TurnCall, options: StreamCallOptions): AsyncGenerator<ReplyPiece>;
 }
+
+/** How long a cancelled stream is read on for a usage chunk the agent sends last (a cost reported after the
+ *  cancel is charged); then the call is abandoned and the cancel answered. */
+export const CANCEL_USAGE_GRACE_MS = 2_000;
 
 export function createAgentClient(endpoint: AgentEndpoint, maxReplyBytes: number): AgentClient {
   const rpc: RpcEndpoint =
@@ -44,9 +48,14 @@ export function createAgentClient(endpoint: AgentEndpoint, maxReplyBytes: number
   async function* reply(request: TurnCall, options: StreamCallOptions): AsyncGenerator<ReplyPiece> {
     if (streams) {
       let heard = false;
+      const { signal: cancel, ...limits } = options;
+      // After a cancel the stream is read on for a trailing usage chunk, but a Stop is answered within the grace.
+      const graceOver = new AbortController();
+      let graceTimer: ReturnType<typeof setTimeout> | undefined;
+      const startGrace = () => (graceTimer = setTimeout(() => graceOver.abort(), CANCEL_USAGE_GRACE_MS));
+      cancel?.addEventListener("abort", startGrace, { once: true });
       try {
-        const { signal: cancel, ...limits } = options;
-        for await (const chunk of processStream(request, limits)) {
+        for await (const chunk of processStream(request, { ...limits, signal: graceOver.signal })) {
           heard = true;
           if (cancel?.aborted) {
             if (chunk.textDelta !== "") return; // leaving the loop cancels the call
@@ -55,8 +64,12 @@ export function createAgentClient(endpoint: AgentEndpoint, maxReplyBytes: number
         }
         return;
       } catch (error) {
+        if (graceOver.signal.aborted) return; // cancelled, and no usage chunk within the grace: the turn ends as it is
         if (heard || !(error instanceof ConnectError) || error.code !== Code.Unimplemented) throw error;
         streams = false;
+      } finally {
+        cancel?.removeEventListener("abort", startGrace);
+        clearTimeout(graceTimer);
       }
     }
     // The whole call is one silence: its limit is AI_TIMEOUT_MS, within the turn's.
