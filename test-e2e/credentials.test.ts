@@ -37,10 +37,10 @@ const inSeconds = (seconds: number) => Math.floor(Date.now() / 1000) + seconds;
 it("answers an expired JWT with 401 Expired credential, and a wrongly signed one with Invalid credential", async () => {
   const expired = await fetch(`${stack.baseUrl}/uploads/none.txt`, { headers: { authorization: `Bearer ${await jwt(inSeconds(-60))}` } });
   expect(expired.status).toBe(401);
-  expect(await expired.json()).toEqual({ message: "Expired credential", data: null });
+  expect(await expired.json()).toEqual({ message: "Expired credential", data: null, detail: expect.stringContaining("exp") });
   const forged = await new SignJWT({}).setProtectedHeader({ alg: "HS256" }).setSubject(userId).setExpirationTime("5m").sign(new TextEncoder().encode("x".repeat(32)));
   const invalid = await fetch(`${stack.baseUrl}/uploads/none.txt`, { headers: { authorization: `Bearer ${forged}` } });
-  expect(await invalid.json()).toEqual({ message: "Invalid credential", data: null });
+  expect(await invalid.json()).toEqual({ message: "Invalid credential", data: null, detail: expect.stringContaining("signature") });
 });
 
 it("closes a socket with code 4401 (Expired credential) when its JWT expires", async () => {

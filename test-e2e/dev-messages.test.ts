@@ -51,7 +51,8 @@ it("token mode without CORS_ORIGINS is one line naming the settings, before wran
 
 it("the same settings with CORS_ORIGINS listed pass the check (the dev script goes on to start)", async () => {
   const { startupProblem } = await import("../tools/dev-check.ts");
-  expect(await startupProblem({ AUTH_MODE: "token", CORS_ORIGINS: "http://127.0.0.1:8787", FILE_URL_SECRET: "f", AUTH_JWT_SECRET: "s" })).toBeNull();
+  const secret = "a-development-secret-of-32-bytes-or-more"; // token mode refuses shorter ones
+  expect(await startupProblem({ AUTH_MODE: "token", CORS_ORIGINS: "http://127.0.0.1:8787", FILE_URL_SECRET: secret, AUTH_JWT_SECRET: secret, ADMIN_TOKEN: secret })).toBeNull();
 });
 
 it("a busy inspector port names --inspector-port, not --port", async () => {

@@ -53,7 +53,7 @@ async function socketOf(token: string): Promise<{ socket: WebSocket; closed: Pro
 }
 
 it("closes a user's socket beyond MAX_SOCKETS_PER_USER at once with close code 4429, and lets another user and a freed slot in", async () => {
-  const sign = (userId: string) => new SignJWT({}).setProtectedHeader({ alg: "HS256" }).setSubject(userId).setExpirationTime("5m").sign(new TextEncoder().encode("test-jwt-secret"));
+  const sign = (userId: string) => new SignJWT({}).setProtectedHeader({ alg: "HS256" }).setSubject(userId).setExpirationTime("5m").sign(JWT_SECRET);
   const token = await sign((await createUser()).user_id);
   const held = await Promise.all(Array.from({ length: 4 }, () => open("", { authorization: `Bearer ${token}` }))); // this project allows 4
   for (const ws of held) expect(await ws.request({ type: MessageType.Balance, data: {} })).toMatchObject({ type: MessageType.Balance });
