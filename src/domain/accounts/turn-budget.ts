@@ -1,6 +1,7 @@
 // Owns the money rules of a turn: how much it reserves before its agent is called, and what it charges when it
 // ends or is cancelled.
-import { dollarsToMicros, tokenCostMicros } from "../money";
+import { detailedError, ErrorCode, type ChatError } from "../errors";
+import { dollarsToMicros, microsToDollars, tokenCostMicros } from "../money";
 
 /** Characters a token is counted as when a cancelled turn is charged by its characters (prompt and partial reply):
  *  about what providers count for English text, so the charge follows the work rather than the reservation's margin. */
@@ -86,4 +87,10 @@ function capped(micros: number, what: string, leftMicros: number, maxTurnCostMic
   if (micros > maxTurnCostMicros && maxTurnCostMicros <= leftMicros) return { chargeMicros: maxTurnCostMicros, adjusted: `${what} is above MAX_TURN_COST: capped` };
   if (micros > leftMicros) return { chargeMicros: leftMicros, adjusted: `${what} is above the turn's reservation: capped` };
   return { chargeMicros: micros, adjusted: null };
+}
+
+/** Code 15 for a turn whose whole reservation does not fit, saying what it reserves and what is left for it. */
+export function insufficientBalance(model: { name: string }, reservationMicros: number, spendableMicros: number): ChatError {
+  const detail = `this turn reserves $${microsToDollars(reservationMicros)} (its prompt, and up to MAX_OUTPUT_TOKENS of reply at ${model.name}'s prices, at most MAX_TURN_COST); the balance leaves $${microsToDollars(Math.max(0, spendableMicros))} for it: top up, or send a shorter prompt`;
+  return detailedError(ErrorCode.InsufficientBalance, detail);
 }

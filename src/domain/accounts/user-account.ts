@@ -11,7 +11,7 @@ import { SerialQueue } from "../serial-queue";
 import { requireModelAccess, unknownUser } from "./accounts";
 import { GrantCache } from "./grant-cache";
 import { Spendable, type CommittedCharge } from "./spendable";
-import { turnBudgetMicros } from "./turn-budget";
+import { insufficientBalance, turnBudgetMicros } from "./turn-budget";
 
 export type { CommittedCharge } from "./spendable";
 
@@ -85,7 +85,7 @@ export class UserAccount extends DurableObject<Env> {
       case "reserved":
         return { model, reservedMicros: result.amountMicros, spendableMicros: result.spendableMicros };
       case "insufficient":
-        throw new ChatError(ErrorCode.InsufficientBalance);
+        throw insufficientBalance(model, wantMicros, result.spendableMicros);
       case "too-many-in-flight":
         throw new ChatError(ErrorCode.TooManyTurnsInFlight, `Too many turns in flight: at most ${this.config.MAX_TURNS_IN_FLIGHT_PER_USER} at once`);
       case "unknown-user":
