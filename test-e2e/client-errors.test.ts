@@ -8,13 +8,13 @@ import { ChatBackendError, ChatClientError, ErrorCode } from "chat-backend/clien
 import { connectNode } from "chat-backend/client/node";
 import { createUser, startStack, type Stack } from "./stack";
 
-const SECRET = "e2e-client-errors-secret";
+const SECRET = "e2e-client-errors-secret-of-32-bytes"; // token mode refuses secrets under 32 bytes
 let stack: Stack;
 let wsUrl: string;
 
 beforeAll(async () => {
   stack = await startStack(
-    { AUTH_MODE: "token", AUTH_JWT_SECRET: SECRET, CORS_ORIGINS: "http://127.0.0.1" },
+    { AUTH_MODE: "token", AUTH_JWT_SECRET: SECRET, CORS_ORIGINS: "http://127.0.0.1", ADMIN_TOKEN: "e2e-admin-token-of-at-least-32-bytes", FILE_URL_SECRET: "e2e-file-url-secret-of-32-bytes-or-more" },
     { storage: "d1" },
   );
   wsUrl = `${stack.baseUrl.replace(/^http/, "ws")}/ws`;

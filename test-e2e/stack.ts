@@ -6,12 +6,12 @@ import { mkdtempSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import WebSocket from "ws";
+import { DEV_SECRETS } from "../tools/dev-settings.ts";
 import { freePort } from "../tools/lib.ts";
 import { checkoutDatabase, databaseUrl } from "../tools/postgres.ts";
 import { MessageType } from "../src/transport/ws/frames";
 
 const root = path.resolve(import.meta.dirname, "..");
-const ADMIN_TOKEN = "dev-admin-token";
 export const UPSTASH_TOKEN = "dev-upstash-token";
 
 export interface Stack {
@@ -20,6 +20,8 @@ export interface Stack {
   stream: string;
   /** The PostgreSQL database the stack stores into. */
   databaseUrl: string;
+  /** The admin API's token: the stack's ADMIN_TOKEN setting, else the development one. */
+  adminToken: string;
   /** What wrangler and the dev script printed so far. */
   output(): string;
   stop(): Promise<void>;
@@ -103,6 +105,7 @@ export async function startStack(vars: Record<string, string>, options: StackOpt
     standInUrl: `http://127.0.0.1:${standInPort}`,
     stream,
     databaseUrl: databaseUrl(process.env.DATABASE_URL ?? "postgres://postgres:postgres@127.0.0.1:5432/postgres", database),
+    adminToken: vars.ADMIN_TOKEN ?? DEV_SECRETS.ADMIN_TOKEN,
     output: () => output,
     stop,
   };
@@ -111,7 +114,7 @@ export async function startStack(vars: Record<string, string>, options: StackOpt
 export async function createUser(stack: Stack, balance = 1): Promise<string> {
   const response = await fetch(`${stack.baseUrl}/admin/users`, {
     method: "POST",
-    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
+    headers: { authorization: `Bearer ${stack.adminToken}`, "content-type": "application/json" },
     body: JSON.stringify({ username: "E2E User", models: [4, 8], balance }),
   });
   if (response.status !== 201) throw new Error(`createUser: ${response.status} ${await response.text()}`);
@@ -119,7 +122,7 @@ export async function createUser(stack: Stack, balance = 1): Promise<string> {
 }
 
 export async function balanceOf(stack: Stack, userId: string): Promise<number> {
-  const response = await fetch(`${stack.baseUrl}/admin/users/${userId}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+  const response = await fetch(`${stack.baseUrl}/admin/users/${userId}`, { headers: { authorization: `Bearer ${stack.adminToken}` } });
   return ((await response.json()) as { balance: number }).balance;
 }
 
