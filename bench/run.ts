@@ -169,10 +169,12 @@ try {
   await quiesce(everything());
   console.log("echo floor…");
   const floor = await echoFloor(plan, echoPort, runtimePids(echo.pid), echo);
-  const seq = await alternate("sequential turns (devtools network recording on, as wrangler dev starts)", (s) => sequentialTurns(plan, s.base, s.wsUrl, pidsOf(s)));
+  // Recording on: once per checkout. Every recorded event is forwarded to wrangler's Node process one by one; on a
+  // busy machine they pile up, turning recording off then waits for them, and the runtime can block on them.
+  const seq = await alternate("sequential turns (devtools network recording on, as wrangler dev starts)", (s) => sequentialTurns(plan, s.base, s.wsUrl, pidsOf(s)), 1);
   // One round: with recording on, wrangler's inspector proxy makes an HTTP request to its Node process for every
   // recorded event; under sustained load those pile up until workerd runs out of file descriptors.
-  const throughput = await alternate("concurrent turns (recording on)", (s) => concurrentTurns(plan, s.base, s.wsUrl, 1));
+  const throughput = await alternate("concurrent turns (recording on)", (s) => concurrentTurns(plan, s.base, s.wsUrl, 1), 1);
   for (const stack of stacks) await setDevtoolsNetwork(stack.backend.inspectorPort, false);
   const seqOff = await alternate("sequential turns (devtools network recording off)", (s) => sequentialTurns(plan, s.base, s.wsUrl, pidsOf(s)));
   const throughputOff = await alternate("concurrent turns (recording off)", (s) => concurrentTurns(plan, s.base, s.wsUrl, plan.rounds));
@@ -210,9 +212,9 @@ try {
 
   const runs: StackRun[] = stacks.map((stack, i) => ({
     checkout: stack.checkout,
-    rounds: seq[i]!.map((_, round) => ({
-      seq: seq[i]![round]!,
-      throughput: throughput[i]![round]!,
+    rounds: seqOff[i]!.map((_, round) => ({
+      seq: seq[i]![round] ?? null,
+      throughput: throughput[i]![round] ?? null,
       seqOff: seqOff[i]![round]!,
       throughputOff: throughputOff[i]![round]!,
       history: history[i]![round]!,

@@ -15,9 +15,11 @@ import { mapSpread, round, type Spread } from "./stats.ts";
 
 /** What the phases measured for one checkout in one alternating round. */
 export interface RoundMeasured {
-  /** Sequential turns and throughput with devtools' network recording on (as wrangler dev starts), then off. */
-  seq: SequentialTurns;
-  throughput: Spread;
+  /** Sequential turns and throughput with devtools' network recording on (as wrangler dev starts; measured in the
+   *  first round only, see bench/run.ts), then off. */
+  seq: SequentialTurns | null;
+  /** Measured in the first round only (see bench/run.ts). */
+  throughput: Spread | null;
   seqOff: SequentialTurns;
   throughputOff: Spread;
   history: HistoryScaling;
@@ -223,18 +225,24 @@ function billingFigures(billed: BilledUnits): BillingFigures {
 }
 
 function roundFigures(m: RoundMeasured, floor: EchoFloor): RoundFigures {
-  const turnFigures = (seq: SequentialTurns, throughput: Spread): TurnFigures => ({
-    seq_p50_ms: round(seq.latency.p50),
-    seq_p99_ms: round(seq.latency.p99),
-    seq_spread_ms: mapSpread(seq.latency),
-    seq_p50_first50_ms: round(seq.first50),
-    seq_p50_last50_ms: round(seq.last50),
-    cpu_ms_per_turn: round(seq.cpuPerTurn),
-    throughput_per_s: round(throughput.p50, 0),
-    throughput_rounds_per_s: { p10: round(throughput.p10, 0), p50: round(throughput.p50, 0), p90: round(throughput.p90, 0), n: throughput.n },
-    ratio_p50_to_echo_p50: round(seq.latency.p50 / floor.latency.p50, 1),
-    rss_mb_growth_300_turns: round(seq.rssGrowth, 1),
-  });
+  const none: Spread = { p10: NaN, p50: NaN, p90: NaN, p99: NaN, n: 0 };
+  const noTurns: SequentialTurns = { latency: none, first50: NaN, last50: NaN, cpuPerTurn: NaN, rssGrowth: NaN, writesPerTurn: NaN, readsPerTurn: NaN };
+  const turnFigures = (measuredSeq: SequentialTurns | null, measured: Spread | null): TurnFigures => {
+    const seq = measuredSeq ?? noTurns;
+    const throughput = measured ?? none;
+    return {
+      seq_p50_ms: round(seq.latency.p50),
+      seq_p99_ms: round(seq.latency.p99),
+      seq_spread_ms: mapSpread(seq.latency),
+      seq_p50_first50_ms: round(seq.first50),
+      seq_p50_last50_ms: round(seq.last50),
+      cpu_ms_per_turn: round(seq.cpuPerTurn),
+      throughput_per_s: round(throughput.p50, 0),
+      throughput_rounds_per_s: { p10: round(throughput.p10, 0), p50: round(throughput.p50, 0), p90: round(throughput.p90, 0), n: throughput.n },
+      ratio_p50_to_echo_p50: round(seq.latency.p50 / floor.latency.p50, 1),
+      rss_mb_growth_300_turns: round(seq.rssGrowth, 1),
+    };
+  };
   const s = m.streamed;
   return {
     turn: turnFigures(m.seq, m.throughput),
@@ -253,8 +261,8 @@ function roundFigures(m: RoundMeasured, floor: EchoFloor): RoundFigures {
       cpu_ms_per_delta: round(s.cpuPerDelta, 4),
     },
     storage: {
-      writes_per_turn: round(m.seq.writesPerTurn, 2),
-      reads_per_turn_warm: round(m.seq.readsPerTurn, 2),
+      writes_per_turn: round((m.seq ?? noTurns).writesPerTurn, 2),
+      reads_per_turn_warm: round(m.seqOff.readsPerTurn, 2),
       writes_per_turn_devtools_network_off: round(m.seqOff.writesPerTurn, 2),
     },
   };
@@ -385,7 +393,8 @@ function sideBySide(r: Results): string {
   const rows = SIDE_BY_SIDE.map(([name, get]) => {
     const a = current.rounds.map(get);
     const b = baseline.rounds.map(get);
-    const ratio = a.every((x) => x !== null) && b.every((x) => x !== null) ? round(mean(b as number[]) / mean(a as number[]), 2) : null;
+    const known = (xs: (number | null)[]) => xs.filter((x): x is number => x !== null && Number.isFinite(x));
+    const ratio = known(a).length > 0 && known(b).length > 0 ? round(mean(known(b)) / mean(known(a)), 2) : null;
     return `| ${name} | ${a.map(fmt).join(" / ")} | ${b.map(fmt).join(" / ")} | ${fmt(ratio)} |`;
   });
   const once = SIDE_BY_SIDE_ONCE.map(([name, get]) => {
@@ -397,8 +406,9 @@ function sideBySide(r: Results): string {
 
 The same phases against \`${baseline.label}\` (\`${baseline.commit}\`, built in \`.bench-baseline/\`), alternating: current,
 baseline, current, baseline. Each figure is shown per round (round 1 / round 2); the ratio is baseline / current
-of their means (above 1: the baseline took more, or for throughputs did more). Billable units and idle sockets were
-measured once per checkout.
+of their means (above 1: the baseline took more, or for throughputs did more). Billable units, idle sockets and
+everything with recording on (whose recorded events take minutes to drain on a busy machine) were measured once
+per checkout.
 
 | figure | current \`${current.commit}\` | baseline \`${baseline.commit}\` | ratio baseline / current |
 |---|---|---|---|
@@ -503,7 +513,10 @@ Measured by \`${command}\` on ${r.meta.date.slice(0, 10)}, commit \`${current.co
 Node ${r.meta.node}, through \`wrangler dev\` (workerd on 127.0.0.1), AUTH_MODE=none. Load average ${r.meta.loadavg_start.join(" / ")} at the
 start and ${r.meta.loadavg_end.join(" / ")} at the end (2 cores: above 2 the numbers are noisy). Run took ${r.meta.duration_s} s (${r.meta.setup_s} s of it
 building and starting the stacks).
-
+${Math.max(r.meta.loadavg_start[0] ?? 0, r.meta.loadavg_end[0] ?? 0) > os.cpus().length ? `
+**The machine was busy with other work during this run (load average above its ${os.cpus().length} cores): every timing below is
+noisy and only good for checking that the benchmark works; the counts (requests, rows, round trips) do not depend on it.**
+` : ""}
 ## How to read it
 - **floor** is a bare Durable Object that accepts WebSockets with the Hibernation API and echoes, in the same
   runtime and the same run: the cost of a WebSocket round trip through \`wrangler dev\` itself. Compare turn figures
