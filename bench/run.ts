@@ -190,24 +190,26 @@ try {
   // the runtime's own port (a deployed Worker has no dev proxy); 1,000 more through wrangler's dev proxy show
   // what the proxy holds per socket.
   const viaProxy = { sockets: 1_000, users: 100, idleSeconds: 0 };
+  // Through the proxy first: after 10,000 sockets close, the runtime gives memory back for a while, which would
+  // read as negative growth here.
   await quiesce(everything());
   const echoRoles = processRoles(echo.pid, echoPort);
+  console.log(`idle sockets: the echo floor holding ${viaProxy.sockets} through the dev proxy…`);
+  const idleFloorProxied = await idleEchoSockets(viaProxy, echoPort, echoRoles);
+  const idleProxied = await alternate<IdleSockets>(`idle sockets (${viaProxy.sockets} through the dev proxy)`, (s) => idleSockets(viaProxy, s.wsUrl, processRoles(s.backend.pid, s.port)), 1);
+  await quiesce(everything());
   const echoDirect = await runtimePort(echoRoles, "/ping");
-  console.log(`idle sockets: the echo floor holding ${plan.idle.sockets} across ${plan.idle.users} objects…`);
   // Without the runtime's own port, through the proxy: as many as its two descriptors per socket allow.
   const throughProxy = { ...plan.idle, sockets: Math.min(plan.idle.sockets, Math.floor((fileLimit - 2_000) / 2 / plan.idle.users) * plan.idle.users) };
   if (echoDirect === null) console.warn("bench: the echo floor's runtime port was not found; its idle sockets go through the dev proxy");
+  console.log(`idle sockets: the echo floor holding ${plan.idle.sockets} across ${plan.idle.users} objects…`);
   const idleFloor = await idleEchoSockets(echoDirect ? plan.idle : throughProxy, echoDirect ?? echoPort, echoRoles);
-  await quiesce(everything());
-  console.log(`idle sockets: the echo floor holding ${viaProxy.sockets} through the dev proxy…`);
-  const idleFloorProxied = await idleEchoSockets(viaProxy, echoPort, echoRoles);
   const idle = await alternate<IdleSockets>(`idle sockets (${plan.idle.sockets} across ${plan.idle.users} users)`, async (s) => {
     const roles = processRoles(s.backend.pid, s.port);
     const direct = await runtimePort(roles, "/healthz");
     if (direct === null) console.warn(`bench: ${s.checkout.label}'s runtime port was not found; its idle sockets go through the dev proxy`);
     return idleSockets(direct ? plan.idle : throughProxy, direct ? `ws://127.0.0.1:${direct}/ws` : s.wsUrl, roles);
   }, 1);
-  const idleProxied = await alternate<IdleSockets>(`idle sockets (${viaProxy.sockets} through the dev proxy)`, (s) => idleSockets(viaProxy, s.wsUrl, processRoles(s.backend.pid, s.port)), 1);
   const load = { start: loadStart, end: os.loadavg() };
 
   const runs: StackRun[] = stacks.map((stack, i) => ({
