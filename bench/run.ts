@@ -111,20 +111,21 @@ async function startStack(checkout: Checkout, index: number, stateRoot: string, 
 
 const started = performance.now();
 const loadStart = os.loadavg();
+// The checkouts first: a bad --baseline is a usage error before anything starts.
+const checkouts: Checkout[] = [currentCheckout()];
+if (values.baseline !== undefined) {
+  if (values.baseline === "") usageError("--baseline needs a git ref");
+  try {
+    checkouts.push(prepareBaseline(values.baseline));
+  } catch (error) {
+    usageError((error as Error).message);
+  }
+}
 mkdirSync(path.join(root, "bench/results"), { recursive: true });
 const stateRoot = mkdtempSync(path.join(os.tmpdir(), "chat-bench-"));
 const running: WranglerDev[] = [];
 let streamAgent: StreamAgent | null = null;
 try {
-  const checkouts: Checkout[] = [currentCheckout()];
-  if (values.baseline !== undefined) {
-    if (values.baseline === "") usageError("--baseline needs a git ref");
-    try {
-      checkouts.push(prepareBaseline(values.baseline));
-    } catch (error) {
-      usageError((error as Error).message);
-    }
-  }
   // Alternating runs: current, baseline, current, baseline (each phase twice per checkout) when comparing.
   const reps = checkouts.length > 1 ? 2 : 1;
   const fileLimit = raiseFileLimit(65_536);
