@@ -1,6 +1,6 @@
 // The benchmark's floors: a bare Durable Object that accepts WebSockets with the Hibernation API and echoes,
 // and the same with one D1 round trip (frames starting with "d1:") or one service-binding fetch to this Worker
-// ("fetch:", a subrequest like the backend's agent calls) before each echo.
+// ("fetch:", a subrequest like the backend's agent calls) before each echo. `?room=` groups sockets on one object.
 import { DurableObject } from "cloudflare:workers";
 
 export class Echo extends DurableObject<EchoEnv> {
@@ -25,8 +25,11 @@ interface EchoEnv {
 
 export default {
   async fetch(request: Request, env: EchoEnv): Promise<Response> {
-    if (new URL(request.url).pathname === "/ping") return new Response("pong");
-    // One object per connection, as the backend does for clients that do not name their user.
-    return env.ECHO.get(env.ECHO.newUniqueId()).fetch(request);
+    const url = new URL(request.url);
+    if (url.pathname === "/ping") return new Response("pong");
+    // One object per connection, as the backend does for clients that do not name their user; ?room=<name> shares
+    // one object among sockets, as the backend's hub does for one user's sockets (the idle-socket floor).
+    const room = url.searchParams.get("room");
+    return env.ECHO.get(room ? env.ECHO.idFromName(room) : env.ECHO.newUniqueId()).fetch(request);
   },
 };

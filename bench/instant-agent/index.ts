@@ -91,9 +91,15 @@ function concat(parts: Uint8Array[]): Uint8Array {
 
 const streamResponse = (body: BodyInit) => new Response(body, { headers: { "content-type": STREAM_PROTO } });
 
+/** Calls answered so far: the benchmark's meter reads it (GET /__bench/calls) to count the backend's agent calls,
+ *  its subrequests, since the backend holds its AGENT binding from before the meter can count there. */
+let calls = 0;
+
 export default {
   async fetch(request: Request): Promise<Response> {
     const path = new URL(request.url).pathname;
+    if (path === "/__bench/calls") return Response.json({ calls });
+    calls++;
     const method = methods[path];
     if (!method && path !== PROCESS_STREAM) return new Response("Not found", { status: 404 });
     // Binary messages only (the backend's choice through a binding): Connect unary, and Connect streaming for

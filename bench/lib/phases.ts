@@ -1,8 +1,9 @@
 // The benchmark's measured phases: the echo floors, sequential and concurrent turns, history scaling and idle
 // sockets, each returning its raw figures (latency spreads, throughput, CPU, RSS, storage counts).
-import { createUser, EchoSocket, openClient, storageCounts, timed, turn, type ChatClient, type TurnEvent } from "./client.ts";
+import { createUser, EchoSocket, openClient, storageCounts, timed, turn, type TurnEvent } from "./client.ts";
+import type { MeterCounts } from "../meter/counts.ts";
 import type { StreamAgent } from "./stream-agent.ts";
-import { cpuMs, quiesce, rssMb, withWrangler } from "./proc.ts";
+import { cpuMs, quiesce, rssByRole, rssMb, withWrangler, type ProcessRoles } from "./proc.ts";
 import { batchWindowMs, setDevtoolsNetwork, type SeededHistories, type WranglerDev } from "./stack.ts";
 import { median, spread, type Spread } from "./stats.ts";
 
@@ -16,7 +17,9 @@ export interface Plan {
   turnsPerSession: number;
   rounds: number;
   historySessions: number;
-  idleSockets: number;
+  idle: IdlePlan;
+  /** Turns the billable-units phase meters (unary, then streamed with one watcher). */
+  billedTurns: number;
 }
 
 export interface CallFloor {
@@ -51,13 +54,6 @@ export interface StreamedTurns {
   cpuPerDelta: number;
   chunksPerTurn: number;
   concurrentTurns: number;
-}
-
-export interface IdleSockets {
-  sockets: number;
-  answering: number;
-  before: number;
-  after: number;
 }
 
 /** Latency and runtime processes' CPU of echoes of frames starting with `prefix`. */
@@ -141,31 +137,20 @@ export async function concurrentTurns(plan: Plan, base: string, wsUrl: string, r
   return spread(throughputs);
 }
 
-export async function historyScaling(wsUrl: string, seeded: SeededHistories): Promise<HistoryScaling> {
+/** The first turn on cold sessions seeded with long histories: round `round` takes its own share of them, so every
+ *  session is cold when timed. */
+export async function historyScaling(wsUrl: string, seeded: SeededHistories, round = 0): Promise<HistoryScaling> {
   const socket = await openClient(wsUrl, seeded.userId);
   const result: HistoryScaling = {};
   for (const [size, ids] of Object.entries(seeded.sessions)) {
     const latencies: number[] = [];
+    const share = Math.floor(ids.length / seeded.rounds);
     // Each seeded session's object is cold: its first turn builds the agent's context from storage.
-    for (const id of ids) latencies.push((await timed(() => turn(socket, id, "continue")))[0]);
+    for (const id of ids.slice(round * share, (round + 1) * share)) latencies.push((await timed(() => turn(socket, id, "continue")))[0]);
     result[size] = spread(latencies);
   }
   socket.close();
   return result;
-}
-
-export async function idleSockets(plan: Plan, wsUrl: string, base: string, pids: number[]): Promise<IdleSockets> {
-  const userId = await createUser(base);
-  const before = rssMb(pids);
-  const sockets: ChatClient[] = [];
-  for (let i = 0; i < plan.idleSockets; i += 100) {
-    sockets.push(...(await Promise.all(Array.from({ length: Math.min(100, plan.idleSockets - i) }, () => openClient(wsUrl, userId)))));
-  }
-  await new Promise((r) => setTimeout(r, 2000));
-  const after = rssMb(pids);
-  const answers = await Promise.allSettled(sockets.map((s) => s.userDetails()));
-  sockets.forEach((s) => s.close());
-  return { sockets: sockets.length, answering: answers.filter((a) => a.status === "fulfilled").length, before, after };
 }
 
 /**
@@ -173,7 +158,7 @@ export async function idleSockets(plan: Plan, wsUrl: string, base: string, pids:
  * chunk to the client receiving its first delta (sequential turns of 5 chunks 2 ms apart), then deltas a second
  * and runtime CPU per delta with `plan.sessions` turns of 50 chunks each streaming at once.
  */
-export async function streamedTurns(plan: Plan, base: string, wsUrl: string, agent: StreamAgent, pids: number[]): Promise<StreamedTurns> {
+export async function streamedTurns(plan: Plan, base: string, wsUrl: string, agent: StreamAgent, pids: number[], tag = ""): Promise<StreamedTurns> {
   const userId = await createUser(base);
   const socket = await openClient(wsUrl, userId, { v2: true });
   const firstDeltaAt = new Map<string, number>();
@@ -182,12 +167,12 @@ export async function streamedTurns(plan: Plan, base: string, wsUrl: string, age
     const at = performance.now();
     if (event.event === "delta" && event.seq === 0) firstDeltaAt.set(sent, at);
   });
-  sent = "chunks:5 gap:2 warm 0";
+  sent = `chunks:5 gap:2 ${tag} warm 0`;
   const sessionId = await turn(socket, "NEW", sent);
-  for (let i = 1; i < plan.warmTurns; i++) await turn(socket, sessionId, (sent = `chunks:5 gap:2 warm ${i}`));
+  for (let i = 1; i < plan.warmTurns; i++) await turn(socket, sessionId, (sent = `chunks:5 gap:2 ${tag} warm ${i}`));
   const overheads: number[] = [];
   for (let i = 0; i < plan.seqTurns; i++) {
-    await turn(socket, sessionId, (sent = `chunks:5 gap:2 turn ${i}`));
+    await turn(socket, sessionId, (sent = `chunks:5 gap:2 ${tag} turn ${i}`));
     const agentSent = agent.firstChunkAt.get(sent);
     const clientGot = firstDeltaAt.get(sent);
     if (agentSent === undefined || clientGot === undefined) throw new Error(`turn "${sent}": no first chunk or no first delta seen`);
@@ -221,4 +206,164 @@ export async function streamedTurns(plan: Plan, base: string, wsUrl: string, age
   }
   sockets.forEach((s) => s.close());
   return { firstDeltaOverhead: spread(overheads), deltasPerSecond: spread(rounds), cpuPerDelta: cpu / roundDeltas, chunksPerTurn: chunks, concurrentTurns: plan.sessions };
+}
+
+/** Sockets held open and idle across users, what they cost in memory, and how a socket answers afterwards. */
+export interface IdleSockets {
+  sockets: number;
+  users: number;
+  /** Seconds the sockets sat idle before the wake-up requests. */
+  idleSeconds: number;
+  /** Seconds it took to open them all. */
+  openSeconds: number;
+  answering: number;
+  /** Why opening stopped short of the plan, if it did. */
+  failure: string | null;
+  /** RSS in MB per process role, before opening and once all were open. */
+  before: Record<keyof ProcessRoles, number>;
+  after: Record<keyof ProcessRoles, number>;
+  /** Latency of one request on a socket idle for idleSeconds (one socket per user, one after another). */
+  wake: Spread;
+}
+
+/** One idle socket: `ask` sends one request and resolves with its answer. */
+interface IdleHandle {
+  ask(): Promise<unknown>;
+  close(): void;
+}
+
+/** The idle plan: how many sockets, over how many users, idle for how long. */
+export interface IdlePlan {
+  sockets: number;
+  users: number;
+  idleSeconds: number;
+}
+
+/**
+ * Opens `plan.sockets` sockets spread evenly over `plan.users` users (`open(user)`), measures the RSS of each
+ * process role once they are open, lets them sit idle, then times one request on one socket of each of up to 200
+ * users (one after another) and asks every socket once (how many answer). Closes them all.
+ */
+export async function holdIdle(plan: IdlePlan, roles: ProcessRoles, open: (user: number) => Promise<IdleHandle>): Promise<IdleSockets> {
+  const before = rssByRole(roles);
+  const sockets: IdleHandle[] = [];
+  const started = performance.now();
+  try {
+    let failure: string | null = null;
+    // A socket that fails to open (the runtime out of descriptors, say) stops the opening: the phase then reports
+    // the sockets it holds and why it stopped, instead of ending the run.
+    for (let i = 0; i < plan.sockets && failure === null; i += 200) {
+      const batch = await Promise.allSettled(Array.from({ length: Math.min(200, plan.sockets - i) }, (_, k) => open((i + k) % plan.users)));
+      for (const result of batch) {
+        if (result.status === "fulfilled") sockets.push(result.value);
+        else failure ??= `socket ${i + 1}..${i + batch.length}: ${(result.reason as Error).message}`;
+      }
+    }
+    if (failure !== null) console.warn(`bench: the idle phase opened ${sockets.length} of ${plan.sockets} sockets (${failure})`);
+    const openSeconds = (performance.now() - started) / 1000;
+    await new Promise((r) => setTimeout(r, 2000));
+    const after = rssByRole(roles);
+    await new Promise((r) => setTimeout(r, plan.idleSeconds * 1000));
+    const wake: number[] = [];
+    // sockets[u] is the first socket of user u (sockets go to users round-robin).
+    for (let u = 0; u < Math.min(200, plan.users, sockets.length); u++) wake.push((await timed(() => sockets[u]!.ask()))[0]);
+    let answering = 0;
+    for (let i = 0; i < sockets.length; i += 500) {
+      const answers = await Promise.allSettled(sockets.slice(i, i + 500).map((s) => s.ask()));
+      answering += answers.filter((a) => a.status === "fulfilled").length;
+    }
+    return { sockets: sockets.length, users: plan.users, idleSeconds: plan.idleSeconds, openSeconds, answering, failure, before, after, wake: spread(wake) };
+  } finally {
+    sockets.forEach((s) => s.close());
+  }
+}
+
+/** The backend's idle sockets: v1 clients of the users seeded as "bench-idle-<i>", each user's on its own hub
+ *  (`?user_id=`, AUTH_MODE=none); a request is type 0 (user details). */
+export function idleSockets(plan: IdlePlan, wsUrl: string, roles: ProcessRoles): Promise<IdleSockets> {
+  return holdIdle(plan, roles, async (user) => {
+    const url = new URL(wsUrl);
+    url.searchParams.set("user_id", `bench-idle-${user}`);
+    const client = await openClient(url.href, `bench-idle-${user}`);
+    return { ask: () => client.userDetails(), close: () => client.close() };
+  });
+}
+
+/** The echo floor holding as many: sockets in rooms (one object per room, as one hub per user). */
+export function idleEchoSockets(plan: IdlePlan, port: number, roles: ProcessRoles): Promise<IdleSockets> {
+  return holdIdle(plan, roles, async (user) => {
+    const socket = await EchoSocket.open(`ws://127.0.0.1:${port}/?room=idle-${user}`);
+    return { ask: () => socket.send("ping"), close: () => socket.close() };
+  });
+}
+
+export type { MeterCounts };
+
+async function meter(base: string, action: "on" | "off" | "reset" | ""): Promise<MeterCounts> {
+  const response = await fetch(`${base}/__bench/meter${action ? `/${action}` : ""}`, { method: action ? "POST" : "GET" });
+  if (!response.ok) throw new Error(`meter ${action || "read"}: ${response.status} ${await response.text()}`);
+  return ((await response.json()) as { counts: MeterCounts }).counts;
+}
+
+/** What a socket's connect, unary turns, and streamed turns with one watcher bill, as the meter counted them. */
+export interface BilledUnits {
+  turns: number;
+  connect: MeterCounts;
+  unary: MeterCounts;
+  /** Runtime processes' CPU per unary turn, ms (the agent's and workerd's own included). */
+  unaryCpuMs: number;
+  /** null when the checkout has no streamed turns (protocol v2). */
+  streamed: MeterCounts | null;
+  streamedCpuMs: number;
+  /** Pieces the agent sends per streamed turn. */
+  chunks: number;
+}
+
+/**
+ * The billable-units phase, on a backend started with the meter (fresh users, so every object it meters is made
+ * while it counts): a v1 socket's connect; `plan.billedTurns` sequential unary turns on a warm session; then the
+ * same on a v2 socket whose session a second v2 socket of the same user watches (type 2), each reply in 5 pieces.
+ * Each count includes the turns' write-behind batches (it waits out the window). Counts are totals over the turns.
+ */
+export async function billedUnits(plan: Plan, base: string, wsUrl: string, pids: number[], streaming: boolean): Promise<BilledUnits> {
+  await meter(base, "on");
+  try {
+    const userId = await createUser(base);
+    await meter(base, "reset");
+    const socket = await openClient(wsUrl, userId);
+    const connect = await meter(base, "");
+    const sessionId = await turn(socket, "NEW", "warm up");
+    for (let i = 1; i < 5; i++) await turn(socket, sessionId, `warm ${i}`);
+    await new Promise((r) => setTimeout(r, batchWindowMs + 500));
+    await meter(base, "reset");
+    let cpu = cpuMs(pids);
+    for (let i = 0; i < plan.billedTurns; i++) await turn(socket, sessionId, `billed ${i}`);
+    await new Promise((r) => setTimeout(r, batchWindowMs + 500));
+    const unary = await meter(base, "");
+    const unaryCpuMs = (cpuMs(pids) - cpu) / plan.billedTurns;
+    socket.close();
+
+    const chunks = 5;
+    if (!streaming) return { turns: plan.billedTurns, connect, unary, unaryCpuMs, streamed: null, streamedCpuMs: NaN, chunks };
+    const writer = await openClient(wsUrl, userId, { v2: true });
+    const watcher = await openClient(wsUrl, userId, { v2: true });
+    const streamedSession = await turn(writer, "NEW", `chunks:${chunks} warm up`);
+    await watcher.history(streamedSession);
+    for (let i = 1; i < 5; i++) await turn(writer, streamedSession, `chunks:${chunks} warm ${i}`);
+    let watched = 0;
+    watcher.on("turn", (event) => void (event.event === "delta" && watched++));
+    await new Promise((r) => setTimeout(r, batchWindowMs + 500));
+    await meter(base, "reset");
+    cpu = cpuMs(pids);
+    for (let i = 0; i < plan.billedTurns; i++) await turn(writer, streamedSession, `chunks:${chunks} billed ${i}`);
+    await new Promise((r) => setTimeout(r, batchWindowMs + 500));
+    const streamed = await meter(base, "");
+    const streamedCpuMs = (cpuMs(pids) - cpu) / plan.billedTurns;
+    if (watched < plan.billedTurns) throw new Error(`the watcher saw ${watched} deltas over ${plan.billedTurns} streamed turns`);
+    writer.close();
+    watcher.close();
+    return { turns: plan.billedTurns, connect, unary, unaryCpuMs, streamed, streamedCpuMs, chunks };
+  } finally {
+    await meter(base, "off");
+  }
 }
