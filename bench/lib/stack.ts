@@ -53,6 +53,7 @@ export function durableObjectClasses(dir: string): string[] {
 export function meteredEntry(name: string, dir: string): string {
   const classes = durableObjectClasses(dir);
   const file = path.join(root, ".wrangler", `${name}-entry.ts`);
+  mkdirSync(path.dirname(file), { recursive: true }); // a fresh clone has no .wrangler yet
   writeFileSync(
     file,
     [
