@@ -67,6 +67,14 @@ interface Stack {
   stream: { backend: WranglerDev; base: string; wsUrl: string } | null;
 }
 
+/** Every wrangler dev this run starts, from the moment it is starting: a failure part-way stops them all. */
+const launched: Promise<WranglerDev>[] = [];
+function launch(...args: Parameters<typeof startWrangler>): Promise<WranglerDev> {
+  const starting = startWrangler(...args);
+  launched.push(starting);
+  return starting;
+}
+
 const streams = (checkout: Checkout) => readFileSync(path.join(checkout.dir, "proto/ai_service.proto"), "utf8").includes("ProcessStream");
 const wranglerIn = (dir: string) => path.join(dir, "node_modules", ".bin", "wrangler");
 /** Settings every backend gets; AUTH_MODE explicitly, whatever the checkout's wrangler.toml ships. */
@@ -84,7 +92,7 @@ async function startStack(checkout: Checkout, index: number, stateRoot: string, 
   const seeded = seedHistories(stateDir, [[100, plan.historySessions * reps], [100_000, plan.historySessions * reps]], { dir: checkout.dir, idleUsers: plan.idle.users, rounds: reps });
   const port = await freePort();
   const config = backendConfig(name, { dir: checkout.dir, main: meteredEntry(name, checkout.dir) });
-  const backendStarting = startWrangler(
+  const backendStarting = launch(
     `${name} backend`,
     ["-c", config, "-c", path.join(root, "bench/instant-agent/wrangler.toml"), "--persist-to", stateDir, "--var", "STORAGE_METRICS:true", ...commonVars],
     port,
@@ -96,7 +104,7 @@ async function startStack(checkout: Checkout, index: number, stateRoot: string, 
     mkdirSync(streamState);
     migrate(checkout.dir, streamState);
     const streamPort = await freePort();
-    const streamBackend = await startWrangler(
+    const streamBackend = await launch(
       `${name} stream backend`,
       ["-c", backendConfig(`${name}-stream`, { dir: checkout.dir }), "--persist-to", streamState, "--var", `AI_SERVER_URL:${streamAgent.url}`, "--var", "AI_PROTOCOL:connect", ...commonVars],
       streamPort,
@@ -139,7 +147,7 @@ try {
   streamAgent = await startStreamAgent();
   const echoPort = await freePort();
   mkdirSync(path.join(stateRoot, "echo"));
-  const echoStarting = startWrangler("echo floor", ["-c", "bench/echo/wrangler.toml", "--persist-to", path.join(stateRoot, "echo")], echoPort);
+  const echoStarting = launch("echo floor", ["-c", "bench/echo/wrangler.toml", "--persist-to", path.join(stateRoot, "echo")], echoPort);
   const stacks: Stack[] = [];
   for (const [index, checkout] of checkouts.entries()) {
     console.log(`starting ${checkout.label} (${checkout.commit})…`);
@@ -230,7 +238,8 @@ try {
   const report = summarize({ quick, rounds: plan.rounds, started, load, setupSeconds, fileLimit }, floor, { direct: idleFloor, proxied: idleFloorProxied }, runs);
   writeReport(report);
 } finally {
-  await Promise.all(running.map((r) => r.stop()));
+  const launches = await Promise.allSettled(launched);
+  await Promise.all(launches.flatMap((l) => (l.status === "fulfilled" ? [l.value.stop()] : [])));
   await streamAgent?.close();
   rmSync(stateRoot, { recursive: true, force: true });
   console.log(`npm run bench took ${((performance.now() - started) / 1000).toFixed(1)} s`);
