@@ -2,25 +2,25 @@
 // agent (streaming its reply to the watchers), journal the turn (durable before the reply), end it live, reply;
 // then summarize, store the summary, finish the reservation and publish the event. Its collaborators are passed in.
 import { timestampNow } from "@bufbuild/protobuf/wkt";
-import type { AgentClient } from "../../agent/agent-client";
-import { describeAgent, type Config } from "../../config";
-import type { ChatEvent } from "../../events/chat-event";
-import type { ChatStore, FileRecord, HistoryEntry, ModelRecord, ModelRef, SessionRecord } from "../../storage/chat-store";
-import { chargeForCancelledTurn, chargeForReportedCost, type Charge } from "../accounts/turn-budget";
-import type { AuthorizedTurn, TurnAuthorizationRequest } from "../accounts/user-account";
-import { ChatError, ErrorCode, failureOf, unwrap, type Outcome } from "../errors";
-import { signedFileUrl } from "../files/file-urls";
-import { microsToDollars } from "../money";
-import type { CommitReceipt, Journal } from "./journal";
-import type { AnswerLog } from "./answer-log";
-import type { LiveContext, LiveSession } from "./live-context";
-import type { LiveTurn, LiveTurns } from "./live-turns";
-import type { TurnOutbox } from "./outbox";
-import { nameAfterTurn } from "./session-name";
-import { newSessionRecord } from "./session-record";
-import { summarizeTurn, type SummaryResult } from "./summaries";
-import type { Respond } from "../serial-queue";
-import { logTurn, type TurnRecord } from "../../observability/log";
+import type { AgentClient } from "../../../agent/agent-client";
+import { describeAgent, type Config } from "../../../config";
+import type { ChatEvent } from "../../../events/chat-event";
+import type { ChatStore, FileRecord, HistoryEntry, ModelRecord, ModelRef, SessionRecord } from "../../../storage/chat-store";
+import { chargeForCancelledTurn, chargeForReportedCost, type Charge } from "./charging";
+import type { AuthorizedTurn, TurnAuthorizationRequest } from "../../accounts/user-account";
+import { ChatError, ErrorCode, failureOf, unwrap, type Outcome } from "../../errors";
+import { signedFileUrl } from "../../files/file-urls";
+import { microsToDollars } from "../../money";
+import type { CommitReceipt, Journal } from "../journal";
+import type { AnswerLog } from "../answer-log";
+import type { LiveContext, LiveSession } from "../live-context";
+import type { LiveTurn, LiveTurns } from "../live-turns";
+import type { TurnOutbox } from "../outbox";
+import { nameAfterTurn } from "../session-name";
+import { newSessionRecord } from "../session-record";
+import { summarizeTurn, type SummaryResult } from "../summaries";
+import type { Respond } from "../../serial-queue";
+import { logTurn, type TurnRecord } from "../../../observability/log";
 
 export interface TurnRequest {
   userId: string;

@@ -1,7 +1,7 @@
 // Owns the money rules of a turn: how much it reserves before its agent is called, and what it charges when it
 // ends or is cancelled.
-import { detailedError, ErrorCode, type ChatError } from "../errors";
-import { dollarsToMicros, microsToDollars, tokenCostMicros } from "../money";
+import { detailedError, ErrorCode, type ChatError } from "../../errors";
+import { dollarsToMicros, microsToDollars, tokenCostMicros } from "../../money";
 
 /** Characters a token is counted as when a cancelled turn is charged by its characters (prompt and partial reply):
  *  about what providers count for English text, so the charge follows the work rather than the reservation's margin. */

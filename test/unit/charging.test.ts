@@ -1,7 +1,7 @@
 // The money rules of a turn: what it reserves from the model's prices and the prompt, what a reported cost charges,
 // and what a cancelled turn charges.
 import { describe, expect, it } from "vitest";
-import { chargeForCancelledTurn, chargeForReportedCost, reservationFits, turnBudgetMicros } from "../../src/domain/accounts/turn-budget";
+import { chargeForCancelledTurn, chargeForReportedCost, reservationFits, turnBudgetMicros } from "../../src/domain/session/turn/charging";
 
 const gpt4 = { inputMicrosPer1k: 10_000, outputMicrosPer1k: 30_000 };
 const limits = { maxOutputTokens: 1000, maxTurnCostMicros: 1_000_000 };
