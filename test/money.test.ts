@@ -3,7 +3,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { configOf } from "../src/config";
-import { turnBudgetMicros } from "../src/domain/accounts/turn-budget";
+import { turnBudgetMicros } from "../src/domain/session/turn/charging";
 import { MessageType } from "../src/transport/ws/frames";
 import { testEnv } from "./helpers/env";
 import { chargedMicros, SUMMARY_COST } from "./agents/scripted-costs";
@@ -36,7 +36,7 @@ const runs: [sessions: number, turns: number][] = [
   [100, 1],
 ];
 
-/** What a turn with this message on a new session reserves at gpt-4-turbo's prices (turn-budget.test.ts checks the
+/** What a turn with this message on a new session reserves at gpt-4-turbo's prices (charging.test.ts checks the
  *  rule): a turn runs only if all of it is spendable. */
 const reservationOf = (message: string) => {
   const config = configOf(testEnv);

@@ -21,7 +21,7 @@ class CountingStorage extends MemoryStorage {
 
 function setUp(storage = new CountingStorage()) {
   const log = new AnswerLog<string>(storage.asStorage(), async () => undefined, WINDOW_MS);
-  /** A turn as turn.ts runs it: look for an earlier answer, then store this one with the turn and keep it. */
+  /** A turn as turn/ runs it: look for an earlier answer, then store this one with the turn and keep it. */
   const answer = async (id: string, user: string, reply: string, now: number) => {
     const earlier = await log.find(id, user, now);
     if (earlier !== null) return earlier;

@@ -122,4 +122,42 @@ describe("TurnOutbox", () => {
     await outbox.drop(session.id, 0);
     expect(storage.keys("outbox:")).toEqual([]);
   });
+  it("builds a turn's event from the session as the turn leaves it, and publishes it with its summary and the balance the database reported", async () => {
+    const { outbox, mirror, drained } = setUp();
+    const entries: HistoryEntry[] = [
+      { role: "user", content: "question 1" },
+      { role: "assistant", content: "answer 1" },
+    ];
+    const turn = { session: { ...session, name: "Renamed", streamed: true }, entries, firstSeq: 2, balanceMicros: 900 };
+    const staged = await outbox.stageTurn(turn, () => Promise.reject(new Error("a session already on the stream needs no history")));
+    expect(staged?.event).toMatchObject({ sessionName: "Renamed", chats: entries, isNew: false, balanceMicros: 900 });
+
+    outbox.publishTurn(staged!, "summary 1", Promise.resolve({ balance: "known", balanceMicros: 850 }));
+    await drained();
+    expect(mirror.published).toEqual([{ turnKey: `${session.id}:2`, event: { ...staged!.event, chatsSummary: "summary 1", balanceMicros: 850 } }]);
+  });
+
+  it("keeps the turn's own balance and summary when the database did not report one and no summary came", async () => {
+    const { outbox, mirror, drained } = setUp();
+    const staged = await outbox.stageTurn({ session: { ...session, streamed: true, summary: "before" }, entries: [], firstSeq: 4, balanceMicros: 700 }, async () => []);
+    outbox.publishTurn(staged!, null, Promise.resolve({ balance: "unknown" }));
+    await drained();
+    expect(mirror.published[0]?.event).toMatchObject({ chatsSummary: "before", balanceMicros: 700 });
+  });
+
+  it("starts a session on the stream with its history so far, or not at all while that history cannot be read", async () => {
+    const { outbox, storage } = setUp();
+    const earlier: HistoryEntry[] = [
+      { role: "user", content: "question 0" },
+      { role: "assistant", content: "answer 0" },
+    ];
+    const entries: HistoryEntry[] = [{ role: "user", content: "question 1" }];
+    const turn = { session, entries, firstSeq: 2, balanceMicros: 900 };
+    const staged = await outbox.stageTurn(turn, async () => earlier);
+    expect(staged?.event).toMatchObject({ isNew: true, chats: [...earlier, ...entries] });
+
+    await outbox.drop(session.id, 2);
+    expect(await outbox.stageTurn(turn, () => Promise.reject(new Error("database unreachable")))).toBeNull();
+    expect(storage.keys("outbox:")).toEqual([]);
+  });
 });

@@ -6,7 +6,7 @@
 // finished, its charges not yet committed. So spendable = database balance - held, and a commit (which lowers
 // the database balance by exactly what it releases from the hold) leaves it unchanged. A reservation a crashed
 // session never finished expires; the balance is then read again from the database.
-import { reservationFits } from "./turn-budget";
+import { reservationFits } from "../session/turn/charging";
 import { deleteKeys } from "../../storage/durable-storage";
 import { ACCOUNT_STORAGE } from "./account-storage";
 

@@ -11,7 +11,7 @@ import { SerialQueue } from "../serial-queue";
 import { requireModelAccess, unknownUser } from "./accounts";
 import { GrantCache } from "./grant-cache";
 import { Spendable, type CommittedCharge } from "./spendable";
-import { insufficientBalance, turnBudgetMicros } from "./turn-budget";
+import { insufficientBalance, turnBudgetMicros } from "../session/turn/charging";
 
 export type { CommittedCharge } from "./spendable";
 

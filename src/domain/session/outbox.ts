@@ -1,10 +1,12 @@
-// Owns the durable outbox of a session's chat events (in its Durable Object's storage): a turn is staged before it
-// commits and published once it and its summary are committed; anything unpublished is retried when the object's
-// alarm wakes it. Publishing runs one at a time, so the stream gets each session's turns in order.
+// Owns a session's chat events: a turn's event is built and staged in the durable outbox (its Durable Object's
+// storage) before the turn commits, and published once the turn and its summary are committed; anything unpublished
+// is retried when the object's alarm wakes it. Publishing runs one at a time, so the stream gets each session's turns
+// in order.
 import type { ChatEvent } from "../../events/chat-event";
 import type { EventMirror } from "../../events/redis-mirror";
-import type { ChatStore, HistoryEntry } from "../../storage/chat-store";
+import type { ChatStore, HistoryEntry, SessionRecord } from "../../storage/chat-store";
 import { SerialQueue } from "../serial-queue";
+import type { CommitReceipt } from "./journal";
 import { SESSION_STORAGE, sessionKeys } from "./session-storage";
 import type { WakeUp } from "./wake-up";
 
@@ -30,6 +32,22 @@ type Resolution = { action: "publish"; event: ChatEvent } | { action: "drop" } |
 
 const keyOf = sessionKeys.outbox;
 
+/** A turn as its event tells it. */
+export interface TurnForEvent {
+  /** The session as the turn leaves it. */
+  session: SessionRecord;
+  entries: HistoryEntry[];
+  firstSeq: number;
+  /** The user's balance after the turn, as far as the turn knows it (the database's replaces it once committed). */
+  balanceMicros: number;
+}
+
+/** A turn's event as staged: what publishing it needs. */
+export interface StagedEvent {
+  event: ChatEvent;
+  firstSeq: number;
+}
+
 export class TurnOutbox {
   private readonly publishing: SerialQueue;
 
@@ -41,6 +59,54 @@ export class TurnOutbox {
     keepAlive: (done: Promise<void>) => void,
   ) {
     this.publishing = new SerialQueue(keepAlive);
+  }
+
+  /**
+   * Builds the turn's event and stages it before the turn commits; null when the turn is not mirrored: staging
+   * failed (a mirror problem never fails the turn), or its event would start the session on the stream and the
+   * history before it could not be read (`historySoFar`, rare). A staged event whose `isNew` is set starts the
+   * session there: the turn journals the session as streamed.
+   */
+  async stageTurn(turn: TurnForEvent, historySoFar: () => Promise<HistoryEntry[]>): Promise<StagedEvent | null> {
+    const { session, entries, firstSeq } = turn;
+    // The stream's readers learn of a session from its first mirrored event ("new", which inserts it there): one
+    // started here, even while the mirror was off (that event then carries the history so far), never an imported
+    // one. (A record journaled before the field existed has none: such a session was already started the old way.)
+    const startsStream = session.streamed === false;
+    const earlier = startsStream && firstSeq > 0 ? await readEarlier(session.id, historySoFar) : [];
+    // Without the history the event would start the session incomplete there: it waits for a later turn.
+    if (earlier === null) return null;
+    const event: ChatEvent = {
+      userId: session.userId,
+      sessionId: session.id,
+      sessionPrompt: session.prompt,
+      modelId: session.modelId,
+      chats: [...earlier, ...entries],
+      chatsSummary: session.summary,
+      sessionName: session.name,
+      isNew: startsStream,
+      balanceMicros: turn.balanceMicros,
+    };
+    try {
+      await this.stage(event, firstSeq);
+      return { event, firstSeq };
+    } catch (error) {
+      console.error(`chat event of session ${event.sessionId} not staged`, error);
+      return null;
+    }
+  }
+
+  /** Publishes a staged turn once `committed` (its summary's commit, else its own) resolves: with its summary, and
+   *  with the balance the database reported when it did. The turn need not wait for that. */
+  publishTurn({ event, firstSeq }: StagedEvent, summary: string | null, committed: Promise<CommitReceipt>): void {
+    this.publish(firstSeq, async () => {
+      const receipt = await committed;
+      return {
+        ...event,
+        chatsSummary: summary ?? event.chatsSummary,
+        balanceMicros: receipt.balance === "known" ? receipt.balanceMicros : event.balanceMicros,
+      };
+    });
   }
 
   /** Before the turn commits: if this object dies before publishing, the alarm finds the turn. */
@@ -99,6 +165,17 @@ export class TurnOutbox {
         return;
       }
     }
+  }
+}
+
+/** The session's whole history before this turn, for the event that first brings it to the stream (rare: only a
+ *  session whose earlier turns ran while the mirror was off); null when it could not be read. */
+async function readEarlier(sessionId: string, historySoFar: () => Promise<HistoryEntry[]>): Promise<HistoryEntry[] | null> {
+  try {
+    return await historySoFar();
+  } catch (error) {
+    console.warn(`session ${sessionId}: its history could not be read for the event that starts it on the stream; a later turn will`, error);
+    return null;
   }
 }
 
