@@ -3,7 +3,7 @@
 // transport (ai-sdk.ts) feeds it, test/unit/ai-sdk-chunks.test.ts checks it.
 import type { UIMessage, UIMessageChunk } from "ai";
 import { ChatBackendError, ChatClientError } from "./errors";
-import type { ErrorCode } from "./protocol";
+import type { ErrorCode } from "../protocol";
 import { UploadError } from "./upload";
 
 /** What a reply of Chat-Backend carries as its UIMessage's `metadata`. */

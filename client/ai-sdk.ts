@@ -7,7 +7,7 @@ import { TurnChunks, type ChatBackendChunk, type ChatBackendUIMessage, type Turn
 import { ChatStore, memoryStorage, type KeyValueStorage, type RunningTurn, type StoredFile } from "./ai-sdk-store";
 import { ChatClient, type ClientOptions } from "./client";
 import { ChatBackendError, ChatClientError } from "./errors";
-import { ErrorCode, type HistoryEntry } from "./protocol";
+import { ErrorCode, type HistoryEntry } from "../protocol";
 import type { TurnStream } from "./stream";
 import { newRequestId } from "./transport";
 import { fileUrl, httpBaseOf, uploadFile, type HttpFetch } from "./upload";

@@ -17,7 +17,7 @@ import {
   type Requests,
   type SessionInfo,
   type TurnEvent,
-} from "./protocol";
+} from "../protocol";
 import { TurnStream, type ResumedTurn, type StreamHost, type StreamOwner } from "./stream";
 import { connectionFailure, DEFAULT_CONNECT_TIMEOUT_MS } from "./connect-failure";
 import { FrameSocket, globalSocketFactory, newRequestId, parseFrame, type CloseInfo, type SocketFactory } from "./transport";

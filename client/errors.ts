@@ -2,7 +2,7 @@
 // ChatClientError. ChatClientError means no answer can come: the client was closed, the connection was lost for
 // good or could not be made (then `connection` says where, why, and what the server answered), or a resumed turn
 // is unknown.
-import type { ErrorCode } from "./protocol";
+import type { ErrorCode } from "../protocol";
 
 /** The backend answered with an error frame. Match on `code` (docs/protocol.md section 4), not on the text. */
 export class ChatBackendError extends Error {

@@ -2,7 +2,7 @@
 // Protocol v2 (docs/protocol.md section 9); across a reconnect it resumes from the last delta held, or re-sends
 // the chat message with its id when the turn had not started.
 import { ChatBackendError, ChatClientError } from "./errors";
-import { MessageType, type Answers, type ChatMessageRequest, type ChatReply, type ErrorCode, type RequestType, type Requests, type TurnEvent } from "./protocol";
+import { MessageType, type Answers, type ChatMessageRequest, type ChatReply, type ErrorCode, type RequestType, type Requests, type TurnEvent } from "../protocol";
 import { newRequestId } from "./transport";
 
 /** One piece of a reply. Pieces in `seq` order concatenate to the reply. */

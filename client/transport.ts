@@ -2,7 +2,7 @@
 // The socket is a browser's or workerd's WebSocket, or `ws` in Node; plus request ids. It knows nothing of requests
 // and answers (client.ts does), so tests can send malformed frames through it.
 import { ChatClientError } from "./errors";
-import type { ServerFrame } from "./protocol";
+import type { ServerFrame } from "../protocol";
 
 /** What the client needs of a WebSocket; a browser's, workerd's and the `ws` package's all fit. */
 export interface WebSocketLike {

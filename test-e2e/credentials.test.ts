@@ -3,9 +3,8 @@
 // renames jose's error classes, so matching on their names said "Invalid credential"), and a socket whose JWT
 // expires is closed with code 4401.
 import { SignJWT } from "jose";
-import WebSocket from "ws";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { startStack, type Stack } from "./stack";
+import { connectFrames, startStack, type Stack } from "./stack";
 
 const JWT_SECRET = "e2e-jwt-secret-of-at-least-32-bytes!";
 const ADMIN_TOKEN = "e2e-admin-token-of-at-least-32-bytes";
@@ -44,11 +43,7 @@ it("answers an expired JWT with 401 Expired credential, and a wrongly signed one
 });
 
 it("closes a socket with code 4401 (Expired credential) when its JWT expires", async () => {
-  const socket = new WebSocket(`${stack.baseUrl.replace("http", "ws")}/ws?token=${await jwt(inSeconds(2))}`);
-  const closed = new Promise<{ code: number; reason: string }>((resolve) => socket.once("close", (code, reason) => resolve({ code, reason: String(reason) })));
-  await new Promise((resolve, reject) => socket.once("open", resolve).once("error", reject));
-  socket.send(JSON.stringify({ type: 6, data: {} }));
-  const answer = await new Promise<string>((resolve) => socket.once("message", (data) => resolve(String(data))));
-  expect(JSON.parse(answer)).toEqual({ type: 6, data: { balance: 1 } });
-  expect(await closed).toEqual({ code: 4401, reason: "Expired credential" });
+  const socket = await connectFrames(stack, `/ws?token=${await jwt(inSeconds(2))}`);
+  expect(await socket.request({ type: 6, data: {} })).toEqual({ type: 6, data: { balance: 1 } });
+  expect(await socket.closing()).toEqual({ code: 4401, reason: "Expired credential" });
 });

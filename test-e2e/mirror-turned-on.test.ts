@@ -7,7 +7,7 @@ import path from "node:path";
 import IORedis from "ioredis";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { startUpstashStandIn, type UpstashStandIn } from "../tools/upstash-standin.ts";
-import { Client, createUser, startStack, type Stack } from "./stack";
+import { connectFrames, createUser, startStack, type Stack } from "./stack";
 
 const TOKEN = "mirror-turned-on-token";
 const persistTo = mkdtempSync(path.join(os.tmpdir(), "chat-mirror-on-"));
@@ -24,7 +24,7 @@ beforeAll(async () => {
   // First the mirror is off: two turns of one session.
   const off = await startStack({}, { storage: "d1", persistTo });
   try {
-    const client = await Client.connect(off);
+    const client = await connectFrames(off);
     userId = await createUser(off);
     const first = await client.chat(userId, "NEW", "while the mirror was off");
     sessionId = first.data!.session_id!;
@@ -57,7 +57,7 @@ async function entries(count: number): Promise<Record<string, string>[]> {
 }
 
 it("the session's next turn is its new entry with the whole history, the one after is old", async () => {
-  const client = await Client.connect(stack!);
+  const client = await connectFrames(stack!);
   try {
     expect((await client.chat(userId, sessionId, "the mirror is on now")).error).toBeUndefined();
     const [started] = await entries(1);

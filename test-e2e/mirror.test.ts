@@ -4,12 +4,12 @@
 import path from "node:path";
 import IORedis from "ioredis";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { balanceOf, Client, createUser, setFaults, startStack, type Stack } from "./stack";
+import { balanceOf, connectFrames, createUser, setFaults, startStack, type FrameClient, type Stack } from "./stack";
 
 const GROUP = "sync-backend";
 let stack: Stack;
 let redis: IORedis;
-let client: Client;
+let client: FrameClient;
 
 interface StreamEntry {
   id: string;
@@ -21,7 +21,7 @@ beforeAll(async () => {
   const stream = `e2e-chat-stream-${crypto.randomUUID()}`;
   await redis.xgroup("CREATE", stream, GROUP, "$", "MKSTREAM");
   stack = await startStack({ REDIS_STREAM: stream, MIRROR_RETRY_MS: "200" }, { devVars: path.join(import.meta.dirname, "../.dev.vars.example") });
-  client = await Client.connect(stack);
+  client = await connectFrames(stack);
 }, 120_000);
 
 afterAll(async () => {
@@ -70,7 +70,7 @@ const userTurns = (entries: StreamEntry[]) => entries.map((e) => (JSON.parse(e.f
 describe("chat events on the stream", () => {
   it("adds one entry per answered turn with the fields of spec section 7", async () => {
     const userId = await createUser(stack);
-    const first = await client.chat(userId, "NEW", "Plan a trip to Lisbon", "You are a travel agent.");
+    const first = await client.chat(userId, "NEW", "Plan a trip to Lisbon", { session_prompt: "You are a travel agent." });
     const sessionId = first.data!.session_id!;
     await client.chat(userId, sessionId, "And Porto?");
     const entries = await consumeTurns(sessionId, 2);

@@ -11,7 +11,7 @@ import { spawnAgentBridge, type AgentBridgeProcess } from "../agent-bridge/proce
 import { freePort } from "../tools/lib.ts";
 import { checkoutDatabase, ensureDatabase, migratePostgres } from "../tools/postgres.ts";
 import { startPythonAgent, type PythonAgent } from "../tools/python-agent.ts";
-import { balanceOf, Client, createUser, startStack, type Frame, type Stack, type TurnEvent } from "./stack";
+import { balanceOf, connectFrames, createUser, startStack, type FrameClient, type Stack } from "./stack";
 
 const TOKEN = "python-agent-e2e-token";
 /** The agent's cost a turn, as it reports it (a float32 on the wire: 2000 micro-dollars once rounded). */
@@ -25,7 +25,7 @@ let bridge: AgentBridgeProcess;
 /** Every bridge process this file started, for its log and its exit code. */
 const bridges: AgentBridgeProcess[] = [];
 let stack: Stack;
-let client: Client;
+let client: FrameClient;
 let sql: postgres.Sql;
 const stream = `e2e-python-agent-${crypto.randomUUID()}`;
 
@@ -49,7 +49,7 @@ beforeAll(async () => {
   const settings = { AI_SERVER_URL: bridge.url, AI_PROTOCOL: "grpc-web", AI_AUTH_TOKEN: TOKEN, AI_TIMEOUT_MS: String(AI_TIMEOUT_MS), REDIS_STREAM: stream };
   // wrangler dev takes far longer than usual to come up on a loaded two-core machine.
   stack = await startStack(settings, { database, healthyWithinMs: 150_000 });
-  client = await Client.connect(stack);
+  client = await connectFrames(stack);
 }, 240_000);
 
 afterAll(async () => {
@@ -128,7 +128,7 @@ describe("a Python grpcio agent behind the bridge", () => {
     expect(upload.status).toBe(202);
     const { fileName, sessionId } = ((await upload.json()) as { data: { fileName: string; sessionId: string } }).data;
 
-    const reply = await client.chat(userId, sessionId, "describe the chart", "", { file_name: fileName });
+    const reply = await client.chat(userId, sessionId, "describe the chart", { file_name: fileName });
     expect(reply.data?.message).toBe("echo: describe the chart | files: 1 | history: 0");
     const urls = callsWith("describe the chart")[0]!.files;
     expect(urls).toHaveLength(1);
@@ -177,18 +177,13 @@ describe("a Python grpcio agent behind the bridge", () => {
 
   it("gives a v2 socket the reply as one delta (the agent has no ProcessStream)", async () => {
     const userId = await createUser(stack);
-    const v2 = await Client.connect(stack, "/ws?v=2");
+    const v2 = await connectFrames(stack, "/ws?v=2");
     try {
       v2.send({ type: 3, data: { user_id: userId, session_id: "NEW", model_name: "gpt-4-turbo", message: "stream me", session_prompt: "" } });
-      const frames: Frame[] = [];
-      for (let frame = await v2.next(); ; frame = await v2.next()) {
-        frames.push(frame);
-        if (frame.type === 3 || frame.error !== undefined) break;
-      }
-      const events = frames.filter((frame): frame is Frame & TurnEvent => frame.type === 7).map((frame) => frame.data);
+      const { events, answer } = await v2.untilAnswer();
       expect(events.map((event) => event.event)).toEqual(["start", "delta", "end"]);
       expect(events[1]).toMatchObject({ seq: 0, text: "echo: stream me | files: 0 | history: 0" });
-      expect(frames[frames.length - 1]!.data?.message).toBe("echo: stream me | files: 0 | history: 0");
+      expect(answer.data?.message).toBe("echo: stream me | files: 0 | history: 0");
     } finally {
       v2.close();
     }

@@ -1,6 +1,6 @@
 // Starts the whole stack the way `npm run dev:pg` does (both Workers on PostgreSQL, mirror on, the Upstash
 // stand-in), or the way `npm run dev` does (local D1, what a fresh clone runs), on free loopback ports, and talks to
-// it like a client: WebSocket frames and the admin API.
+// it like a client: WebSocket frames (the tests' frame client) and the admin API.
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import os from "node:os";
@@ -9,7 +9,7 @@ import WebSocket from "ws";
 import { DEV_SECRETS } from "../tools/dev-settings.ts";
 import { freePort } from "../tools/lib.ts";
 import { checkoutDatabase, databaseUrl } from "../tools/postgres.ts";
-import { MessageType } from "../src/transport/ws/frames";
+import { FrameClient } from "../test/support/frame-client";
 
 const root = path.resolve(import.meta.dirname, "..");
 export const UPSTASH_TOKEN = "dev-upstash-token";
@@ -134,50 +134,10 @@ export async function setFaults(stack: Stack, faults: { failNext?: number; mode?
   });
 }
 
-export type Frame = { type?: number; data?: Record<string, string>; error?: string; code?: number };
-/** A protocol v2 turn event (type 7). */
-export type TurnEvent = { type: 7; data: { session_id: string; turn: number; event: string; seq?: number; text?: string; message?: string } };
+export type { FrameClient } from "../test/support/frame-client";
 
-export class Client {
-  private readonly frames: Frame[] = [];
-  private readonly waiting: ((frame: Frame) => void)[] = [];
-
-  private constructor(private readonly socket: WebSocket) {
-    socket.on("message", (raw) => {
-      const frame = JSON.parse(String(raw)) as Frame;
-      const waiter = this.waiting.shift();
-      if (waiter) waiter(frame);
-      else this.frames.push(frame);
-    });
-  }
-
-  /** `path` "/ws?v=2" opts in to protocol v2 (turn events). */
-  static async connect(stack: Stack, path = "/ws"): Promise<Client> {
-    const socket = new WebSocket(`${stack.baseUrl.replace("http", "ws")}${path}`);
-    await new Promise((resolve, reject) => socket.once("open", resolve).once("error", reject));
-    return new Client(socket);
-  }
-
-  request(frame: unknown): Promise<Frame> {
-    this.send(frame);
-    return this.next();
-  }
-
-  send(frame: unknown): void {
-    this.socket.send(JSON.stringify(frame));
-  }
-
-  /** The next frame the socket received (an answer, or on a v2 socket also a turn event). */
-  next(): Promise<Frame> {
-    const ready = this.frames.shift();
-    return ready ? Promise.resolve(ready) : new Promise((resolve) => this.waiting.push(resolve));
-  }
-
-  chat(userId: string, sessionId: string, message: string, prompt = "", extra: Record<string, string> = {}): Promise<Frame> {
-    return this.request({ type: MessageType.ChatMessage, data: { user_id: userId, session_id: sessionId, model_name: "gpt-4-turbo", message, session_prompt: prompt, ...extra } });
-  }
-
-  close() {
-    this.socket.close();
-  }
+/** A raw-frame client on the stack's /ws (test/support/frame-client.ts); `path` "/ws?v=2" opts in to protocol v2
+ *  (turn events). A frame may take up to a minute: the stack's agent may be a process on the same loaded cores. */
+export function connectFrames(stack: Stack, path = "/ws"): Promise<FrameClient> {
+  return FrameClient.open(new WebSocket(`${stack.baseUrl.replace("http", "ws")}${path}`), { timeoutMs: 60_000 });
 }

@@ -10,7 +10,7 @@ import postgres from "postgres";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { createOriginalDatabase } from "../tools/original-fixture.ts";
 import { checkoutDatabase, ensureDatabase, migratePostgres } from "../tools/postgres.ts";
-import { Client, createUser, startStack, type Stack } from "./stack";
+import { connectFrames, createUser, startStack, type FrameClient, type Stack } from "./stack";
 
 const root = path.resolve(import.meta.dirname, "..");
 const server = process.env.DATABASE_URL ?? "postgres://postgres:postgres@127.0.0.1:5432/postgres";
@@ -19,7 +19,7 @@ const GROUP = "sync-backend";
 
 let originalDb: postgres.Sql;
 let stack: Stack;
-let client: Client;
+let client: FrameClient;
 let redis: IORedis;
 type Imported = { session_id: string; user_id: string };
 let emptyHistory: Imported;
@@ -45,7 +45,7 @@ beforeAll(async () => {
   const stream = `e2e-sync-imported-${crypto.randomUUID()}`;
   await redis.xgroup("CREATE", stream, GROUP, "$", "MKSTREAM");
   stack = await startStack({ REDIS_STREAM: stream, MIRROR_RETRY_MS: "200" }, { database });
-  client = await Client.connect(stack);
+  client = await connectFrames(stack);
   // The imported users may use gpt-4-turbo and have money (the admin API; sync:original would carry it over).
   for (const { user_id } of [emptyHistory, noChatRow, someHistory]) {
     const response = await fetch(`${stack.baseUrl}/admin/users/${user_id}`, { method: "PATCH", headers: ADMIN, body: JSON.stringify({ models: [4], balance: 5 }) });

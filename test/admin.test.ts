@@ -2,7 +2,7 @@
 // listing users and a user's ledger a page at a time; models as data (create, change, retire); API keys.
 import { describe, expect, it } from "vitest";
 import { admin, agentView, backendFetch, chat, committed, createUser, query, useSockets, type CreatedUser } from "./helpers/backend";
-import { MessageType } from "../src/transport/ws/frames";
+import { MessageType } from "../protocol";
 
 const open = useSockets();
 

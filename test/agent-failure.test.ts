@@ -1,7 +1,7 @@
 // An agent error or timeout: the client gets code 6, nothing is charged, nothing stored changes, the next turn works.
 import { expect, it } from "vitest";
 import { agentView, balanceMicros, chat, committed, createUser, query, quiet, useSockets } from "./helpers/backend";
-import { MessageType } from "../src/transport/ws/frames";
+import { MessageType } from "../protocol";
 
 const open = useSockets();
 

@@ -3,7 +3,7 @@
 // below the turn's whole reservation gets no turn, before the agent is called and without a ledger row. The scripted
 // agent's "usage:<n>:<ms>" streams like the reference agent's OpenAI mode (test/agents/scripted-agent.ts).
 import { describe, expect, it } from "vitest";
-import { MessageType } from "../src/transport/ws/frames";
+import { MessageType } from "../protocol";
 import { testEnv } from "./helpers/env";
 import { chargedMicros, SUMMARY_COST, USAGE_PIECE_CHARS } from "./agents/scripted-costs";
 import { admin, balanceMicros, chat, committed, createUser, eventually, query, useSockets, type TestSocket } from "./helpers/backend";

@@ -3,7 +3,7 @@
 import { exports } from "cloudflare:workers";
 import { beforeAll, expect, it } from "vitest";
 import { createUser, type CreatedUser } from "./helpers/backend";
-import { MessageType } from "../src/transport/ws/frames";
+import { MessageType } from "../protocol";
 
 /** Well under the runtime's own give-up time for an unanswered close (about 10 s, then 1006). */
 const PROMPT_MS = 2_000;

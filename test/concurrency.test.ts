@@ -2,7 +2,7 @@
 import { expect, it } from "vitest";
 import { chargedMicros, DEFAULT_TURN_COST, SUMMARY_COST } from "./agents/scripted-costs";
 import { balanceMicros, chat, createUser, eventually, query, useSockets } from "./helpers/backend";
-import { MessageType } from "../src/transport/ws/frames";
+import { MessageType } from "../protocol";
 
 const open = useSockets();
 

@@ -5,7 +5,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { expect, it } from "vitest";
 import { sessionObject } from "../src/domain/operations/session-objects";
 import { SESSION_STORAGE } from "../src/domain/session/session-storage";
-import { MessageType } from "../src/transport/ws/frames";
+import { MessageType } from "../protocol";
 import { createUser, query, storedObjects, upload, useSockets, type Frame, type TestSocket } from "./helpers/backend";
 import { testEnv } from "./helpers/env";
 

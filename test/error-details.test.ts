@@ -3,7 +3,7 @@
 // JSON broke, where the admin token comes from), on WebSocket frames (v1 and v2) and HTTP answers alike.
 import { beforeAll, describe, expect, it } from "vitest";
 import { admin, backendFetch, chat, createUser, query, upload, useSockets, type CreatedUser } from "./helpers/backend";
-import { MessageType } from "../src/transport/ws/frames";
+import { MessageType } from "../protocol";
 
 const open = useSockets();
 const UNKNOWN_USER = "00000000-0000-4000-8000-00000000dead";

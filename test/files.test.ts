@@ -13,7 +13,7 @@ import {
   upload,
   useSockets,
 } from "./helpers/backend";
-import { MessageType } from "../src/transport/ws/frames";
+import { MessageType } from "../protocol";
 
 const open = useSockets();
 

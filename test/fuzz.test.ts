@@ -4,8 +4,7 @@
 import { listDurableObjectIds } from "cloudflare:test";
 import fc from "fast-check";
 import { beforeAll, expect, it } from "vitest";
-import { ErrorCode } from "../src/domain/errors";
-import { MessageType } from "../src/transport/ws/frames";
+import { ErrorCode, MessageType } from "../protocol";
 import { backendFetch, createUser, query, storedObjects, uploadForm, useSockets } from "./helpers/backend";
 import { testEnv } from "./helpers/env";
 

@@ -4,8 +4,7 @@
 import { listDurableObjectIds } from "cloudflare:test";
 import fc from "fast-check";
 import { expect, it } from "vitest";
-import { ErrorCode } from "../src/domain/errors";
-import { MessageType } from "../src/transport/ws/frames";
+import { ErrorCode, MessageType } from "../protocol";
 import { chat, createUser, query, storedObjects, upload, useSockets } from "./helpers/backend";
 import { testEnv } from "./helpers/env";
 

@@ -2,7 +2,7 @@
 // client sent it again) gets the stored answer, and nothing is stored or charged twice, even across a crash.
 import { abortAllDurableObjects } from "cloudflare:test";
 import { expect, it } from "vitest";
-import { MessageType } from "../src/transport/ws/frames";
+import { MessageType } from "../protocol";
 import { balanceMicros, committed, createUser, query, useSockets } from "./helpers/backend";
 
 const open = useSockets();

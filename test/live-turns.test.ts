@@ -3,51 +3,17 @@
 // die:<k>, stall:<k>, chunkcost, [unary-only]: test/agents/scripted-agent.ts).
 import { abortAllDurableObjects } from "cloudflare:test";
 import { expect, it } from "vitest";
-import { balanceMicros, chat, committed, createUser, eventually, query, quiet, useSockets, type Frame, type TestSocket } from "./helpers/backend";
+import { balanceMicros, chat, committed, createUser, eventually, query, quiet, useSockets, type TestSocket } from "./helpers/backend";
+import type { AnyTurnEvent } from "./support/frame-client";
 import { testEnv } from "./helpers/env";
-import { MessageType } from "../src/transport/ws/frames";
+import { MessageType } from "../protocol";
 import { chargedMicros, DEFAULT_TURN_COST } from "./agents/scripted-costs";
 
 const open = useSockets();
 const openLive = (query = "") => open(`?v=2${query ? `&${query.replace(/^\?/, "")}` : ""}`);
 
-interface TurnEventData {
-  session_id: string;
-  turn: number;
-  event: "start" | "delta" | "end" | "error" | "cancelled";
-  seq?: number;
-  text?: string;
-  replay?: boolean;
-  message?: string;
-  code?: number;
-}
-
-/** Frames up to and including the next one that is not a turn event; the events' data in order. */
-async function untilAnswer(ws: TestSocket): Promise<{ events: TurnEventData[]; answer: Frame }> {
-  const events: TurnEventData[] = [];
-  for (;;) {
-    const frame = await ws.next();
-    if (frame.type !== MessageType.TurnEvent) return { events, answer: frame };
-    expect(frame).not.toHaveProperty("id");
-    expect(frame).not.toHaveProperty("error");
-    events.push(frame.data as unknown as TurnEventData);
-  }
-}
-
-/** Turn events until (and including) the turn's last one. */
-async function untilTurnEnds(ws: TestSocket): Promise<TurnEventData[]> {
-  const events: TurnEventData[] = [];
-  for (;;) {
-    const frame = await ws.next();
-    expect(frame.type).toBe(MessageType.TurnEvent);
-    const event = frame.data as unknown as TurnEventData;
-    events.push(event);
-    if (event.event !== "start" && event.event !== "delta") return events;
-  }
-}
-
-const deltaTexts = (events: TurnEventData[]) => events.filter((e) => e.event === "delta").map((e) => e.text).join("");
-const seqs = (events: TurnEventData[]) => events.filter((e) => e.event === "delta").map((e) => e.seq);
+const deltaTexts = (events: AnyTurnEvent[]) => events.filter((e) => e.event === "delta").map((e) => e.text).join("");
+const seqs = (events: AnyTurnEvent[]) => events.filter((e) => e.event === "delta").map((e) => e.seq);
 
 function send(ws: TestSocket, userId: string, sessionId: string, message: string, id?: string): void {
   ws.send({
@@ -77,7 +43,7 @@ it("streams a turn to the v2 socket that sent it: start, every delta in order, e
   const { user_id } = await createUser();
   const ws = await openLive();
   send(ws, user_id, "NEW", "stream:6:5 hello", "m1");
-  const { events, answer } = await untilAnswer(ws);
+  const { events, answer } = await ws.untilAnswer();
 
   expect(answer).toMatchObject({ type: MessageType.ChatMessage, id: "m1", data: { user_id, session_name: "stream:6:5 hello" } });
   const sessionId = answer.data?.session_id as string;
@@ -88,7 +54,7 @@ it("streams a turn to the v2 socket that sent it: start, every delta in order, e
   expect(events.at(-1)).toEqual({ session_id: sessionId, turn: 0, event: "end", message: answer.data?.message });
 
   send(ws, user_id, sessionId, "brief second");
-  const second = await untilAnswer(ws);
+  const second = await ws.untilAnswer();
   expect(second.events.map((e) => [e.turn, e.event])).toEqual([
     [1, "start"],
     [1, "delta"],
@@ -111,7 +77,7 @@ it("sends a v1 socket nothing new while a v2 socket of the same user watches its
   expect((await v2.request({ type: MessageType.SessionChats, data: { user_id, session_id: sessionId } })).type).toBe(MessageType.SessionChats);
   const answer = await chat(v1, user_id, sessionId, "stream:4:5 two");
   expect(answer).toEqual({ type: MessageType.ChatMessage, data: { user_id, session_id: sessionId, session_name: "brief one", message: "part-0 part-1 part-2 part-3 " } });
-  const watched = await untilTurnEnds(v2);
+  const watched = await v2.untilTurnEnds();
   expect(watched.map((e) => e.event)).toEqual(["start", "delta", "delta", "delta", "delta", "end"]);
   expect(deltaTexts(watched)).toBe(answer.data?.message);
 
@@ -131,11 +97,11 @@ it("shows a turn live in two tabs, whichever hub holds each", async () => {
   const tabA = await openLive(`user_id=${user_id}`);
   const tabB = await openLive(); // its own hub: no ?user_id
   send(tabA, user_id, "NEW", "brief first");
-  const sessionId = (await untilAnswer(tabA)).answer.data?.session_id as string;
+  const sessionId = (await tabA.untilAnswer()).answer.data?.session_id as string;
   await tabB.request({ type: MessageType.SessionChats, data: { user_id, session_id: sessionId } });
 
   send(tabA, user_id, sessionId, "stream:5:10 together");
-  const [inA, inB] = await Promise.all([untilAnswer(tabA), untilTurnEnds(tabB)]);
+  const [inA, inB] = await Promise.all([tabA.untilAnswer(), tabB.untilTurnEnds()]);
   expect(inB).toEqual(inA.events);
   expect(deltaTexts(inB)).toBe("part-0 part-1 part-2 part-3 part-4 ");
 });
@@ -144,16 +110,16 @@ it("resumes a turn after the socket dropped mid-stream: the exact reply, no gap,
   const { user_id } = await createUser();
   const first = await openLive();
   send(first, user_id, "NEW", "stream:12:40 long answer");
-  const start = (await first.next()).data as unknown as TurnEventData;
+  const start = await first.event();
   expect(start.event).toBe("start");
-  const seen: TurnEventData[] = [];
-  while (seen.length < 3) seen.push((await first.next()).data as unknown as TurnEventData);
+  const seen: AnyTurnEvent[] = [];
+  while (seen.length < 3) seen.push(await first.event());
   first.close();
 
   const second = await openLive();
   const resumed = await second.request({ type: MessageType.ResumeTurn, data: { user_id, session_id: start.session_id, turn: start.turn, after_seq: 2 } });
   expect(resumed).toEqual({ type: MessageType.ResumeTurn, data: { user_id, session_id: start.session_id, turn: 0, state: "streaming" } });
-  const rest = await untilTurnEnds(second);
+  const rest = await second.untilTurnEnds();
   expect(rest.at(-1)?.event).toBe("end");
   expect([...seqs(seen), ...seqs(rest)]).toEqual([...Array(12).keys()]);
   // Replayed deltas come first, then the live ones.
@@ -169,7 +135,7 @@ it("resumes a finished turn from storage, also after the session's object was ev
   const { user_id } = await createUser();
   const ws = await openLive();
   send(ws, user_id, "NEW", "stream:5:1 kept");
-  const { events, answer } = await untilAnswer(ws);
+  const { events, answer } = await ws.untilAnswer();
   const sessionId = answer.data?.session_id as string;
   await committed(sessionId);
 
@@ -179,7 +145,7 @@ it("resumes a finished turn from storage, also after the session's object was ev
     type: MessageType.ResumeTurn,
     data: { user_id, session_id: sessionId, turn: 0, state: "done" },
   });
-  const replayed = await untilTurnEnds(again);
+  const replayed = await again.untilTurnEnds();
   expect(seqs(replayed)).toEqual([2, 3, 4]);
   expect(replayed.filter((e) => e.event === "delta").every((e) => e.replay)).toBe(true);
   expect(replayed.at(-1)).toEqual(events.at(-1));
@@ -197,7 +163,7 @@ it("cancels a running turn from the socket waiting for it: partial reply kept an
   const { user_id } = await createUser();
   const ws = await openLive();
   send(ws, user_id, "NEW", "brief first");
-  const sessionId = (await untilAnswer(ws)).answer.data?.session_id as string;
+  const sessionId = (await ws.untilAnswer()).answer.data?.session_id as string;
   await summarized(sessionId);
   const balanceBefore = await balanceMicros(user_id);
   const ledgerBefore = await query<{ id: number }>("select id from cost_ledger where user_id = ?", user_id);
@@ -206,10 +172,10 @@ it("cancels a running turn from the socket waiting for it: partial reply kept an
   const promptChars = "stream:50:50 never finishes".length + summary.length + (await history(sessionId)).reduce((sum, entry) => sum + entry.content.length, 0);
 
   send(ws, user_id, sessionId, "stream:50:50 never finishes", "t2");
-  const events: TurnEventData[] = [];
-  while (events.filter((e) => e.event === "delta").length < 3) events.push((await ws.next()).data as unknown as TurnEventData);
+  const events: AnyTurnEvent[] = [];
+  while (events.filter((e) => e.event === "delta").length < 3) events.push(await ws.event());
   ws.send({ type: MessageType.CancelTurn, data: { user_id, session_id: sessionId }, id: "c1" });
-  const { events: rest, answer } = await untilAnswer(ws);
+  const { events: rest, answer } = await ws.untilAnswer();
   const all = [...events, ...rest];
   const cancelled = all.at(-1)!;
   expect(cancelled.event).toBe("cancelled");
@@ -236,7 +202,7 @@ it("cancels a running turn from the socket waiting for it: partial reply kept an
 
   // The session goes on, with the partial reply in its history.
   send(ws, user_id, sessionId, "brief after");
-  expect((await untilAnswer(ws)).answer.data).toMatchObject({ message: "ok: brief after" });
+  expect((await ws.untilAnswer()).answer.data).toMatchObject({ message: "ok: brief after" });
 });
 
 it("charges a cancelled turn what the agent reported before the cancel; cancelling with no running turn is code 110", async () => {
@@ -244,13 +210,13 @@ it("charges a cancelled turn what the agent reported before the cancel; cancelli
   const ws = await openLive();
   const other = await openLive();
   send(ws, user_id, "NEW", "chunkcost billed");
-  const start = (await ws.next()).data as unknown as TurnEventData;
-  const first = (await ws.next()).data as unknown as TurnEventData;
+  const start = await ws.event();
+  const first = await ws.event();
   expect(first).toMatchObject({ event: "delta", seq: 0 });
   // From another socket: its answer comes once the turn has ended.
   const cancel = await other.request({ type: MessageType.CancelTurn, data: { user_id, session_id: start.session_id } });
   expect(cancel).toEqual({ type: MessageType.CancelTurn, data: { user_id, session_id: start.session_id, turn: 0 } });
-  const { answer } = await untilAnswer(ws);
+  const { answer } = await ws.untilAnswer();
   expect(answer.data).toMatchObject({ cancelled: true });
   const partial = answer.data?.message as string;
   const chunks = partial.split(" ").filter(Boolean).length;
@@ -272,13 +238,13 @@ it("calls an agent without ProcessStream with Process: the whole reply as one de
   const { user_id } = await createUser();
   const ws = await openLive();
   send(ws, user_id, "NEW", "brief [unary-only] one");
-  const first = await untilAnswer(ws);
+  const first = await ws.untilAnswer();
   const sessionId = first.answer.data?.session_id as string;
   expect(first.events.map((e) => e.event)).toEqual(["start", "delta", "end"]);
   expect(deltaTexts(first.events)).toBe("ok: brief [unary-only] one");
 
   send(ws, user_id, sessionId, "brief [unary-only] two");
-  expect(deltaTexts((await untilAnswer(ws)).events)).toBe("ok: brief [unary-only] two");
+  expect(deltaTexts((await ws.untilAnswer()).events)).toBe("ok: brief [unary-only] two");
   expect(await agentCalls(sessionId)).toEqual({ processStream: 1, process: 2 });
 });
 
@@ -289,12 +255,12 @@ it.each([
   const { user_id } = await createUser();
   const ws = await openLive();
   send(ws, user_id, "NEW", "brief first");
-  const sessionId = (await untilAnswer(ws)).answer.data?.session_id as string;
+  const sessionId = (await ws.untilAnswer()).answer.data?.session_id as string;
   await summarized(sessionId);
   const before = { balance: await balanceMicros(user_id), history: await history(sessionId) };
 
   send(ws, user_id, sessionId, message, "bad");
-  const { events, answer } = await untilAnswer(ws);
+  const { events, answer } = await ws.untilAnswer();
   expect(events.map((e) => e.event)).toEqual(["start", ...events.slice(1, -1).map(() => "delta"), "error"]);
   expect(events.at(-1)).toEqual({ session_id: sessionId, turn: 1, event: "error", code: 6, message: "Unable to Receive Response To Query" });
   expect(answer).toEqual({ error: "Unable to Receive Response To Query", code: 6, type: MessageType.ChatMessage, id: "bad" });
@@ -303,7 +269,7 @@ it.each([
   // A resume says how it ended.
   const resumed = await ws.request({ type: MessageType.ResumeTurn, data: { user_id, session_id: sessionId, turn: 1, after_seq: -1 } });
   expect(resumed.data).toMatchObject({ state: "done" });
-  expect((await untilTurnEnds(ws)).at(-1)).toMatchObject({ event: "error", code: 6 });
+  expect((await ws.untilTurnEnds()).at(-1)).toMatchObject({ event: "error", code: 6 });
 });
 
 it("charges a streamed turn the costs its chunks reported", async () => {
@@ -311,7 +277,7 @@ it("charges a streamed turn the costs its chunks reported", async () => {
   const ws = await openLive();
   const before = await balanceMicros(user_id);
   send(ws, user_id, "NEW", "stream:3:1 priced [no-summary]");
-  const sessionId = (await untilAnswer(ws)).answer.data?.session_id as string;
+  const sessionId = (await ws.untilAnswer()).answer.data?.session_id as string;
   await committed(sessionId);
   expect(await balanceMicros(user_id)).toBe(before - chargedMicros(DEFAULT_TURN_COST));
 });
@@ -320,12 +286,12 @@ it("loses only the uncommitted partial reply when the session's object dies mid-
   const { user_id } = await createUser();
   let ws = await openLive();
   send(ws, user_id, "NEW", "brief first");
-  const sessionId = (await untilAnswer(ws)).answer.data?.session_id as string;
+  const sessionId = (await ws.untilAnswer()).answer.data?.session_id as string;
   await summarized(sessionId);
   const before = { balance: await balanceMicros(user_id), history: await history(sessionId) };
 
   send(ws, user_id, sessionId, "stream:40:50 cut short");
-  const start = (await ws.next()).data as unknown as TurnEventData;
+  const start = await ws.event();
   await ws.next(); // its first delta
   await abortAllDurableObjects();
 
@@ -333,7 +299,7 @@ it("loses only the uncommitted partial reply when the session's object dies mid-
   expect({ balance: await balanceMicros(user_id), history: await history(sessionId) }).toEqual(before);
   const resumed = await ws.request({ type: MessageType.ResumeTurn, data: { user_id, session_id: sessionId, turn: start.turn, after_seq: -1 } });
   expect(resumed.data).toMatchObject({ state: "done" });
-  const replayed = await untilTurnEnds(ws);
+  const replayed = await ws.untilTurnEnds();
   expect(replayed.at(-1)).toEqual({ session_id: sessionId, turn: 1, event: "error", code: 14, message: "Internal Server Error: the turn was interrupted" });
   // What was stored of its deltas (they are written in batches: a crash may lose the latest) is the reply's start.
   const streamed = Array.from({ length: 40 }, (_, i) => `part-${i} `).join("");
@@ -341,7 +307,7 @@ it("loses only the uncommitted partial reply when the session's object dies mid-
 
   // The session goes on; the next turn gets the next number.
   send(ws, user_id, sessionId, "brief again");
-  const next = await untilAnswer(ws);
+  const next = await ws.untilAnswer();
   expect(next.events[0]).toMatchObject({ event: "start", turn: 2 });
   expect((await history(sessionId)).map((h) => h.content)).toEqual([...before.history.map((h) => h.content), "brief again", "ok: brief again"]);
 });
@@ -350,12 +316,12 @@ it("resumes the failed first turn of a new session as done with its error: the s
   const { user_id } = await createUser();
   const ws = await openLive();
   send(ws, user_id, "NEW", "die:2 right away");
-  const { events, answer } = await untilAnswer(ws);
+  const { events, answer } = await ws.untilAnswer();
   expect(answer).toMatchObject({ code: 6 });
   const sessionId = events[0]!.session_id;
   const resumed = await ws.request({ type: MessageType.ResumeTurn, data: { user_id, session_id: sessionId, turn: 0, after_seq: -1 } });
   expect(resumed.data).toMatchObject({ state: "done" });
-  const replayed = await untilTurnEnds(ws);
+  const replayed = await ws.untilTurnEnds();
   expect(replayed).toEqual(events.slice(1).map((e) => (e.event === "delta" ? { ...e, replay: true } : e)));
   const stranger = await createUser();
   expect(await ws.request({ type: MessageType.ResumeTurn, data: { user_id: stranger.user_id, session_id: sessionId, turn: 0, after_seq: -1 } })).toMatchObject({ code: 101 });
@@ -370,5 +336,5 @@ it("numbers turns across eviction, also those sent from v1 sockets (their count 
   await abortAllDurableObjects();
   const v2 = await openLive();
   send(v2, user_id, sessionId, "brief two");
-  expect((await untilAnswer(v2)).events[0]).toMatchObject({ event: "start", turn: 2 });
+  expect((await v2.untilAnswer()).events[0]).toMatchObject({ event: "start", turn: 2 });
 });

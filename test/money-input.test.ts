@@ -5,7 +5,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { MAX_BALANCE_DOLLARS } from "../src/domain/money";
-import { MessageType } from "../src/transport/ws/frames";
+import { MessageType } from "../protocol";
 import { admin, backendFetch, balanceMicros, committed, createUser, eventually, query, useSockets, type Frame, type TestSocket } from "./helpers/backend";
 
 const open = useSockets();

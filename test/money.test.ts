@@ -4,7 +4,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { configOf } from "../src/config";
 import { turnBudgetMicros } from "../src/domain/session/turn/charging";
-import { MessageType } from "../src/transport/ws/frames";
+import { MessageType } from "../protocol";
 import { testEnv } from "./helpers/env";
 import { chargedMicros, SUMMARY_COST } from "./agents/scripted-costs";
 import { balanceMicros, chat, committed, createUser, query, useSockets, type TestSocket } from "./helpers/backend";

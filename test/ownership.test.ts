@@ -1,7 +1,7 @@
 // One user can neither read, post into nor delete another user's session, and learns nothing about it.
 import { beforeAll, expect, it } from "vitest";
 import { chat, connect, createUser, query, type CreatedUser, useSockets } from "./helpers/backend";
-import { MessageType } from "../src/transport/ws/frames";
+import { MessageType } from "../protocol";
 
 let alice: CreatedUser;
 let mallory: CreatedUser;

@@ -1,7 +1,7 @@
 // Every message type and error frame of spec section 1, as the existing client sees them.
 import { beforeAll, describe, expect, it } from "vitest";
 import { chat, createUser, query, type CreatedUser, useSockets } from "./helpers/backend";
-import { MessageType } from "../src/transport/ws/frames";
+import { MessageType } from "../protocol";
 
 let user: CreatedUser;
 const open = useSockets();

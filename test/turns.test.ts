@@ -12,7 +12,7 @@ import {
   useSockets,
 } from "./helpers/backend";
 import { HISTORY_WINDOW } from "./helpers/env";
-import { MessageType } from "../src/transport/ws/frames";
+import { MessageType } from "../protocol";
 
 const open = useSockets();
 

@@ -7,7 +7,7 @@ import { configOf } from "../src/config";
 import { agentView, balanceMicros, chat, committed, createUser, eventually, query, quiet, useSockets } from "./helpers/backend";
 import { chargedMicros, DEFAULT_TURN_COST, SUMMARY_COST } from "./agents/scripted-costs";
 import { testEnv } from "./helpers/env";
-import { MessageType } from "../src/transport/ws/frames";
+import { MessageType } from "../protocol";
 
 const open = useSockets();
 const BLOCKED = "this write is refused";

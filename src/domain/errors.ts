@@ -1,38 +1,9 @@
-// Owns the error vocabulary: the original's texts and codes (spec section 4) and ours from 100 up, the one
+// Owns the error vocabulary: the texts of the protocol's codes (protocol/error-codes.ts; spec section 4), the one
 // throwable that carries them (ChatError, with an optional `detail` that names the specifics and the way out while
 // the text stays the original's), and their form as data across Durable Object RPC (Outcome).
-export const ErrorCode = {
-  JsonParsing: 0,
-  UnknownMessage: 1,
-  JsonMarshal: 2,
-  UserDoesNotExist: 3,
-  UnableToCreateSession: 4,
-  UnableToLoadSession: 5,
-  UnableToReceiveResponse: 6,
-  NoModelAccess: 7,
-  UnableToTokenize: 8,
-  UnableToLoadChats: 9,
-  UnableToDeleteSession: 10,
-  UnableToListModels: 11,
-  UnableToCreateEmbedding: 12,
-  UnableToSearchEmbedding: 13,
-  InternalServerError: 14,
-  InsufficientBalance: 15,
-  UnableToGetBalance: 16,
-  InvalidField: 100,
-  SessionNotFound: 101,
-  UnknownModel: 102,
-  FileNotFound: 103,
-  FrameTooLarge: 104,
-  UserExists: 105,
-  FileTooLarge: 106,
-  UserMismatch: 107,
-  TooManyTurnsInFlight: 108,
-  RateLimited: 109,
-  NoRunningTurn: 110,
-} as const;
+import { ErrorCode } from "../../protocol";
 
-export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+export { ErrorCode };
 
 const defaultTexts: Record<ErrorCode, string> = {
   0: "JSON Parsing Error",

@@ -4,7 +4,7 @@
 import { importJWK, SignJWT } from "jose";
 import { listDurableObjectIds } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
-import { MessageType } from "../../src/transport/ws/frames";
+import { MessageType } from "../../protocol";
 import { admin, backendFetch, balanceMicros, committed, createUser, eventually, query, upgrade, uploadForm, useSockets } from "../helpers/backend";
 import { JWT_SECRET, testEnv } from "../helpers/env";
 

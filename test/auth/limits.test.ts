@@ -2,7 +2,7 @@
 // with code 109, each exactly once, the socket stays open, and frames work again once the rate allows.
 import { SignJWT } from "jose";
 import { expect, it } from "vitest";
-import { MessageType } from "../../src/transport/ws/frames";
+import { MessageType } from "../../protocol";
 import { createUser, upgrade, useSockets } from "../helpers/backend";
 import { JWT_SECRET } from "../helpers/env";
 

@@ -4,7 +4,7 @@
 import { SignJWT } from "jose";
 import { ChatClientError, CloseCode, type ConnectionState } from "chat-backend/client";
 import { describe, expect, it } from "vitest";
-import { MessageType } from "../../src/transport/ws/frames";
+import { MessageType } from "../../protocol";
 import { admin, createUser, upgrade, useClients, useSockets, type TestSocket } from "../helpers/backend";
 import { JWT_SECRET } from "../helpers/env";
 

@@ -1,78 +1,21 @@
-// Test helpers that talk to the Worker the way clients do: a raw WebSocket (TestSocket, on the client library's frame
-// layer), the client library itself (ChatClient), the admin API, and D1 reads.
+// Test helpers that talk to the Worker the way clients do: a raw WebSocket (TestSocket, the tests' frame client in
+// test/support/) upgraded through the Worker, the client library itself (ChatClient), the admin API, and D1 reads.
 import { exports } from "cloudflare:workers";
 import { afterEach } from "vitest";
 import postgres from "postgres";
-import { ChatClient, FrameSocket, type CloseInfo, type ClientOptions } from "chat-backend/client";
+import { ChatClient, type ClientOptions } from "chat-backend/client";
+import type { ChatMessageRequest } from "../../protocol";
+import { FrameClient, type Frame, type Reply } from "../support/frame-client";
 import { configOf } from "../../src/config";
 import { sessionObject } from "../../src/domain/operations/session-objects";
 import { ADMIN_TOKEN, testEnv } from "./env";
-import { MessageType } from "../../src/transport/ws/frames";
 
-export type Frame = Record<string, unknown> & { type?: number; data?: Record<string, unknown>; error?: string; code?: number; id?: string };
-
-/** A socket that sends any frame, malformed ones included, and reads each frame it gets in order: the client
- *  library's raw frame layer (FrameSocket) with a queue of received frames. */
-export class TestSocket {
-  private readonly received: Frame[] = [];
-  private readonly waiting: ((frame: Frame) => void)[] = [];
-  private readonly frames: FrameSocket;
-  private readonly closeInfo: Promise<CloseInfo>;
-
-  constructor(socket: WebSocket) {
-    let closedWith: (info: CloseInfo) => void = () => {};
-    this.closeInfo = new Promise((resolve) => (closedWith = resolve));
-    this.frames = new FrameSocket(socket, {
-      text: (text) => {
-        const frame = JSON.parse(text) as Frame;
-        const waiter = this.waiting.shift();
-        if (waiter) waiter(frame);
-        else this.received.push(frame);
-      },
-      closed: (info) => closedWith(info),
-    });
-  }
-
-  /** How the socket closed, whoever closed it (fails the test if it is still open after 10 s). */
-  closing(): Promise<CloseInfo> {
-    return Promise.race([this.closeInfo, new Promise<never>((_, reject) => setTimeout(() => reject(new Error("the socket stayed open for 10 s")), 10_000))]);
-  }
-
-  get closed(): boolean {
-    return this.frames.closed;
-  }
-
-  /** Sends a frame: a string or bytes as they are, anything else as JSON. */
-  send(frame: unknown): void {
-    this.frames.send(frame);
-  }
-
-  /** The next frame this socket receives (fails the test if none comes within 10 s). */
-  next(): Promise<Frame> {
-    const ready = this.received.shift();
-    if (ready) return Promise.resolve(ready);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error("no frame received within 10 s")), 10_000);
-      this.waiting.push((frame) => {
-        clearTimeout(timer);
-        resolve(frame);
-      });
-    });
-  }
-
-  async request(frame: unknown): Promise<Frame> {
-    this.send(frame);
-    return this.next();
-  }
-
-  close(): void {
-    this.frames.close(1000, "test done");
-  }
-}
+/** The raw-frame client (test/support/frame-client.ts) under the name these suites know it by. */
+export { FrameClient as TestSocket, type Frame, type Reply } from "../support/frame-client";
 
 /** `open()` connects a socket that is closed after each test of the file. */
-export function useSockets(): (query?: string, headers?: Record<string, string>) => Promise<TestSocket> {
-  const sockets: TestSocket[] = [];
+export function useSockets(): (query?: string, headers?: Record<string, string>) => Promise<FrameClient> {
+  const sockets: FrameClient[] = [];
   afterEach(() => sockets.splice(0).forEach((s) => s.close()));
   return async (query = "", headers = {}) => {
     const socket = await connect(query, headers);
@@ -81,8 +24,8 @@ export function useSockets(): (query?: string, headers?: Record<string, string>)
   };
 }
 
-export async function connect(query = "", headers: Record<string, string> = {}): Promise<TestSocket> {
-  return new TestSocket(await acceptedSocket(query, headers));
+export async function connect(query = "", headers: Record<string, string> = {}): Promise<FrameClient> {
+  return new FrameClient(await acceptedSocket(query, headers));
 }
 
 export async function acceptedSocket(query: string, headers: Record<string, string> = {}): Promise<WebSocket> {
@@ -140,18 +83,9 @@ export function admin(method: string, path: string, body?: unknown, token = ADMI
   });
 }
 
-/** Sends a chat message (type 3) and returns the answer frame. */
-export function chat(
-  socket: TestSocket,
-  userId: string,
-  sessionId: string,
-  message: string,
-  extra: Record<string, unknown> = {},
-): Promise<Frame> {
-  return socket.request({
-    type: MessageType.ChatMessage,
-    data: { user_id: userId, session_id: sessionId, model_name: "gpt-4-turbo", message, session_prompt: "", ...extra },
-  });
+/** Sends a chat message (type 3) and returns its reply. */
+export function chat(socket: FrameClient, userId: string, sessionId: string, message: string, extra: Partial<ChatMessageRequest> = {}): Promise<Reply<3>> {
+  return socket.chat(userId, sessionId, message, extra);
 }
 
 /** What the scripted agent received, decoded from its reply. */

@@ -2,7 +2,7 @@
 // alarm closes exactly the expired ones (code 4401) and sets itself for the next, and a revoked key closes exactly
 // its own sockets. test/auth/revocation.test.ts runs the same through the hub in workerd.
 import { describe, expect, it } from "vitest";
-import { CREDENTIAL_ENDED, CredentialWatch, hasExpired, type WatchedSocket } from "../../src/transport/ws/credential-watch";
+import { CredentialWatch, hasExpired, type WatchedSocket } from "../../src/transport/ws/credential-watch";
 import { MemoryStorage } from "./memory-storage";
 
 /** A socket that records how it was closed. */
@@ -31,8 +31,8 @@ describe("CredentialWatch", () => {
     const [expired, atNow, later, key] = [socket(null, 1_000), socket(null, 2_000), socket(null, 7_000), socket("k1", null)];
     const ended = await watch.rang([expired, atNow, later, key], 2_000);
     expect(ended).toEqual([expired.socket, atNow.socket]);
-    expect(expired.closedWith).toEqual([[CREDENTIAL_ENDED, "Expired credential"]]);
-    expect(atNow.closedWith).toEqual([[CREDENTIAL_ENDED, "Expired credential"]]);
+    expect(expired.closedWith).toEqual([[4401, "Expired credential"]]);
+    expect(atNow.closedWith).toEqual([[4401, "Expired credential"]]);
     expect([later.closedWith, key.closedWith]).toEqual([[], []]);
     expect(storage.alarm).toBe(7_000);
   });
@@ -41,7 +41,7 @@ describe("CredentialWatch", () => {
     const watch = new CredentialWatch(new MemoryStorage().asStorage());
     const [revoked, otherKey, jwt] = [socket("k1", null), socket("k2", null), socket(null, 9_000)];
     expect(watch.revoked([revoked, otherKey, jwt], "k1")).toEqual([revoked.socket]);
-    expect(revoked.closedWith).toEqual([[CREDENTIAL_ENDED, "Revoked credential"]]);
+    expect(revoked.closedWith).toEqual([[4401, "Revoked credential"]]);
     expect([otherKey.closedWith, jwt.closedWith]).toEqual([[], []]);
   });
 

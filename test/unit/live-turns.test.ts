@@ -3,7 +3,8 @@
 import { afterEach, expect, it, vi } from "vitest";
 import { LiveTurns } from "../../src/domain/session/live-turns";
 import { StreamLog } from "../../src/domain/session/stream-log";
-import { MAX_DELTA_CHARS, type TurnEvent } from "../../src/domain/session/turn-events";
+import type { TurnEvent } from "../../protocol";
+import { MAX_DELTA_CHARS } from "../../src/domain/session/turn-events";
 import { Watchers } from "../../src/domain/session/watchers";
 import { SessionAlarm } from "../../src/domain/session/wake-up";
 import { ChatError } from "../../src/domain/errors";

@@ -4,6 +4,7 @@ import { ChatError, ErrorCode } from "../errors";
 import type { StreamLog } from "./stream-log";
 import { deltaTexts, MAX_DELTA_CHARS, outcomeEvent, replayEvents, type TurnEvent, type TurnOutcome } from "./turn-events";
 import type { Watchers } from "./watchers";
+import type { ResumeState } from "../../../protocol";
 
 export interface TurnStart {
   userId: string;
@@ -13,8 +14,6 @@ export interface TurnStart {
   /** The hub of the v2 socket that sent the turn, which watches the session from now on; null for v1. */
   watcher: string | null;
 }
-
-export type ResumeState = "streaming" | "done" | "unknown";
 
 export interface Resumed {
   state: ResumeState;

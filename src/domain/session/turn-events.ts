@@ -1,11 +1,8 @@
-// Owns the vocabulary of a live turn (protocol v2, docs/protocol.md section 9): the events a turn emits, as they
-// go out in type-7 frames, and how a reply's pieces become deltas of bounded size.
-export type TurnEvent =
-  | { session_id: string; turn: number; event: "start"; session_name: string; user_message: string }
-  | { session_id: string; turn: number; event: "delta"; seq: number; text: string; replay: boolean }
-  | { session_id: string; turn: number; event: "end"; message: string }
-  | { session_id: string; turn: number; event: "error"; code: number; message: string }
-  | { session_id: string; turn: number; event: "cancelled"; message: string };
+// Owns making a live turn's events (protocol v2, docs/protocol.md section 9; their type is protocol/turn-events.ts):
+// how a reply's pieces become deltas of bounded size, and the events that replay a turn or say how it ended.
+import type { TurnEvent } from "../../../protocol";
+
+export type { TurnEvent };
 
 /** How a turn ended, as kept for a resume: the end's and the cancel's message are the deltas put together. */
 export type TurnOutcome = { event: "end" } | { event: "cancelled" } | { event: "error"; code: number; message: string };

@@ -4,7 +4,7 @@
 // CredentialWatch (sockets whose credential ended are closed).
 import { DurableObject } from "cloudflare:workers";
 import { configOf } from "../../config";
-import type { TurnEvent } from "../../domain/session/turn-events";
+import { CloseCode, type TurnEvent } from "../../../protocol";
 import type { ChatStore } from "../../storage/chat-store";
 import { openStore } from "../../storage/open-store";
 import { answerFrame, readFrame, type ConnectionWrites } from "./dispatch";
@@ -219,14 +219,11 @@ export class ConnectionHub extends DurableObject<Env> {
   }
 }
 
-/** Close code of a socket refused because its user holds MAX_SOCKETS_PER_USER open (docs/protocol.md section 1). */
-export const TOO_MANY_SOCKETS = 4429;
-
-/** Opens the socket only to close it at once with TOO_MANY_SOCKETS and a reason saying the limit: a browser sees
+/** Opens the socket only to close it at once with CloseCode.TooManySockets and a reason saying the limit: a browser sees
  *  neither the status nor the body of a refused upgrade, but it sees a close code. */
 function refuseSocket(server: WebSocket, client: WebSocket, limit: number): Response {
   server.accept();
-  server.close(TOO_MANY_SOCKETS, `Too many sockets: at most ${limit} per user`);
+  server.close(CloseCode.TooManySockets, `Too many sockets: at most ${limit} per user`);
   return new Response(null, { status: 101, webSocket: client });
 }
 

@@ -1,10 +1,8 @@
 // Owns ending the sockets whose credential ended (AUTH_MODE=token), and the connection hub's one alarm: a JWT's
 // `exp` passing (the alarm is set for the earliest expiry among the hub's sockets) or an API key revoked (the admin
-// API tells the user's hub). Such a socket is closed with CREDENTIAL_ENDED, on which the client library asks for a
+// API tells the user's hub). Such a socket is closed with CloseCode.CredentialEnded (4401), on which the client library asks for a
 // fresh credential and reconnects. Costs a warm frame one comparison, never a database read.
-
-/** WebSocket close code of a socket whose credential was revoked or expired (docs/protocol.md 1.7). */
-export const CREDENTIAL_ENDED = 4401;
+import { CloseCode } from "../../../protocol";
 
 /** What of a socket's credential can end it; kept in the socket's attachment. */
 export interface SocketCredential {
@@ -27,7 +25,7 @@ export function hasExpired(credential: SocketCredential, now: number): boolean {
  *  for a revoked key, `Invalid credential`). */
 export function endSocket(socket: WebSocket, reason: "Expired credential" | "Revoked credential"): void {
   try {
-    socket.close(CREDENTIAL_ENDED, reason);
+    socket.close(CloseCode.CredentialEnded, reason);
   } catch {
     // Already closed.
   }

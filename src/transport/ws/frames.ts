@@ -1,24 +1,11 @@
-// Owns the shape of WebSocket frames: the message types' names, the request envelope, per-type data schemas, and
-// reply/error frames.
+// Owns reading and writing WebSocket frames: the request envelope's and each message type's data schema (checked at
+// compile time against the protocol's request types, protocol/messages.ts), and the answer and error frames.
 import { z } from "zod";
-import { errorText, type ErrorCode } from "../../domain/errors";
+import { errorText } from "../../domain/errors";
+import type { Answers, ErrorCode, ErrorFrame, Requests, RequestType } from "../../../protocol";
 
-/** The message types of the wire (spec section 3). */
-export const MessageType = {
-  UserDetails: 0,
-  SessionList: 1,
-  SessionChats: 2,
-  ChatMessage: 3,
-  DeleteSession: 4,
-  ModelList: 5,
-  Balance: 6,
-  /** Protocol v2 (docs/protocol.md section 9): a live turn's event, answering no request. */
-  TurnEvent: 7,
-  ResumeTurn: 8,
-  CancelTurn: 9,
-} as const;
-
-export type MessageType = (typeof MessageType)[keyof typeof MessageType];
+/** Kept for imports written before protocol/ held the message types. */
+export { MessageType } from "../../../protocol";
 
 export const envelopeSchema = z.object({
   type: z.number().int(),
@@ -34,9 +21,9 @@ const optionalText = z
   .nullish()
   .transform((value) => value || undefined);
 
-export const userRequest = z.object({ user_id: userId });
-export const sessionRequest = z.object({ user_id: userId, session_id: sessionId });
-export const chatMessageRequest = z.object({
+const userRequest = z.object({ user_id: userId });
+const sessionRequest = z.object({ user_id: userId, session_id: sessionId });
+const chatMessageRequest = z.object({
   user_id: userId,
   session_id: z.union([z.literal("NEW"), sessionId]),
   model_name: optionalText,
@@ -48,18 +35,41 @@ export const chatMessageRequest = z.object({
   // A file may go alone: then the message may be empty.
   .refine((data) => data.message !== "" || data.file_name !== undefined, { path: ["message"], message: "message must not be empty" });
 
-export const resumeRequest = z.object({
+const resumeRequest = z.object({
   user_id: userId,
   session_id: sessionId,
   turn: z.number().int().nonnegative(),
   after_seq: z.number().int().min(-1),
 });
 
-export type ChatMessageRequest = z.infer<typeof chatMessageRequest>;
+/** Each message type's data schema. */
+export const requestSchemas = {
+  0: userRequest,
+  1: userRequest,
+  2: sessionRequest,
+  3: chatMessageRequest,
+  4: sessionRequest,
+  5: userRequest,
+  6: userRequest,
+  8: resumeRequest,
+  9: sessionRequest,
+} as const satisfies { [T in RequestType]: z.ZodType };
 
-export type ReplyFrame = { type: number; data: Record<string, unknown>; id?: string };
-/** `detail` (when known) names the specifics; `error` keeps the text old clients show and match. */
-export type ErrorFrame = { error: string; code: ErrorCode; type?: number; id?: string; detail?: string };
+/** Type T's data as its handler reads it: the schema's output. */
+export type RequestData<T extends RequestType> = z.output<(typeof requestSchemas)[T]>;
+
+/** Type T's request as its schema reads it: `user_id` is always there (on a signed-in socket the dispatcher sets it). */
+type Served<T extends RequestType> = Flat<Omit<Requests[T], "user_id"> & { user_id: string }>;
+type Flat<T> = { [K in keyof T]: T[K] };
+type Same<A, B> = (<X>() => X extends A ? 1 : 2) extends (<X>() => X extends B ? 1 : 2) ? true : false;
+/** The message types whose schema reads other fields, or other JSON types, than the protocol's request. */
+type Drifted = { [T in RequestType]: Same<Flat<z.input<(typeof requestSchemas)[T]>>, Served<T>> extends true ? never : T }[RequestType];
+/** Fails to compile, naming the message type, when a schema and the protocol's request differ. */
+export type SchemasFollowProtocol = NoDrift<Drifted>;
+type NoDrift<T extends never> = T;
+
+export type ReplyFrame = { type: number; data: Answers[RequestType]; id?: string };
+export type { ErrorFrame };
 
 export function errorFrame(code: ErrorCode, message: string = errorText(code), type?: number, id?: string, detail?: string): ErrorFrame {
   return {

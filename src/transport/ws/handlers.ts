@@ -1,6 +1,8 @@
-// Owns the dispatch table: for each message type, its data schema, its failure code, the writes it waits for
-// (read-your-writes), the write it makes, and its handler.
+// Owns the dispatch table: for each message type, its failure code, the writes it waits for (read-your-writes), the
+// write it makes, and its handler, which reads what the type's schema read (frames.ts) and must return the type's
+// answer (protocol/messages.ts).
 import type { z } from "zod";
+import { MessageType, type Answers, type RequestType, type TurnEvent } from "../../../protocol";
 import type { Config } from "../../config";
 import { grantedModels, requireUser } from "../../domain/accounts/accounts";
 import { ChatError, ErrorCode } from "../../domain/errors";
@@ -11,8 +13,7 @@ import { clientFileUrl } from "../../domain/files/file-urls";
 import type { ChatStore, ModelRef } from "../../storage/chat-store";
 import type { AccessGuard } from "../../domain/operations/access-guard";
 import type { SessionIds } from "../../domain/session/session-ids";
-import { chatMessageRequest, MessageType, resumeRequest, sessionRequest, userRequest } from "./frames";
-import type { TurnEvent } from "../../domain/session/turn-events";
+import { requestSchemas, type RequestData } from "./frames";
 import type { LiveSocket } from "./live-socket";
 
 export interface HandlerContext {
@@ -55,7 +56,8 @@ interface Waits<D> {
 
 const NO_WAIT = { connectionWrites: false } as const;
 
-type Answer = Record<string, unknown>;
+/** Any type's answer, once the table has checked each against its type. */
+type Answer = Answers[RequestType];
 
 export interface MessageHandler {
   schema: z.ZodType;
@@ -74,69 +76,78 @@ export interface MessageHandler {
   handle(data: unknown, ctx: HandlerContext): Promise<Answer>;
 }
 
-interface Entry<S extends z.ZodType, A extends Answer, C> {
-  schema: S;
+/** Type T's entry, as written in the table: typed by T's schema output and T's answer. */
+interface Entry<T extends RequestType, C = HandlerContext> {
   failure: ErrorCode;
-  waits: Waits<z.output<S>>;
-  reaches?: (data: z.output<S>) => SessionAccess;
-  wrote?: (answer: A) => string;
+  waits: Waits<RequestData<T>>;
+  reaches?: (data: RequestData<T>) => SessionAccess;
+  wrote?: (answer: Answers[T]) => string;
   atOnce?: boolean;
-  handle: (data: z.output<S>, ctx: C) => Promise<A>;
+  liveOnly?: boolean;
+  handle: (data: RequestData<T>, ctx: C) => Promise<Answers[T]>;
 }
 
-function define<S extends z.ZodType, A extends Answer>(entry: Entry<S, A, HandlerContext> & { liveOnly?: boolean }): MessageHandler {
-  const { schema, failure, waits, reaches, wrote, handle } = entry;
+/** One entry for every message type a client sends; a type missing or an answer of the wrong shape fails to compile. */
+type Entries = { [T in RequestType]: Entry<T> };
+
+/** The table as the dispatcher uses it: each entry with its type's schema, its data and answer no longer typed. */
+function table(entries: Entries): Readonly<Record<number, MessageHandler>> {
+  const handlerOf = <T extends RequestType>(type: T): MessageHandler => define(type, entries[type]);
+  return Object.fromEntries((Object.keys(entries).map(Number) as RequestType[]).map((type) => [type, handlerOf(type)]));
+}
+
+function define<T extends RequestType>(type: T, entry: Entry<T>): MessageHandler {
+  const { failure, waits, reaches, wrote, handle } = entry;
+  // The dispatcher passes only what requestSchemas[type] parsed, and answers only what `handle` returned.
+  const dataOf = (data: unknown) => data as RequestData<T>;
   return {
-    schema,
+    schema: requestSchemas[type],
     failure,
     atOnce: entry.atOnce ?? false,
     liveOnly: entry.liveOnly ?? false,
-    reaches: reaches && ((data) => reaches(data as z.output<S>)),
+    reaches: reaches && ((data) => reaches(dataOf(data))),
     waitsFor: (data, connectionWrites) => {
       const sessions = new Set(waits.connectionWrites ? connectionWrites : []);
-      if (waits.session) sessions.add(waits.session(data as z.output<S>));
+      if (waits.session) sessions.add(waits.session(dataOf(data)));
       return [...sessions];
     },
-    wrote: wrote && ((answer) => wrote(answer as A)),
-    handle: (data, ctx) => handle(data as z.output<S>, ctx),
+    wrote: wrote && ((answer) => wrote(answer as Answers[T])),
+    handle: (data, ctx) => handle(dataOf(data), ctx),
   };
 }
 
 /** A protocol v2 type: its handler gets the socket's live side. */
-function defineLive<S extends z.ZodType, A extends Answer>(entry: Entry<S, A, HandlerContext & { live: LiveSocket }>): MessageHandler {
-  return define({
+function forLiveSockets<T extends RequestType>(entry: Entry<T, HandlerContext & { live: LiveSocket }>): Entry<T> {
+  return {
     ...entry,
     liveOnly: true,
     handle: (data, ctx) => {
       if (!ctx.live) throw new ChatError(ErrorCode.UnknownMessage); // the dispatcher answers a v1 socket before this
       return entry.handle(data, { ...ctx, live: ctx.live });
     },
-  });
+  };
 }
 
-export const messageHandlers: Readonly<Record<number, MessageHandler>> = {
-  [MessageType.UserDetails]: define({
-    schema: userRequest,
+export const messageHandlers = table({
+  [MessageType.UserDetails]: {
     failure: ErrorCode.InternalServerError,
     waits: NO_WAIT,
     handle: async ({ user_id }, { store }) => {
       const user = await requireUser(store, user_id);
       return { user_id: user.id, username: user.username };
     },
-  }),
+  },
 
-  [MessageType.SessionList]: define({
-    schema: userRequest,
+  [MessageType.SessionList]: {
     failure: ErrorCode.UnableToLoadSession,
     waits: { connectionWrites: true },
     handle: async ({ user_id }, { store }) => {
       const sessions = await listSessions(store, user_id);
       return { user_id, session_info: sessions.map((s) => ({ session_id: s.id, session_name: s.name })) };
     },
-  }),
+  },
 
-  [MessageType.SessionChats]: define({
-    schema: sessionRequest,
+  [MessageType.SessionChats]: {
     failure: ErrorCode.UnableToLoadChats,
     waits: { connectionWrites: true, session: (data) => data.session_id },
     reaches: (data) => ({ userId: data.user_id, sessionId: data.session_id }),
@@ -151,14 +162,13 @@ export const messageHandlers: Readonly<Record<number, MessageHandler>> = {
       }
       return { user_id, session_id, chat: JSON.stringify(history) };
     },
-  }),
+  },
 
-  [MessageType.ChatMessage]: define({
-    schema: chatMessageRequest,
+  [MessageType.ChatMessage]: {
     failure: ErrorCode.UnableToReceiveResponse,
     waits: NO_WAIT,
     reaches: (data) => ({ userId: data.user_id, sessionId: data.session_id }),
-    wrote: (answer: { session_id: string }) => answer.session_id,
+    wrote: (answer) => answer.session_id,
     handle: async (data, { env, origin, requestId, live, sessionIds }) => {
       const model: ModelRef | null = data.model_id != null ? { id: data.model_id } : data.model_name ? { name: data.model_name } : null;
       const target = await turnTarget(sessionIds, data.user_id, data.session_id, requestId ?? null);
@@ -177,10 +187,9 @@ export const messageHandlers: Readonly<Record<number, MessageHandler>> = {
       const answer = { user_id: data.user_id, session_id: reply.sessionId, session_name: reply.sessionName, message: reply.message };
       return reply.cancelled ? { ...answer, cancelled: true } : answer;
     },
-  }),
+  },
 
-  [MessageType.DeleteSession]: define({
-    schema: sessionRequest,
+  [MessageType.DeleteSession]: {
     failure: ErrorCode.UnableToDeleteSession,
     waits: NO_WAIT, // the session's object commits its writes before deleting
     reaches: (data) => ({ userId: data.user_id, sessionId: data.session_id }),
@@ -189,20 +198,18 @@ export const messageHandlers: Readonly<Record<number, MessageHandler>> = {
       live?.forget(session_id);
       return { user_id };
     },
-  }),
+  },
 
-  [MessageType.ModelList]: define({
-    schema: userRequest,
+  [MessageType.ModelList]: {
     failure: ErrorCode.UnableToListModels,
     waits: NO_WAIT,
     handle: async ({ user_id }, { store }) => {
       const models = await grantedModels(store, user_id);
       return { models: models.map((m) => m.name) };
     },
-  }),
+  },
 
-  [MessageType.ResumeTurn]: defineLive({
-    schema: resumeRequest,
+  [MessageType.ResumeTurn]: forLiveSockets({
     failure: ErrorCode.InternalServerError,
     waits: NO_WAIT,
     reaches: (data) => ({ userId: data.user_id, sessionId: data.session_id }),
@@ -218,8 +225,7 @@ export const messageHandlers: Readonly<Record<number, MessageHandler>> = {
     },
   }),
 
-  [MessageType.CancelTurn]: defineLive({
-    schema: sessionRequest,
+  [MessageType.CancelTurn]: forLiveSockets({
     failure: ErrorCode.InternalServerError,
     waits: NO_WAIT,
     atOnce: true,
@@ -230,13 +236,12 @@ export const messageHandlers: Readonly<Record<number, MessageHandler>> = {
     },
   }),
 
-  [MessageType.Balance]: define({
-    schema: userRequest,
+  [MessageType.Balance]: {
     failure: ErrorCode.UnableToGetBalance,
     waits: { connectionWrites: true },
     handle: async ({ user_id }, { store }) => {
       const user = await requireUser(store, user_id);
       return { balance: microsToDollars(user.balanceMicros) };
     },
-  }),
-};
+  },
+});

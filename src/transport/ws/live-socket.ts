@@ -1,8 +1,7 @@
 // Owns what a protocol v2 socket receives of live turns: type-7 frames for the sessions it watches, held back
 // while a resume of that session is being answered (they follow its replayed events), and never a delta or an
 // ending it already got.
-import type { TurnEvent } from "../../domain/session/turn-events";
-import { MessageType } from "./frames";
+import { MessageType, type EventFrame, type TurnEvent } from "../../../protocol";
 
 /** A v2 socket, as the message handlers see it. */
 export interface LiveSocket {
@@ -74,6 +73,6 @@ export class TurnFeed {
       if (event.seq <= progress.lastSeq && !replay) return;
       progress.lastSeq = event.seq;
     } else if (event.event !== "start") progress.ended = true;
-    this.send(JSON.stringify({ type: MessageType.TurnEvent, data: event }));
+    this.send(JSON.stringify({ type: MessageType.TurnEvent, data: event } satisfies EventFrame));
   }
 }

@@ -1,0 +1,33 @@
+// Owns the codes of error frames (docs/protocol.md section 4): 0-16 the original system's, 100 and up this backend's.
+export const ErrorCode = {
+  JsonParsing: 0,
+  UnknownMessage: 1,
+  JsonMarshal: 2,
+  UserDoesNotExist: 3,
+  UnableToCreateSession: 4,
+  UnableToLoadSession: 5,
+  UnableToReceiveResponse: 6,
+  NoModelAccess: 7,
+  UnableToTokenize: 8,
+  UnableToLoadChats: 9,
+  UnableToDeleteSession: 10,
+  UnableToListModels: 11,
+  UnableToCreateEmbedding: 12,
+  UnableToSearchEmbedding: 13,
+  InternalServerError: 14,
+  InsufficientBalance: 15,
+  UnableToGetBalance: 16,
+  InvalidField: 100,
+  SessionNotFound: 101,
+  UnknownModel: 102,
+  FileNotFound: 103,
+  FrameTooLarge: 104,
+  UserExists: 105,
+  FileTooLarge: 106,
+  UserMismatch: 107,
+  TooManyTurnsInFlight: 108,
+  RateLimited: 109,
+  NoRunningTurn: 110,
+} as const;
+
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
