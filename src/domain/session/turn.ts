@@ -5,10 +5,10 @@ import { timestampNow } from "@bufbuild/protobuf/wkt";
 import type { AgentClient } from "../../agent/agent-client";
 import { describeAgent, type Config } from "../../config";
 import type { ChatEvent } from "../../events/chat-event";
-import type { ChatStore, FileRecord, HistoryEntry, ModelRecord, ModelRef, SessionRecord } from "../../storage/chat-store";
+import type { AccountStore, FileRecord, HistoryEntry, ModelRecord, ModelRef, SessionRecord, SessionStore } from "../../storage/chat-store";
 import { chargeForCancelledTurn, chargeForReportedCost, type Charge } from "../accounts/turn-budget";
 import type { AuthorizedTurn, TurnAuthorizationRequest } from "../accounts/user-account";
-import { ChatError, ErrorCode, failureOf, unwrap, type Outcome } from "../errors";
+import { ChatError, ErrorCode, failureOf, TURN_FAILURE, unwrap, type Outcome } from "../errors";
 import { signedFileUrl } from "../files/file-urls";
 import { microsToDollars } from "../money";
 import type { CommitReceipt, Journal } from "./journal";
@@ -17,7 +17,7 @@ import type { LiveContext, LiveSession } from "./live-context";
 import type { LiveTurn, LiveTurns } from "./live-turns";
 import type { TurnOutbox } from "./outbox";
 import { nameAfterTurn } from "./session-name";
-import { newSessionRecord } from "./session-record";
+import { newSessionRecord, requireSessionOwner } from "./session-record";
 import { summarizeTurn, type SummaryResult } from "./summaries";
 import type { Respond } from "../serial-queue";
 import { logTurn, type TurnRecord } from "../../observability/log";
@@ -58,7 +58,7 @@ export interface Account {
 /** What a turn works with: the session object's parts, one per object lifetime. */
 export interface TurnParts {
   config: Config;
-  store: ChatStore;
+  store: SessionStore & AccountStore;
   agent: AgentClient;
   live: LiveSession;
   answers: AnswerLog<TurnReply>;
@@ -97,7 +97,7 @@ export async function runTurn(request: TurnRequest, parts: TurnParts, respond: R
   try {
     await turnSteps(request, parts, respondNoted, record);
   } catch (error) {
-    record.code = failureOf(error, ErrorCode.InternalServerError).code;
+    record.code = failureOf(error, TURN_FAILURE).code;
     throw error;
   } finally {
     logTurn(record, parts.metrics);
@@ -141,7 +141,7 @@ async function answerLive(live: LiveTurn, request: TurnRequest, context: TurnCon
     const journaled = await journalTurn(turn, context.live, budget, answer.charge.chargeMicros, request.requestId, reply, parts);
     answered = { answer, turn, journaled, reply };
   } catch (error) {
-    const failure = failureOf(error, ErrorCode.InternalServerError);
+    const failure = failureOf(error, TURN_FAILURE);
     await live.end({ event: "error", code: failure.code, message: failure.message });
     throw error;
   }
@@ -208,7 +208,7 @@ async function answeredBefore(request: TurnRequest, { answers, store }: TurnPart
 /** The session as this object knows it (none for a new session), checked against the request. */
 async function loadContext(request: TurnRequest, { store, live, journal }: TurnParts): Promise<TurnContext> {
   const context = request.isNew ? null : await live.load(store, request.sessionId, () => journal.settle());
-  if (context && context.session.userId !== request.userId) throw new ChatError(ErrorCode.SessionNotFound);
+  if (context) requireSessionOwner(context.session.userId, request.userId);
 
   const file = request.fileName ? (context?.files.find((f) => f.fileName === request.fileName) ?? null) : null;
   if (request.fileName && !file) throw new ChatError(ErrorCode.FileNotFound, `File not found in this session: ${request.fileName}`);
