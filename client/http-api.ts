@@ -14,6 +14,9 @@ export type FileClient = ReturnType<typeof hc<FileApi>>;
 /** A user to create, as POST /admin/users takes it. */
 export type NewUser = InferRequestType<AdminClient["users"]["$post"]>["json"];
 
+/** Changes of a user, as PATCH /admin/users/:user_id takes them. */
+export type UserChanges = InferRequestType<AdminClient["users"][":user_id"]["$patch"]>["json"];
+
 export interface HttpClientOptions {
   /** Sent as the bearer token: the ADMIN_TOKEN for the admin API, a user's credential for an upload. */
   token?: string;

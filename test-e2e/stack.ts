@@ -10,7 +10,7 @@ import { DEV_SECRETS } from "../tools/dev-settings.ts";
 import { freePort } from "../tools/lib.ts";
 import { checkoutDatabase, databaseUrl } from "../tools/postgres.ts";
 import { MessageType } from "../src/transport/ws/frames";
-import { adminClient, answer, createUser as createUserWith, pathParams, type AdminClient } from "../client/http-api";
+import { adminClient, answer, createUser as createUserWith, pathParams, type AdminClient, type UserChanges } from "../client/http-api";
 
 const root = path.resolve(import.meta.dirname, "..");
 export const UPSTASH_TOKEN = "dev-upstash-token";
@@ -120,6 +120,11 @@ export function adminOf(stack: Stack): AdminClient {
 /** A user with models 4 and 8 and `balance` dollars: its id. */
 export async function createUser(stack: Stack, balance = 1): Promise<string> {
   return (await createUserWith(adminOf(stack), { username: "E2E User", models: [4, 8], balance })).user_id;
+}
+
+/** Changes a user (PATCH /admin/users/:user_id): the user as changed. */
+export function changeUser(stack: Stack, userId: string, changes: UserChanges) {
+  return answer(adminOf(stack).users[":user_id"].$patch({ param: pathParams({ user_id: userId }), json: changes }));
 }
 
 export async function balanceOf(stack: Stack, userId: string): Promise<number> {
