@@ -1,6 +1,8 @@
-// Owns the client's HTTP side: POST /upload of a file into a session (docs/protocol.md 2.2) and the URL a stored
-// file is served at (2.3). The WebSocket protocol has no upload; a chat message names the uploaded file.
+// Owns the client's HTTP side: POST /upload of a file into a session (docs/protocol.md 2.2, sent through the typed
+// client, http-api.ts) and the URL a stored file is served at (2.3). The WebSocket protocol has no upload; a chat
+// message names the uploaded file.
 import { z } from "zod";
+import { fileClient } from "./http-api";
 
 /** Sends a request to the backend's HTTP routes (default: the runtime's `fetch`). */
 export type HttpFetch = (request: Request) => Promise<Response>;
@@ -38,15 +40,17 @@ export class UploadError extends Error {
 /** POST /upload: the stored file name to send with the next chat message, the session it belongs to, and where
  *  the file is served (`imageUrl`; a signed link with AUTH_MODE=token). */
 export async function uploadFile(input: UploadInput): Promise<{ fileName: string; sessionId: string; imageUrl: string }> {
-  const form = new FormData();
-  form.set("file", input.file, input.filename);
-  if (input.userId !== undefined) form.set("user_id", input.userId);
-  form.set("session_id", input.sessionId);
-  form.set("model_name", input.model);
-  form.set("session_prompt", input.prompt ?? "");
-  const headers: Record<string, string> = input.token !== undefined ? { authorization: `Bearer ${input.token}` } : {};
   const send = input.fetch ?? ((request: Request) => fetch(request));
-  const response = await send(new Request(`${input.baseUrl}/upload`, { method: "POST", body: form, headers }));
+  const files = fileClient(input.baseUrl, { ...(input.token !== undefined ? { token: input.token } : {}), fetch: (url, init) => send(new Request(url, init)) });
+  const form = {
+    // A File, so the part carries the name (a Blob's would be "blob").
+    file: new File([input.file], input.filename, { type: input.file.type }),
+    ...(input.userId !== undefined ? { user_id: input.userId } : {}),
+    session_id: input.sessionId,
+    model_name: input.model,
+    session_prompt: input.prompt ?? "",
+  };
+  const response = await files.upload.$post({ form });
   const text = await response.text();
   const body = parseJson(text);
   if (response.status !== 202) {

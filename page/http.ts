@@ -1,5 +1,8 @@
 // Owns the chat page's HTTP calls: how users sign in (/healthz), creating a user and an API key through the admin API,
-// and uploading a file (docs/protocol.md 2.1, 2.2, 2.6).
+// and uploading a file (docs/protocol.md 2.1, 2.2, 2.6); the admin API and the upload through the typed client
+// (client/http-api.ts, client/upload.ts).
+import { adminClient, answer, createUser as createUserWith, pathParams } from "../client/http-api";
+import { uploadFile } from "../client/upload";
 import type { Identity } from "./storage";
 
 async function failure(response: Response): Promise<Error> {
@@ -13,21 +16,14 @@ async function failure(response: Response): Promise<Error> {
 }
 
 export async function createUser(adminToken: string, username: string, balance: number): Promise<string> {
-  const response = await fetch("/admin/users", {
-    method: "POST",
-    headers: { authorization: `Bearer ${adminToken}`, "content-type": "application/json" },
-    // The models `npm run user:create` grants by default (docs/protocol.md section 5).
-    body: JSON.stringify({ username, balance, models: [4, 5, 8] }),
-  });
-  if (response.status !== 201) throw await failure(response);
-  return ((await response.json()) as { user_id: string }).user_id;
+  // The models `npm run user:create` grants by default (docs/protocol.md section 5).
+  return (await createUserWith(adminClient(location.origin, { token: adminToken }), { username, balance, models: [4, 5, 8] })).user_id;
 }
 
 /** Issues an API key for a user (AUTH_MODE=token): the whole key, shown this once. */
 export async function issueKey(adminToken: string, userId: string): Promise<string> {
-  const response = await fetch(`/admin/users/${encodeURIComponent(userId)}/keys`, { method: "POST", headers: { authorization: `Bearer ${adminToken}` } });
-  if (response.status !== 201) throw await failure(response);
-  return ((await response.json()) as { key: string }).key;
+  const api = adminClient(location.origin, { token: adminToken });
+  return (await answer(api.users[":user_id"].keys.$post({ param: pathParams({ user_id: userId }) }))).key;
 }
 
 export type AuthMode = "none" | "token";
@@ -60,16 +56,15 @@ export interface Uploaded {
 
 /** POST /upload into a session (or "NEW", which makes one): the stored name to send as the next message's file,
  *  and its link. */
-export async function upload(identity: Identity, file: File, sessionId: string, model: string, prompt: string): Promise<Uploaded> {
-  const form = new FormData();
-  form.set("file", file);
-  if (identity.userId) form.set("user_id", identity.userId);
-  form.set("session_id", sessionId);
-  form.set("model_name", model);
-  form.set("session_prompt", prompt);
-  const headers: Record<string, string> = identity.token ? { authorization: `Bearer ${identity.token}` } : {};
-  const response = await fetch("/upload", { method: "POST", body: form, headers });
-  if (response.status !== 202) throw await failure(response);
-  const { data } = (await response.json()) as { data: Uploaded };
-  return data;
+export function upload(identity: Identity, file: File, sessionId: string, model: string, prompt: string): Promise<Uploaded> {
+  return uploadFile({
+    baseUrl: location.origin,
+    file,
+    filename: file.name,
+    sessionId,
+    model,
+    prompt,
+    ...(identity.userId ? { userId: identity.userId } : {}),
+    ...(identity.token ? { token: identity.token } : {}),
+  });
 }

@@ -14,13 +14,12 @@ import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
 import { nodeSocket } from "chat-backend/client/node";
 import { ChatBackendTransport, type ChatBackendUIMessage } from "chat-backend/client/ai-sdk";
 import { freePort } from "../tools/lib.ts";
-import { createUser, startStack, type Stack } from "./stack";
+import { changeUser, createUser, startStack, type Stack } from "./stack";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const ROOT = path.resolve(import.meta.dirname, "..");
 const EXAMPLE = path.join(ROOT, "examples/ai-sdk-react");
 const IMAGES = path.resolve(import.meta.dirname, "../docs/images");
-const ADMIN = { authorization: "Bearer dev-admin-token", "content-type": "application/json" };
 /** The offline reference agent echoes the message ("You said: …") in pieces of about four words, 20 ms apart: a
  *  message this long streams for seconds, so Stop and a reload land mid-reply. */
 const LONG_MESSAGE = `Keep going ${"please ".repeat(800)}`.trim();
@@ -167,15 +166,14 @@ it("resumes a reply after a reload mid-stream, to the reply the session stored",
 }, 60_000);
 
 it("shows a refused turn's error with its code, and the next turn works again", async () => {
-  const patch = (body: unknown) => fetch(`${stack.baseUrl}/admin/users/${userId}`, { method: "PATCH", headers: ADMIN, body: JSON.stringify(body) });
-  expect((await patch({ balance: 0 })).status).toBe(200);
+  expect((await changeUser(stack, userId, { balance: 0 })).balance).toBe(0);
   const replies = await page.locator("#messages .msg.assistant").count();
   await send("Anyone there?");
   await poll(() => page.locator("#chat-error").textContent()).toBe("Insufficient balance (code 15)");
   expect(await page.locator("#messages .msg.assistant").count()).toBe(replies); // no reply bubble
   expect(await page.getByRole("button", { name: "Send" }).isEnabled()).toBe(true);
 
-  expect((await patch({ balance: 1 })).status).toBe(200);
+  expect((await changeUser(stack, userId, { balance: 1 })).balance).toBe(1);
   await sendAndSeeItStream(padded("Back again"));
   expect(await replyFinished()).toContain("You said: \"Back again");
   expect(await page.locator("#chat-error").count()).toBe(0);

@@ -4,7 +4,8 @@
 // expires is closed with code 4401.
 import { SignJWT } from "jose";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { connectFrames, startStack, type Stack } from "./stack";
+import { createUser } from "../client/http-api";
+import { adminOf, connectFrames, startStack, type Stack } from "./stack";
 
 const JWT_SECRET = "e2e-jwt-secret-of-at-least-32-bytes!";
 const ADMIN_TOKEN = "e2e-admin-token-of-at-least-32-bytes";
@@ -16,13 +17,7 @@ beforeAll(async () => {
     { AUTH_MODE: "token", CORS_ORIGINS: "same-origin", AUTH_JWT_SECRET: JWT_SECRET, ADMIN_TOKEN, FILE_URL_SECRET: "e2e-file-url-secret-of-32-bytes-or-more" },
     { storage: "d1" },
   );
-  const created = await fetch(`${stack.baseUrl}/admin/users`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
-    body: JSON.stringify({ username: "E2E User", models: [4], balance: 1 }),
-  });
-  expect(created.status).toBe(201);
-  userId = ((await created.json()) as { user_id: string }).user_id;
+  userId = (await createUser(adminOf(stack), { username: "E2E User", models: [4], balance: 1 })).user_id;
 });
 
 afterAll(async () => {

@@ -10,6 +10,7 @@ import { DEV_SECRETS } from "../tools/dev-settings.ts";
 import { freePort } from "../tools/lib.ts";
 import { checkoutDatabase, databaseUrl } from "../tools/postgres.ts";
 import { FrameClient } from "../test/support/frame-client";
+import { adminClient, answer, createUser as createUserWith, pathParams, type AdminClient, type UserChanges } from "../client/http-api";
 
 const root = path.resolve(import.meta.dirname, "..");
 export const UPSTASH_TOKEN = "dev-upstash-token";
@@ -111,19 +112,23 @@ export async function startStack(vars: Record<string, string>, options: StackOpt
   };
 }
 
+/** The stack's admin API (the typed client, client/http-api.ts). */
+export function adminOf(stack: Stack): AdminClient {
+  return adminClient(stack.baseUrl, { token: stack.adminToken });
+}
+
+/** A user with models 4 and 8 and `balance` dollars: its id. */
 export async function createUser(stack: Stack, balance = 1): Promise<string> {
-  const response = await fetch(`${stack.baseUrl}/admin/users`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${stack.adminToken}`, "content-type": "application/json" },
-    body: JSON.stringify({ username: "E2E User", models: [4, 8], balance }),
-  });
-  if (response.status !== 201) throw new Error(`createUser: ${response.status} ${await response.text()}`);
-  return ((await response.json()) as { user_id: string }).user_id;
+  return (await createUserWith(adminOf(stack), { username: "E2E User", models: [4, 8], balance })).user_id;
+}
+
+/** Changes a user (PATCH /admin/users/:user_id): the user as changed. */
+export function changeUser(stack: Stack, userId: string, changes: UserChanges) {
+  return answer(adminOf(stack).users[":user_id"].$patch({ param: pathParams({ user_id: userId }), json: changes }));
 }
 
 export async function balanceOf(stack: Stack, userId: string): Promise<number> {
-  const response = await fetch(`${stack.baseUrl}/admin/users/${userId}`, { headers: { authorization: `Bearer ${stack.adminToken}` } });
-  return ((await response.json()) as { balance: number }).balance;
+  return (await answer(adminOf(stack).users[":user_id"].$get({ param: pathParams({ user_id: userId }) }))).balance;
 }
 
 export async function setFaults(stack: Stack, faults: { failNext?: number; mode?: "before" | "after"; down?: boolean }) {

@@ -10,11 +10,10 @@ import postgres from "postgres";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { createOriginalDatabase } from "../tools/original-fixture.ts";
 import { checkoutDatabase, ensureDatabase, migratePostgres } from "../tools/postgres.ts";
-import { connectFrames, createUser, startStack, type FrameClient, type Stack } from "./stack";
+import { changeUser, connectFrames, createUser, startStack, type FrameClient, type Stack } from "./stack";
 
 const root = path.resolve(import.meta.dirname, "..");
 const server = process.env.DATABASE_URL ?? "postgres://postgres:postgres@127.0.0.1:5432/postgres";
-const ADMIN = { authorization: "Bearer dev-admin-token", "content-type": "application/json" };
 const GROUP = "sync-backend";
 
 let originalDb: postgres.Sql;
@@ -48,8 +47,7 @@ beforeAll(async () => {
   client = await connectFrames(stack);
   // The imported users may use gpt-4-turbo and have money (the admin API; sync:original would carry it over).
   for (const { user_id } of [emptyHistory, noChatRow, someHistory]) {
-    const response = await fetch(`${stack.baseUrl}/admin/users/${user_id}`, { method: "PATCH", headers: ADMIN, body: JSON.stringify({ models: [4], balance: 5 }) });
-    expect(response.status).toBe(200);
+    expect(await changeUser(stack, user_id, { models: [4], balance: 5 })).toMatchObject({ models: [4], balance: 5 });
   }
 }, 180_000);
 

@@ -43,6 +43,11 @@ describe("users", () => {
     expect(await (await admin("GET", `/admin/users/${user.user_id}`)).json()).toMatchObject({ username: "Test User", models: [8], balance: 2 });
   });
 
+  it("through the typed client (client/http-api.ts), a refusal rejects with its status and the API's message", async () => {
+    const user = await createUser();
+    await expect(createUser({ user_id: user.user_id })).rejects.toMatchObject({ status: 409, message: `User ${user.user_id} already exists` });
+  });
+
   it.each([
     [{ models: [4], balance: 1 }, "username"],
     [{ username: "x", models: ["4"], balance: 1 }, "models.0"],

@@ -1,6 +1,8 @@
 // Owns the admin command line (`npm run admin -- <command>`): its commands and their --help, argument checks (one
-// line, exit 2), and the admin API calls each makes to a running backend; it prints JSON, or a table with --table.
+// line, exit 2), and the admin API calls each makes to a running backend (through the typed client,
+// client/http-api.ts); it prints JSON, or a table with --table.
 import { parseArgs, type ParseArgsConfig } from "node:util";
+import { adminClient, answer, createUser, pathParams, type AdminClient } from "../client/http-api";
 import { DEV_SECRETS } from "./dev-settings";
 import { resolveModels, type CatalogEntry } from "./model-names";
 
@@ -20,10 +22,6 @@ class UsageError extends Error {}
 /** The admin API refused or could not be reached: exit 1. */
 class ApiError extends Error {}
 
-interface Call {
-  (method: string, path: string, body?: unknown): Promise<unknown>;
-}
-
 interface Command {
   /** The words that name it, e.g. "users list". */
   name: string;
@@ -36,7 +34,7 @@ interface Command {
   rest?: [string, string];
   options: Record<string, { type: "string" | "boolean"; value?: string; description: string }>;
   example: string;
-  run(input: { args: string[]; values: Values; call: Call }): Promise<unknown>;
+  run(input: { args: string[]; values: Values; api: AdminClient }): Promise<unknown>;
 }
 
 const DEFAULT_URL = "http://127.0.0.1:8787";
@@ -75,40 +73,46 @@ function integer(text: string, what: string): number {
 }
 
 /** Model ids for a --models list or model arguments: ids, names (looked up in GET /admin/models), or both. */
-async function modelIds(texts: string[], what: string, call: Call): Promise<number[]> {
+async function modelIds(texts: string[], what: string, api: AdminClient): Promise<number[]> {
   const entries = texts.flatMap((text) => text.split(",")).map((entry) => entry.trim()).filter(Boolean);
-  const resolved = await resolveModels(entries, async () => ((await call("GET", "/admin/models")) as { models: CatalogEntry[] }).models);
+  const resolved = await resolveModels(entries, async (): Promise<CatalogEntry[]> => (await answer(api.models.$get())).models);
   if ("error" in resolved) throw new UsageError(`${what}: ${resolved.error}`);
   return resolved.ids;
 }
 
-const seg = (text: string) => encodeURIComponent(text);
+const user = (id: string) => ({ param: pathParams({ user_id: id }) });
+const model = (id: string) => ({ param: { model_id: String(integer(id, "<model-id>")) } });
 
-/** GET a listing: one page, or with --all every page merged into one answer. */
-async function listing(call: Call, path: string, key: string, values: Values): Promise<unknown> {
-  const query = new URLSearchParams();
-  for (const name of ["limit", "cursor", "name"]) {
+/** The query of a listing page from --limit, --cursor and --name (those given). */
+interface PageQuery {
+  limit?: string;
+  cursor?: string;
+  name?: string;
+}
+
+/** A listing: one page, or with --all every page merged into one answer. */
+async function listing<K extends string>(page: (query: PageQuery) => Promise<Record<K, unknown[]> & { next_cursor: string | null }>, key: K, values: Values): Promise<unknown> {
+  const query: PageQuery = {};
+  for (const name of ["limit", "cursor", "name"] as const) {
     const value = str(values, name);
-    if (value !== undefined) query.set(name, value);
+    if (value !== undefined) query[name] = value;
   }
-  if (str(values, "limit") !== undefined) integer(str(values, "limit")!, "--limit");
-  const url = () => (query.size > 0 ? `${path}?${query}` : path);
-  if (!values.all) return call("GET", url());
+  if (query.limit !== undefined) integer(query.limit, "--limit");
+  if (!values.all) return page(query);
   const items: unknown[] = [];
-  for (let page = 0; page < 10_000; page++) {
-    const answer = (await call("GET", url())) as Record<string, unknown> & { next_cursor: string | null };
-    items.push(...(answer[key] as unknown[]));
-    if (answer.next_cursor === null) break;
-    query.set("cursor", answer.next_cursor);
+  for (let n = 0; n < 10_000; n++) {
+    const answered = await page(query);
+    items.push(...answered[key]);
+    if (answered.next_cursor === null) break;
+    query.cursor = answered.next_cursor;
   }
   return { [key]: items, next_cursor: null };
 }
 
-async function changeGrants(call: Call, user: string, ids: number[], change: (granted: Set<number>, id: number) => void): Promise<unknown> {
-  const current = (await call("GET", `/admin/users/${seg(user)}`)) as { models: number[] };
-  const granted = new Set(current.models);
-  for (const id of ids) change(granted, id);
-  return call("PATCH", `/admin/users/${seg(user)}`, { models: [...granted].sort((a, b) => a - b) });
+async function changeGrants(api: AdminClient, id: string, ids: number[], change: (granted: Set<number>, id: number) => void): Promise<unknown> {
+  const granted = new Set((await answer(api.users[":user_id"].$get(user(id)))).models);
+  for (const modelId of ids) change(granted, modelId);
+  return answer(api.users[":user_id"].$patch({ ...user(id), json: { models: [...granted].sort((a, b) => a - b) } }));
 }
 
 const USER: [string, string] = ["user", "the user's id"];
@@ -121,7 +125,7 @@ export const COMMANDS: Command[] = [
     args: [],
     options: { name: { type: "string", value: "TEXT", description: "only usernames containing TEXT (ASCII case ignored)" }, ...pageOptions },
     example: "users list --name alice --table",
-    run: ({ values, call }) => listing(call, "/admin/users", "users", values),
+    run: ({ values, api }) => listing((query) => answer(api.users.$get({ query })), "users", values),
   },
   {
     name: "users create",
@@ -135,17 +139,13 @@ export const COMMANDS: Command[] = [
       "user-id": { type: "string", value: "ID", description: "keep this id instead of a generated one" },
     },
     example: 'users create --username "Test User" --models 4,5,8 --balance 1',
-    run: async ({ values, call }) => {
+    run: async ({ values, api }) => {
       const username = str(values, "username");
       if (!username) throw new UsageError("--username is required");
       const userId = str(values, "user-id");
       const balance = dollars(str(values, "balance") ?? "0", "--balance");
-      return call("POST", "/admin/users", {
-        username,
-        models: await modelIds([str(values, "models") ?? ""], "--models", call),
-        balance,
-        ...(userId ? { user_id: userId } : {}),
-      });
+      const models = await modelIds([str(values, "models") ?? ""], "--models", api);
+      return createUser(api, { username, models, balance, ...(userId ? { user_id: userId } : {}) });
     },
   },
   {
@@ -155,7 +155,7 @@ export const COMMANDS: Command[] = [
     args: [USER],
     options: {},
     example: "users show 3f1c2a9e-5b7d-4c8e-9a0b-1d2e3f4a5b6c",
-    run: ({ args, call }) => call("GET", `/admin/users/${seg(args[0]!)}`),
+    run: ({ args, api }) => answer(api.users[":user_id"].$get(user(args[0]!))),
   },
   {
     name: "users rename",
@@ -164,7 +164,7 @@ export const COMMANDS: Command[] = [
     args: [USER, ["username", "the new username"]],
     options: {},
     example: 'users rename 3f1c2a9e-5b7d-4c8e-9a0b-1d2e3f4a5b6c "Alice B."',
-    run: ({ args, call }) => call("PATCH", `/admin/users/${seg(args[0]!)}`, { username: args[1] }),
+    run: ({ args, api }) => answer(api.users[":user_id"].$patch({ ...user(args[0]!), json: { username: args[1] } })),
   },
   {
     name: "users set-balance",
@@ -173,7 +173,7 @@ export const COMMANDS: Command[] = [
     args: [USER, ["dollars", "the new balance, 0 or more"]],
     options: {},
     example: "users set-balance 3f1c2a9e-5b7d-4c8e-9a0b-1d2e3f4a5b6c 10",
-    run: ({ args, call }) => call("PATCH", `/admin/users/${seg(args[0]!)}`, { balance: dollars(args[1]!, "<dollars>") }),
+    run: ({ args, api }) => answer(api.users[":user_id"].$patch({ ...user(args[0]!), json: { balance: dollars(args[1]!, "<dollars>") } })),
   },
   {
     name: "users add-credit",
@@ -182,7 +182,7 @@ export const COMMANDS: Command[] = [
     args: [USER, ["dollars", "what to add (put -- before a negative amount)"]],
     options: {},
     example: "users add-credit 3f1c2a9e-5b7d-4c8e-9a0b-1d2e3f4a5b6c 2.50",
-    run: ({ args, call }) => call("PATCH", `/admin/users/${seg(args[0]!)}`, { add_balance: dollars(args[1]!, "<dollars>") }),
+    run: ({ args, api }) => answer(api.users[":user_id"].$patch({ ...user(args[0]!), json: { add_balance: dollars(args[1]!, "<dollars>") } })),
   },
   {
     name: "users grant",
@@ -192,7 +192,7 @@ export const COMMANDS: Command[] = [
     rest: ["model", "model ids or names (spaces or commas)"],
     options: {},
     example: "users grant 3f1c2a9e-5b7d-4c8e-9a0b-1d2e3f4a5b6c 6 gpt-4-32k",
-    run: async ({ args, call }) => changeGrants(call, args[0]!, await modelIds(args.slice(1), "<model>", call), (granted, id) => granted.add(id)),
+    run: async ({ args, api }) => changeGrants(api, args[0]!, await modelIds(args.slice(1), "<model>", api), (granted, id) => granted.add(id)),
   },
   {
     name: "users revoke",
@@ -202,7 +202,7 @@ export const COMMANDS: Command[] = [
     rest: ["model", "model ids or names (spaces or commas)"],
     options: {},
     example: "users revoke 3f1c2a9e-5b7d-4c8e-9a0b-1d2e3f4a5b6c 7",
-    run: async ({ args, call }) => changeGrants(call, args[0]!, await modelIds(args.slice(1), "<model>", call), (granted, id) => granted.delete(id)),
+    run: async ({ args, api }) => changeGrants(api, args[0]!, await modelIds(args.slice(1), "<model>", api), (granted, id) => granted.delete(id)),
   },
   {
     name: "ledger",
@@ -211,7 +211,7 @@ export const COMMANDS: Command[] = [
     args: [USER],
     options: pageOptions,
     example: "ledger 3f1c2a9e-5b7d-4c8e-9a0b-1d2e3f4a5b6c --limit 20 --table",
-    run: ({ args, values, call }) => listing(call, `/admin/users/${seg(args[0]!)}/ledger`, "entries", values),
+    run: ({ args, values, api }) => listing((query) => answer(api.users[":user_id"].ledger.$get({ ...user(args[0]!), query })), "entries", values),
   },
   {
     name: "models list",
@@ -220,7 +220,7 @@ export const COMMANDS: Command[] = [
     args: [],
     options: {},
     example: "models list --table",
-    run: ({ call }) => call("GET", "/admin/models"),
+    run: ({ api }) => answer(api.models.$get()),
   },
   {
     name: "models create",
@@ -233,19 +233,26 @@ export const COMMANDS: Command[] = [
       id: { type: "string", value: "N", description: "its id (chosen by the database when absent)" },
     },
     example: "models create --name llama3.1:70b --provider ollama --context-length 8192 --input-price 0.002 --output-price 0.003",
-    run: ({ values, call }) => {
-      for (const name of ["name", "provider", "context-length", "input-price", "output-price"]) {
-        if (str(values, name) === undefined) throw new UsageError(`--${name} is required`);
-      }
+    run: ({ values, api }) => {
+      const required = (name: string): string => {
+        const value = str(values, name);
+        if (value === undefined) throw new UsageError(`--${name} is required`);
+        return value;
+      };
+      const [name, provider, contextLength, inputPrice, outputPrice] = ["name", "provider", "context-length", "input-price", "output-price"].map(required) as [string, string, string, string, string];
       const id = str(values, "id");
-      return call("POST", "/admin/models", {
-        ...(id === undefined ? {} : { id: integer(id, "--id") }),
-        name: str(values, "name"),
-        provider: str(values, "provider"),
-        context_length: integer(str(values, "context-length")!, "--context-length"),
-        input_price_per_1k: dollars(str(values, "input-price")!, "--input-price"),
-        output_price_per_1k: dollars(str(values, "output-price")!, "--output-price"),
-      });
+      return answer(
+        api.models.$post({
+          json: {
+            ...(id === undefined ? {} : { id: integer(id, "--id") }),
+            name,
+            provider,
+            context_length: integer(contextLength, "--context-length"),
+            input_price_per_1k: dollars(inputPrice, "--input-price"),
+            output_price_per_1k: dollars(outputPrice, "--output-price"),
+          },
+        }),
+      );
     },
   },
   {
@@ -255,7 +262,7 @@ export const COMMANDS: Command[] = [
     args: [["model-id", "the model's id"]],
     options: modelOptions,
     example: "models update 8 --input-price 0.001 --output-price 0.0015",
-    run: ({ args, values, call }) => {
+    run: ({ args, values, api }) => {
       const body = {
         provider: str(values, "provider"),
         context_length: str(values, "context-length") === undefined ? undefined : integer(str(values, "context-length")!, "--context-length"),
@@ -265,7 +272,7 @@ export const COMMANDS: Command[] = [
       if (Object.values(body).every((value) => value === undefined)) {
         throw new UsageError("nothing to change: give --provider, --context-length, --input-price or --output-price");
       }
-      return call("PATCH", `/admin/models/${integer(args[0]!, "<model-id>")}`, body);
+      return answer(api.models[":model_id"].$patch({ ...model(args[0]!), json: body }));
     },
   },
   {
@@ -275,7 +282,7 @@ export const COMMANDS: Command[] = [
     args: [["model-id", "the model's id"]],
     options: {},
     example: "models retire 3",
-    run: ({ args, call }) => call("POST", `/admin/models/${integer(args[0]!, "<model-id>")}/retire`),
+    run: ({ args, api }) => answer(api.models[":model_id"].retire.$post(model(args[0]!))),
   },
   {
     name: "keys list",
@@ -284,7 +291,7 @@ export const COMMANDS: Command[] = [
     args: [USER],
     options: {},
     example: "keys list 3f1c2a9e-5b7d-4c8e-9a0b-1d2e3f4a5b6c --table",
-    run: ({ args, call }) => call("GET", `/admin/users/${seg(args[0]!)}/keys`),
+    run: ({ args, api }) => answer(api.users[":user_id"].keys.$get(user(args[0]!))),
   },
   {
     name: "keys create",
@@ -293,7 +300,7 @@ export const COMMANDS: Command[] = [
     args: [USER],
     options: {},
     example: "keys create 3f1c2a9e-5b7d-4c8e-9a0b-1d2e3f4a5b6c",
-    run: ({ args, call }) => call("POST", `/admin/users/${seg(args[0]!)}/keys`),
+    run: ({ args, api }) => answer(api.users[":user_id"].keys.$post(user(args[0]!))),
   },
   {
     name: "keys revoke",
@@ -302,7 +309,7 @@ export const COMMANDS: Command[] = [
     args: [USER, ["key-id", "the key's key_id (32 hex digits)"]],
     options: {},
     example: "keys revoke 3f1c2a9e-5b7d-4c8e-9a0b-1d2e3f4a5b6c 0c9d6b1e2f3a4b5c6d7e8f9a0b1c2d3e",
-    run: ({ args, call }) => call("DELETE", `/admin/users/${seg(args[0]!)}/keys/${seg(args[1]!)}`),
+    run: ({ args, api }) => answer(api.users[":user_id"].keys[":key_id"].$delete({ param: pathParams({ user_id: args[0]!, key_id: args[1]! }) })),
   },
 ];
 
@@ -420,14 +427,15 @@ export async function runAdmin(argv: string[], io: CliIo): Promise<number> {
   const base = str(values, "url") ?? io.env.BACKEND_URL ?? DEFAULT_URL;
   const token = str(values, "token") ?? io.env.ADMIN_TOKEN ?? DEV_SECRETS.ADMIN_TOKEN;
   if (!URL.canParse(base)) return fail(`--url: not a URL: "${base}"`);
-  const call: Call = async (method, path, body) => {
+  // Every request goes through here: a backend out of reach, an answer that is not JSON, or a refusal ends the command
+  // (exit 1) with the request named as the user would write it.
+  const checkedFetch = async (input: RequestInfo | URL, init: RequestInit = {}): Promise<Response> => {
+    const url = new URL(input instanceof Request ? input.url : input);
+    const method = init.method ?? "GET";
+    const path = `${url.pathname}${url.search}`;
     let response: Response;
     try {
-      response = await io.fetch(new URL(path, base).toString(), {
-        method,
-        headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
+      response = await io.fetch(url.toString(), init);
     } catch (error) {
       const { cause, message } = error as Error & { cause?: { code?: string; message?: string } };
       const why = cause?.code ?? cause?.message ?? message;
@@ -441,11 +449,13 @@ export async function runAdmin(argv: string[], io: CliIo): Promise<number> {
       throw new ApiError(`${method} ${path}: ${response.status}, not JSON: ${text.slice(0, 200)}`);
     }
     if (!response.ok) throw new ApiError(`${method} ${path}: ${response.status} ${(json as { message?: string }).message ?? text}`);
-    return json;
+    return new Response(text, { status: response.status, headers: { "content-type": "application/json" } });
   };
+  // Paths are absolute: the API is at the URL's origin, whatever path the URL has.
+  const api = adminClient(new URL(base).origin, { token, fetch: checkedFetch });
 
   try {
-    const result = await command.run({ args: positionals, values, call });
+    const result = await command.run({ args: positionals, values, api });
     io.out(values.table ? table(result) : JSON.stringify(result));
     return 0;
   } catch (error) {

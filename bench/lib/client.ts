@@ -1,8 +1,9 @@
 // The benchmark's clients: the client library (chat-backend/client) for the backend, its raw frame layer for the echo
-// floors (text echoed back as it is), timing, and the calls a chat client makes (admin user creation, a chat turn,
-// the backend's storage counters). The library adds no timer to a request: a turn's time is its round trip.
+// floors (text echoed back as it is), timing, and the calls a chat client makes (admin user creation through the
+// typed admin client, a chat turn, the backend's storage counters). The library adds no timer to a request: a turn's time is its round trip.
 import { ChatBackendError, ChatClient, openFrameSocket, type FrameSocket } from "chat-backend/client";
 import { nodeSocket } from "chat-backend/client/node";
+import { adminClient, createUser as createUserWith } from "../../client/http-api";
 
 export type { ChatClient, TurnEvent } from "chat-backend/client";
 
@@ -41,14 +42,9 @@ export async function timed<T>(fn: () => Promise<T>): Promise<[ms: number, value
   return [performance.now() - start, value];
 }
 
+/** A benchmark user with model 4 and `balance` dollars: its id. */
 export async function createUser(base: string, balance = 1000): Promise<string> {
-  const response = await fetch(`${base}/admin/users`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${ADMIN}`, "content-type": "application/json" },
-    body: JSON.stringify({ username: "bench", models: [4], balance }),
-  });
-  if (response.status !== 201) throw new Error(`createUser ${response.status}: ${await response.text()}`);
-  return ((await response.json()) as { user_id: string }).user_id;
+  return (await createUserWith(adminClient(base, { token: ADMIN }), { username: "bench", models: [4], balance })).user_id;
 }
 
 /** One chat turn; returns the session id (a new one when `sessionId` is "NEW"). */

@@ -5,6 +5,10 @@ import { ErrorCode } from "../../protocol";
 
 export { ErrorCode };
 
+/** What a chat message (type 3) answers when its turn fails unexpectedly, wherever it fails (the dispatcher, the
+ *  session's object, the user's account object): the original's code for a failed chat message. */
+export const TURN_FAILURE: ErrorCode = ErrorCode.UnableToReceiveResponse;
+
 const defaultTexts: Record<ErrorCode, string> = {
   0: "JSON Parsing Error",
   1: "Unknown Message",

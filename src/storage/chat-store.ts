@@ -1,5 +1,5 @@
-// Owns the storage contract the domain depends on: record shapes and the ChatStore interface.
-// Engines (D1 today, PostgreSQL next) implement it; domain code never sees SQL.
+// Owns the storage contract the domain depends on: record shapes and the store's interfaces, one per kind of user
+// (accounts, sessions, files, the admin API), which ChatStore joins. Engines implement it; domain code never sees SQL.
 import type { historyRoles, ledgerKinds } from "./schema";
 
 export type HistoryRole = (typeof historyRoles)[number];
@@ -186,12 +186,17 @@ export interface UserChanges {
   modelIds?: number[];
 }
 
-export interface ChatStore {
+/** The database connection itself: what the Worker's health check and a request's end use. */
+export interface StoreConnection {
   /** Releases the engine's connection (a no-op on D1). */
   close(): Promise<void>;
   /** Throws when the database cannot answer. */
   ping(): Promise<void>;
+}
 
+/** A user's account as the running service reads it: the user and balance, the models they may use, the catalog's
+ *  prices, an API key by id. Used by the user's account object, turns, sign-in and the user reads of the socket. */
+export interface AccountStore {
   findUser(userId: string): Promise<UserRecord | null>;
   /** Models the user may use (granted and not retired), sorted by id. */
   listGrantedModels(userId: string): Promise<ModelRecord[]>;
@@ -200,22 +205,14 @@ export interface ChatStore {
   findModelByName(name: string): Promise<ModelRecord | null>;
   /** Sorted by id; ids that name no model are left out. */
   findModelsById(ids: number[]): Promise<CatalogModel[]>;
+  findApiKey(keyId: string): Promise<ApiKeyRecord | null>;
+}
 
-  /** Every model, retired ones included, sorted by id. */
-  listModels(): Promise<CatalogModel[]>;
-  createModel(model: NewModel): Promise<ModelCreation>;
-  /** null when there is no such model. */
-  updateModel(modelId: number, changes: ModelChanges): Promise<CatalogModel | null>;
-  /** null when there is no such model; retiring twice keeps the first time. */
-  retireModel(modelId: number, at: number): Promise<CatalogModel | null>;
-  /** Ids of the users granted this model. */
-  usersGrantedModel(modelId: number): Promise<string[]>;
-
+/** Sessions and their history: what a session object writes and the session reads of the socket use. */
+export interface SessionStore {
   /** Most recently active first. */
   listSessions(userId: string): Promise<SessionListItem[]>;
   findSession(sessionId: string): Promise<SessionRecord | null>;
-  /** Ids of the user's sessions active at or after `sinceMs`. */
-  sessionsActiveSince(userId: string, sinceMs: number): Promise<string[]>;
   loadSessionContext(sessionId: string, historyLimit: number): Promise<StoredSessionContext | null>;
   readHistory(sessionId: string): Promise<HistoryEntry[]>;
   /** Up to `limit` entries starting at sequence number `fromSeq`. */
@@ -226,11 +223,27 @@ export interface ChatStore {
    */
   commitWrites(batchId: string, writes: readonly SessionWrite[], retry: boolean, at: number): Promise<WriteBatchResult>;
   deleteSession(sessionId: string): Promise<void>;
+}
 
+/** Uploaded files: recorded by their session's object, listed with its history, served by the file routes. */
+export interface FileStore {
   /** Records an uploaded file; with `newSession`, creates that session in the same atomic write. */
   registerFile(file: FileRecord, newSession: SessionRecord | null): Promise<void>;
   findFile(fileName: string): Promise<FileRecord | null>;
   listSessionFiles(sessionId: string): Promise<FileRecord[]>;
+}
+
+/** The operator's side (admin API): the catalog, users with their grants, balances and ledger, API keys. */
+export interface AdminStore {
+  /** Every model, retired ones included, sorted by id. */
+  listModels(): Promise<CatalogModel[]>;
+  createModel(model: NewModel): Promise<ModelCreation>;
+  /** null when there is no such model. */
+  updateModel(modelId: number, changes: ModelChanges): Promise<CatalogModel | null>;
+  /** null when there is no such model; retiring twice keeps the first time. */
+  retireModel(modelId: number, at: number): Promise<CatalogModel | null>;
+  /** Ids of the users granted this model. */
+  usersGrantedModel(modelId: number): Promise<string[]>;
 
   createUser(user: NewUser, at: number): Promise<UserCreation>;
   getUserWithModels(userId: string): Promise<UserWithModels | null>;
@@ -240,11 +253,16 @@ export interface ChatStore {
   listLedger(userId: string, limit: number, after: LedgerPosition | null): Promise<LedgerEntry[]>;
   /** null when the user does not exist. */
   updateUser(userId: string, changes: UserChanges, at: number): Promise<UserWithModels | null>;
+  /** Ids of the user's sessions active at or after `sinceMs` (their turns commit before a balance is set by hand). */
+  sessionsActiveSince(userId: string, sinceMs: number): Promise<string[]>;
 
   createApiKey(key: ApiKeyRecord): Promise<void>;
-  findApiKey(keyId: string): Promise<ApiKeyRecord | null>;
   /** Oldest first. */
   listApiKeys(userId: string): Promise<ApiKeyRecord[]>;
   /** false when the user has no such key; revoking twice keeps the first time. */
   revokeApiKey(userId: string, keyId: string, at: number): Promise<boolean>;
 }
+
+/** The whole store, as an engine implements it and the code that opens it holds it; everything else depends on
+ *  the narrow part it uses. */
+export interface ChatStore extends StoreConnection, AccountStore, SessionStore, FileStore, AdminStore {}

@@ -1,11 +1,13 @@
 // Test helpers that talk to the Worker the way clients do: a raw WebSocket (TestSocket, the tests' frame client in
-// test/support/) upgraded through the Worker, the client library itself (ChatClient), the admin API, and D1 reads.
+// test/support/) upgraded through the Worker, the client library itself (ChatClient), the admin API (typed, and raw
+// for malformed requests), and D1 reads.
 import { exports } from "cloudflare:workers";
 import { afterEach } from "vitest";
 import postgres from "postgres";
 import { ChatClient, type ClientOptions } from "chat-backend/client";
 import type { ChatMessageRequest } from "../../protocol";
 import { FrameClient, type Frame, type Reply } from "../support/frame-client";
+import { adminClient, createUser as createUserWith, type NewUser } from "../../client/http-api";
 import { configOf } from "../../src/config";
 import { sessionObject } from "../../src/domain/operations/session-objects";
 import { ADMIN_TOKEN, testEnv } from "./env";
@@ -62,19 +64,17 @@ export function backendFetch(path: string, init?: RequestInit): Promise<Response
   return exports.default.fetch(`http://backend.test${path}`, init);
 }
 
-export interface CreatedUser {
-  user_id: string;
-  username: string;
-  balance: number;
-  models: number[];
+/** The admin API through the typed client (client/http-api.ts), reaching the Worker as `backendFetch` does. */
+export const adminApi = adminClient("http://backend.test", { token: ADMIN_TOKEN, fetch: (input, init) => exports.default.fetch(input, init) });
+
+export type CreatedUser = Awaited<ReturnType<typeof createUser>>;
+
+/** A user with the models user:create grants and $1, unless `fields` say otherwise. */
+export function createUser(fields: Partial<NewUser> = {}) {
+  return createUserWith(adminApi, { username: "Test User", models: [4, 5, 8], balance: 1, ...fields });
 }
 
-export async function createUser(fields: { models?: number[]; balance?: number; user_id?: string; username?: string } = {}) {
-  const response = await admin("POST", "/admin/users", { username: "Test User", models: [4, 5, 8], balance: 1, ...fields });
-  if (response.status !== 201) throw new Error(`createUser: ${response.status} ${await response.text()}`);
-  return (await response.json()) as CreatedUser;
-}
-
+/** Any admin request, malformed ones included, as the Worker answers it. */
 export function admin(method: string, path: string, body?: unknown, token = ADMIN_TOKEN): Promise<Response> {
   return backendFetch(path, {
     method,

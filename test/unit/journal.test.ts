@@ -2,7 +2,7 @@
 // retried through the alarm when the database refuses, and recovered by a new instance after eviction.
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { Journal, type CommitReceipt } from "../../src/domain/session/journal";
-import type { ChatStore, SessionWrite, WriteBatchResult } from "../../src/storage/chat-store";
+import type { SessionWrite, WriteBatchResult } from "../../src/storage/chat-store";
 import { summaryWrite, turnWrite } from "./fixtures";
 import { MemoryStorage } from "./memory-storage";
 
@@ -44,7 +44,7 @@ function setUp(storage = new MemoryStorage(), database = new RecordingDatabase()
   const reported: { writes: number; balanceAfterMicros: number | null }[] = [];
   const journal = new Journal(
     storage.asStorage(),
-    () => database as unknown as ChatStore,
+    () => database,
     async (withinMs) => void wakeUps.push(withinMs),
     { windowMs: WINDOW_MS, retryMs: RETRY_MS },
     (writes, balanceAfterMicros) => reported.push({ writes: writes.length, balanceAfterMicros }),

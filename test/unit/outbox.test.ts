@@ -1,10 +1,10 @@
 // The outbox of chat events: staged before the commit, published in the turns' order once committed, retried
 // through the alarm when the mirror fails, and resolved against the database after an instance died mid-turn.
 import { describe, expect, it } from "vitest";
-import { TurnOutbox } from "../../src/domain/session/outbox";
+import { TurnOutbox, type OutboxReads } from "../../src/domain/session/outbox";
 import type { ChatEvent } from "../../src/events/chat-event";
 import type { EventMirror } from "../../src/events/redis-mirror";
-import type { ChatStore, HistoryEntry, SessionRecord, UserRecord } from "../../src/storage/chat-store";
+import type { HistoryEntry, SessionRecord, UserRecord } from "../../src/storage/chat-store";
 import { gate, settle } from "./deferred";
 import { chatEvent, session } from "./fixtures";
 import { MemoryStorage } from "./memory-storage";
@@ -35,13 +35,12 @@ function setUp() {
 }
 
 /** A database holding what the outbox reads back for a staged turn. */
-function databaseWith(history: HistoryEntry[], summary: string, balanceMicros: number): ChatStore {
-  const stored: Partial<ChatStore> = {
+function databaseWith(history: HistoryEntry[], summary: string, balanceMicros: number): OutboxReads {
+  return {
     readHistoryFrom: async () => history,
     findSession: async (): Promise<SessionRecord> => ({ ...session, summary }),
     findUser: async (): Promise<UserRecord> => ({ id: session.userId, username: "u", balanceMicros }),
   };
-  return stored as ChatStore;
 }
 
 describe("TurnOutbox", () => {

@@ -1,9 +1,9 @@
 // Owns the read side of a user's account: who they are, which models they may use, their balance; and what a
 // refusal of either says (the detail names the user, the model and the user's models).
-import type { ChatStore, ModelRecord, ModelRef, UserRecord } from "../../storage/chat-store";
+import type { AccountStore, ModelRecord, ModelRef, UserRecord } from "../../storage/chat-store";
 import { ChatError, detailedError, ErrorCode } from "../errors";
 
-export async function requireUser(store: ChatStore, userId: string): Promise<UserRecord> {
+export async function requireUser(store: Pick<AccountStore, "findUser">, userId: string): Promise<UserRecord> {
   const user = await store.findUser(userId);
   if (!user) throw unknownUser(userId);
   return user;
@@ -14,7 +14,7 @@ export function unknownUser(userId: string, message?: string): ChatError {
   return detailedError(ErrorCode.UserDoesNotExist, `no user has the id "${userId}": check the id, or create the user (npm run user:create)`, message);
 }
 
-export async function grantedModels(store: ChatStore, userId: string): Promise<ModelRecord[]> {
+export async function grantedModels(store: AccountStore, userId: string): Promise<ModelRecord[]> {
   const [, models] = await Promise.all([requireUser(store, userId), store.listGrantedModels(userId)]);
   return models;
 }
@@ -27,7 +27,7 @@ export async function requireModelAccess(
   access: { model: ModelRecord | null; granted: boolean } | null,
   ref: ModelRef,
   userId: string,
-  store: Pick<ChatStore, "listGrantedModels" | "findModelsById">,
+  store: Pick<AccountStore, "listGrantedModels" | "findModelsById">,
 ): Promise<{ model: ModelRecord }> {
   if (!access) throw unknownUser(userId);
   const { model } = access;

@@ -3,7 +3,7 @@
 // API issued ("cbk_<key id>_<secret>", checked against the stored hash in constant time).
 import { createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from "jose";
 import type { AuthSettings } from "../../config";
-import type { ApiKeyRecord, ChatStore } from "../../storage/chat-store";
+import type { AccountStore, AdminStore, ApiKeyRecord } from "../../storage/chat-store";
 import { base64Url, fromHex, hex } from "../encoding";
 import { unknownUser } from "./accounts";
 
@@ -39,7 +39,7 @@ export interface ProvenCredential {
 }
 
 /** The user a credential proves, or CredentialRefused. */
-export async function proveCredential(credential: string, auth: TokenAuth, store: ChatStore): Promise<ProvenCredential> {
+export async function proveCredential(credential: string, auth: TokenAuth, store: AccountStore): Promise<ProvenCredential> {
   if (credential.startsWith(API_KEY_PREFIX)) return userOfApiKey(credential, store);
   return userOfJwt(credential, auth);
 }
@@ -77,7 +77,7 @@ function unacceptedAlgorithm(algorithm: string | undefined, auth: TokenAuth): st
   return `the JWT's alg ${JSON.stringify(algorithm ?? null)} is not accepted here; accepted: ${accepted.length > 0 ? accepted.join(", ") : "none (set AUTH_JWT_SECRET or AUTH_JWKS_URL)"}`;
 }
 
-async function userOfApiKey(key: string, store: ChatStore): Promise<ProvenCredential> {
+async function userOfApiKey(key: string, store: AccountStore): Promise<ProvenCredential> {
   // "cbk_" + 32 hex digits + "_" + the secret (base64url, which may hold "_" itself).
   const match = /^([0-9a-f]{32})_(.+)$/.exec(key.slice(API_KEY_PREFIX.length));
   if (!match) throw new CredentialRefused("Malformed credential");
@@ -96,7 +96,7 @@ export interface IssuedApiKey {
 }
 
 /** A new API key for an existing user. */
-export async function issueApiKey(store: ChatStore, userId: string, now: number): Promise<IssuedApiKey> {
+export async function issueApiKey(store: AccountStore & AdminStore, userId: string, now: number): Promise<IssuedApiKey> {
   if (!(await store.findUser(userId))) throw unknownUser(userId, "User not found");
   const keyId = crypto.randomUUID().replace(/-/g, "");
   const secret = base64Url(crypto.getRandomValues(new Uint8Array(SECRET_BYTES)));

@@ -4,9 +4,9 @@
 // concurrent turns of any number of sessions never spend the same money twice.
 import { DurableObject } from "cloudflare:workers";
 import { configOf } from "../../config";
-import type { ChatStore, ModelRecord, ModelRef } from "../../storage/chat-store";
+import type { AccountStore, ModelRecord, ModelRef } from "../../storage/chat-store";
 import { openStore } from "../../storage/open-store";
-import { ChatError, ErrorCode, outcomeOf, type Outcome } from "../errors";
+import { ChatError, ErrorCode, outcomeOf, TURN_FAILURE, type Outcome } from "../errors";
 import { SerialQueue } from "../serial-queue";
 import { requireModelAccess, unknownUser } from "./accounts";
 import { GrantCache } from "./grant-cache";
@@ -35,7 +35,7 @@ export class UserAccount extends DurableObject<Env> {
   private readonly config = configOf(this.env);
   private readonly queue = new SerialQueue((done) => this.ctx.waitUntil(done));
   private readonly grants = new GrantCache(this.config.ACCOUNT_CACHE_TTL_MS);
-  private store: ChatStore | null = null;
+  private store: AccountStore | null = null;
   private userId: string | null = null;
   private readonly spendable = new Spendable(this.ctx.storage, async () => {
     if (!this.userId) return null;
@@ -45,7 +45,7 @@ export class UserAccount extends DurableObject<Env> {
   /** Checks that the user may use the model, then holds the most the turn may cost. */
   authorizeTurn(request: TurnAuthorizationRequest): Promise<Outcome<AuthorizedTurn>> {
     this.userId = request.userId;
-    return outcomeOf(this.queue.run(() => this.authorize(request)), ErrorCode.InternalServerError);
+    return outcomeOf(this.queue.run(() => this.authorize(request)), TURN_FAILURE);
   }
 
   /** The turn ended having charged `chargedMicros` (0: it failed); the rest of its reservation is free again. */
@@ -93,7 +93,7 @@ export class UserAccount extends DurableObject<Env> {
     }
   }
 
-  private chatStore(): ChatStore {
+  private chatStore(): AccountStore {
     return (this.store ??= openStore(this.config.storage));
   }
 }

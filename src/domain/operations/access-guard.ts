@@ -4,10 +4,10 @@
 // connection hub has learnt (users that exist, who owns which session) is kept in memory, so a warm turn reads
 // nothing; a session of the user the database does not know yet (a turn of another connection may not be
 // committed) is left to its object to check.
-import type { ChatStore } from "../../storage/chat-store";
+import type { AccountStore, SessionStore } from "../../storage/chat-store";
 import { unknownUser } from "../accounts/accounts";
-import { ChatError, ErrorCode } from "../errors";
 import type { SessionIds } from "../session/session-ids";
+import { requireSessionOwner } from "../session/session-record";
 
 /** Enough for a user's sessions; beyond it the oldest entries are forgotten (and read again when needed). */
 const MAX_REMEMBERED = 10_000;
@@ -19,11 +19,12 @@ export class AccessGuard {
   constructor(private readonly sessionIds: SessionIds) {}
 
   /** Throws the error the request gets when `userId` may not touch `sessionId` ("NEW": any new session). */
-  async check(store: ChatStore, userId: string, sessionId: string | "NEW"): Promise<void> {
+  async check(store: AccountStore & SessionStore, userId: string, sessionId: string | "NEW"): Promise<void> {
     const [userExists, owner] = await Promise.all([this.userExists(store, userId), sessionId === "NEW" ? null : this.ownerOf(store, sessionId)]);
     if (!userExists) throw unknownUser(userId);
-    if (owner !== null && owner !== userId) throw new ChatError(ErrorCode.SessionNotFound);
-    if (owner === null && sessionId !== "NEW" && !(await this.sessionIds.issuedTo(userId, sessionId))) throw new ChatError(ErrorCode.SessionNotFound);
+    if (sessionId === "NEW") return;
+    // The database's owner; for a session it does not know yet, this user when its id was issued to them (session-ids.ts).
+    requireSessionOwner(owner ?? ((await this.sessionIds.issuedTo(userId, sessionId)) ? userId : null), userId);
   }
 
   /** A session this user's turn just created or used. */
@@ -32,7 +33,7 @@ export class AccessGuard {
     rememberUser(this.users, userId);
   }
 
-  private async userExists(store: ChatStore, userId: string): Promise<boolean> {
+  private async userExists(store: AccountStore, userId: string): Promise<boolean> {
     if (this.users.has(userId)) return true;
     const exists = (await store.findUser(userId)) !== null;
     if (exists) rememberUser(this.users, userId);
@@ -40,7 +41,7 @@ export class AccessGuard {
   }
 
   /** The session's owner, or null when the database does not know the session (yet). */
-  private async ownerOf(store: ChatStore, sessionId: string): Promise<string | null> {
+  private async ownerOf(store: SessionStore, sessionId: string): Promise<string | null> {
     const known = this.owners.get(sessionId);
     if (known !== undefined) return known;
     const session = await store.findSession(sessionId);

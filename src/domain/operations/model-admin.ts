@@ -1,6 +1,6 @@
 // Owns operator changes to the model catalog: adding a model, changing its prices, provider or context length,
 // retiring it. The account objects of the users granted a changed model forget what they cached of it.
-import type { CatalogModel, ChatStore, ModelCreation } from "../../storage/chat-store";
+import type { AdminStore, CatalogModel, ModelCreation } from "../../storage/chat-store";
 import { accountObject } from "../accounts/user-account";
 import { dollarsToMicros } from "../money";
 
@@ -23,7 +23,7 @@ export interface ModelChangesInput {
 /** Account objects told at once of a model change; the rest wait their turn. */
 const NOTIFY_CONCURRENCY = 16;
 
-export function createModel(store: ChatStore, input: NewModelInput): Promise<ModelCreation> {
+export function createModel(store: AdminStore, input: NewModelInput): Promise<ModelCreation> {
   return store.createModel({
     id: input.id,
     name: input.name,
@@ -35,7 +35,7 @@ export function createModel(store: ChatStore, input: NewModelInput): Promise<Mod
 }
 
 /** The model as changed, or null when there is no such model. */
-export async function changeModel(env: Env, store: ChatStore, modelId: number, input: ModelChangesInput): Promise<CatalogModel | null> {
+export async function changeModel(env: Env, store: AdminStore, modelId: number, input: ModelChangesInput): Promise<CatalogModel | null> {
   const model = await store.updateModel(modelId, {
     provider: input.provider,
     contextLength: input.contextLength,
@@ -47,7 +47,7 @@ export async function changeModel(env: Env, store: ChatStore, modelId: number, i
 }
 
 /** Retires the model (new turns are refused it, model lists leave it out, history stays); null when unknown. */
-export async function retireModel(env: Env, store: ChatStore, modelId: number): Promise<CatalogModel | null> {
+export async function retireModel(env: Env, store: AdminStore, modelId: number): Promise<CatalogModel | null> {
   const model = await store.retireModel(modelId, Date.now());
   if (model) await forgetCachedGrants(env, store, modelId);
   return model;
@@ -58,7 +58,7 @@ export async function retireModel(env: Env, store: ChatStore, modelId: number): 
  * takes), so the next turn reads the model again. An object that cannot be told re-reads within
  * ACCOUNT_CACHE_TTL_MS anyway: its failure is logged, not returned.
  */
-async function forgetCachedGrants(env: Env, store: ChatStore, modelId: number): Promise<void> {
+async function forgetCachedGrants(env: Env, store: AdminStore, modelId: number): Promise<void> {
   const userIds = await store.usersGrantedModel(modelId);
   let failed = 0;
   for (let i = 0; i < userIds.length; i += NOTIFY_CONCURRENCY) {

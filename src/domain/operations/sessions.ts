@@ -1,18 +1,18 @@
 // Owns reading a user's sessions outside a turn: the list, and a session's whole history (on protocol v2 with
 // each file entry's original name and link).
-import type { ChatStore, HistoryEntry, SessionListItem } from "../../storage/chat-store";
+import type { AccountStore, FileStore, HistoryEntry, SessionListItem, SessionStore } from "../../storage/chat-store";
 import { requireUser } from "../accounts/accounts";
-import { ChatError, ErrorCode } from "../errors";
+import { requireSessionOwner } from "../session/session-record";
 
-export async function listSessions(store: ChatStore, userId: string): Promise<SessionListItem[]> {
+export async function listSessions(store: AccountStore & SessionStore, userId: string): Promise<SessionListItem[]> {
   const [, sessions] = await Promise.all([requireUser(store, userId), store.listSessions(userId)]);
   return sessions;
 }
 
 /** The whole history of a session the user owns; another user's session reads as not found. */
-export async function sessionHistory(store: ChatStore, userId: string, sessionId: string): Promise<HistoryEntry[]> {
+export async function sessionHistory(store: SessionStore, userId: string, sessionId: string): Promise<HistoryEntry[]> {
   const [session, history] = await Promise.all([store.findSession(sessionId), store.readHistory(sessionId)]);
-  if (!session || session.userId !== userId) throw new ChatError(ErrorCode.SessionNotFound);
+  requireSessionOwner(session?.userId, userId);
   return history;
 }
 
@@ -22,7 +22,7 @@ export type DescribedHistoryEntry = HistoryEntry | (HistoryEntry & { role: "file
 
 /** The history with its file entries described; `linkTo` makes a stored file's client link (files/file-urls.ts). */
 export async function describedHistory(
-  store: ChatStore,
+  store: SessionStore & FileStore,
   userId: string,
   sessionId: string,
   linkTo: (fileName: string) => Promise<string>,

@@ -1,6 +1,6 @@
 // Owns operator reads and changes of users: listing them a page at a time, reading a user's ledger, creating
 // users, granting models, setting or topping up balances.
-import type { ChatStore, LedgerEntry, LedgerPosition, UserChanges, UserPageQuery, UserPosition, UserWithModels } from "../../storage/chat-store";
+import type { AccountStore, AdminStore, LedgerEntry, LedgerPosition, UserChanges, UserPageQuery, UserPosition, UserWithModels } from "../../storage/chat-store";
 import { unknownUser } from "../accounts/accounts";
 import { ChatError, ErrorCode } from "../errors";
 import { dollarsToMicros, MAX_BALANCE_DOLLARS, MAX_BALANCE_MICROS, microsToDollars } from "../money";
@@ -28,7 +28,7 @@ export interface Page<T, P> {
 }
 
 /** Users in the order they were created (then by id), `limit` at a time. */
-export async function listUsers(store: ChatStore, query: UserPageQuery): Promise<Page<UserWithModels, UserPosition>> {
+export async function listUsers(store: AdminStore, query: UserPageQuery): Promise<Page<UserWithModels, UserPosition>> {
   const users = await store.listUsers({ ...query, limit: query.limit + 1 });
   const items = users.slice(0, query.limit);
   const last = items.at(-1);
@@ -36,7 +36,7 @@ export async function listUsers(store: ChatStore, query: UserPageQuery): Promise
 }
 
 /** A user's ledger, newest first, `limit` entries at a time. */
-export async function userLedger(store: ChatStore, userId: string, limit: number, after: LedgerPosition | null): Promise<Page<LedgerEntry, LedgerPosition>> {
+export async function userLedger(store: AccountStore & AdminStore, userId: string, limit: number, after: LedgerPosition | null): Promise<Page<LedgerEntry, LedgerPosition>> {
   if (!(await store.findUser(userId))) throw unknownUser(userId, "User not found");
   const entries = await store.listLedger(userId, limit + 1, after);
   const items = entries.slice(0, limit);
@@ -44,7 +44,7 @@ export async function userLedger(store: ChatStore, userId: string, limit: number
   return { items, next: entries.length > limit && last ? { createdAt: last.createdAt, id: last.id } : null };
 }
 
-export async function createUser(store: ChatStore, input: NewUserInput): Promise<UserWithModels> {
+export async function createUser(store: AccountStore & AdminStore, input: NewUserInput): Promise<UserWithModels> {
   const modelIds = await requireGrantableModels(store, input.modelIds, []);
   const id = input.userId ?? crypto.randomUUID();
   const creation = await store.createUser({ id, username: input.username, balanceMicros: dollarsToMicros(input.balanceDollars), modelIds }, Date.now());
@@ -55,7 +55,7 @@ export async function createUser(store: ChatStore, input: NewUserInput): Promise
 /** Applies the changes; the user's account object forgets what it cached of them. */
 export async function changeUser(
   env: Env,
-  store: ChatStore,
+  store: AccountStore & AdminStore,
   recentSessionsMs: number,
   userId: string,
   input: UserChangesInput,
@@ -80,7 +80,7 @@ export async function changeUser(
 }
 
 /** An addition leaves the balance between 0 and the maximum (turns only lower it meanwhile), or changes nothing. */
-async function requireBalanceInBounds(store: ChatStore, userId: string, addMicros: number): Promise<void> {
+async function requireBalanceInBounds(store: AccountStore, userId: string, addMicros: number): Promise<void> {
   const user = await store.findUser(userId);
   if (!user) throw unknownUser(userId, "User not found");
   const after = user.balanceMicros + addMicros;
@@ -92,7 +92,7 @@ async function requireBalanceInBounds(store: ChatStore, userId: string, addMicro
   }
 }
 
-async function currentGrants(store: ChatStore, userId: string): Promise<number[]> {
+async function currentGrants(store: AdminStore, userId: string): Promise<number[]> {
   const user = await store.getUserWithModels(userId);
   if (!user) throw unknownUser(userId, "User not found");
   return user.modelIds;
@@ -100,7 +100,7 @@ async function currentGrants(store: ChatStore, userId: string): Promise<number[]
 
 /** The ids, deduplicated and sorted, if each names a model that is not retired (unless the user already has it:
  *  a grant of a model retired since may stay). */
-async function requireGrantableModels(store: ChatStore, ids: number[], alreadyGranted: number[]): Promise<number[]> {
+async function requireGrantableModels(store: AccountStore, ids: number[], alreadyGranted: number[]): Promise<number[]> {
   const unique = [...new Set(ids)].sort((a, b) => a - b);
   const models = new Map((await store.findModelsById(unique)).map((m) => [m.id, m]));
   const unknown = unique.filter((id) => !models.has(id));

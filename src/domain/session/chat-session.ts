@@ -8,7 +8,7 @@ import { createEventMirror } from "../../events/redis-mirror";
 import type { FileRecord, SessionWrite } from "../../storage/chat-store";
 import { openStore } from "../../storage/open-store";
 import { accountObject, type CommittedCharge, type UserAccount } from "../accounts/user-account";
-import { ChatError, ErrorCode, outcomeOf, type Outcome } from "../errors";
+import { ChatError, ErrorCode, outcomeOf, TURN_FAILURE, type Outcome } from "../errors";
 import { SerialQueue } from "../serial-queue";
 import { AnswerLog } from "./answer-log";
 import { Journal } from "./journal";
@@ -17,6 +17,7 @@ import { TurnOutbox } from "./outbox";
 import { acceptUpload, removeSession, type FileParts, type SessionUpload } from "./session-files";
 import { forgetSessionStorage } from "./session-storage";
 import { runTurn, type TurnParts, type TurnReply, type TurnRequest } from "./turn";
+import { requireSessionOwner } from "./session-record";
 import { SessionAlarm } from "./wake-up";
 import { LiveTurns, type Resumed } from "./live-turns";
 import { StreamLog } from "./stream-log";
@@ -57,7 +58,7 @@ export class ChatSession extends DurableObject<Env> {
   turn(request: TurnRequest): Promise<Outcome<TurnReply>> {
     return outcomeOf(
       this.queue.answerEarly<TurnReply>((respond) => runTurn(request, this.parts(), respond)),
-      ErrorCode.InternalServerError,
+      TURN_FAILURE,
     );
   }
 
@@ -94,7 +95,7 @@ export class ChatSession extends DurableObject<Env> {
   /** Throws 101 unless the session exists and is the user's. */
   private async checkOwner(userId: string, sessionId: string): Promise<void> {
     const context = await this.live.load(this.parts().store, sessionId, () => this.journal.settle());
-    if (context.session.userId !== userId) throw new ChatError(ErrorCode.SessionNotFound);
+    requireSessionOwner(context.session.userId, userId);
   }
 
   /** Deletes the session, after any turn in progress: its history and files (rows and R2 objects), then all this

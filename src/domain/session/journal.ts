@@ -2,7 +2,7 @@
 // is journaled in the session object's own storage (a turn before its reply goes out), then committed in order,
 // exactly once, in batches that gather what arrives within a window, and retried (the object's alarm wakes it)
 // until the database takes it.
-import type { ChatStore, SessionWrite } from "../../storage/chat-store";
+import type { SessionStore, SessionWrite } from "../../storage/chat-store";
 import { deleteKeys, putEntries } from "../../storage/durable-storage";
 import { SESSION_STORAGE, sessionKeys } from "./session-storage";
 import type { WakeUp } from "./wake-up";
@@ -45,7 +45,7 @@ export class Journal {
 
   constructor(
     private readonly storage: DurableObjectStorage,
-    private readonly store: () => ChatStore,
+    private readonly store: () => Pick<SessionStore, "commitWrites">,
     private readonly wakeUp: WakeUp,
     private readonly timing: { windowMs: number; retryMs: number },
     /** Told of every batch the database took (including writes an earlier instance journaled), with the

@@ -1,6 +1,6 @@
 // Owns what a session object keeps of its session between turns, so a warm turn reads nothing: the session
 // record, the recent history window handed to the agent, the next history sequence number, and its files.
-import type { ChatStore, FileRecord, HistoryEntry, SessionRecord } from "../../storage/chat-store";
+import type { FileRecord, HistoryEntry, SessionRecord, SessionStore } from "../../storage/chat-store";
 import { ChatError, ErrorCode } from "../errors";
 
 export interface LiveContext {
@@ -25,7 +25,7 @@ export class LiveSession {
    * The session's context, read from the database once per object lifetime. `beforeRead` runs first (the
    * journal commits what an earlier instance left, so the read is complete).
    */
-  async load(store: ChatStore, sessionId: string, beforeRead: () => Promise<void>): Promise<LiveContext> {
+  async load(store: Pick<SessionStore, "loadSessionContext">, sessionId: string, beforeRead: () => Promise<void>): Promise<LiveContext> {
     if (this.live) return this.live;
     let stored;
     try {

@@ -4,13 +4,16 @@
 // in order.
 import type { ChatEvent } from "../../events/chat-event";
 import type { EventMirror } from "../../events/redis-mirror";
-import type { ChatStore, HistoryEntry, SessionRecord } from "../../storage/chat-store";
+import type { AccountStore, HistoryEntry, SessionRecord, SessionStore } from "../../storage/chat-store";
 import { SerialQueue } from "../serial-queue";
 import type { CommitReceipt } from "./journal";
 import { SESSION_STORAGE, sessionKeys } from "./session-storage";
 import type { WakeUp } from "./wake-up";
 
 const PREFIX = SESSION_STORAGE.outbox;
+
+/** What resolving a dead instance's staged turn reads back from the database. */
+export type OutboxReads = Pick<SessionStore, "findSession" | "readHistoryFrom"> & Pick<AccountStore, "findUser">;
 
 interface StagedTurn {
   state: "staged";
@@ -140,7 +143,7 @@ export class TurnOutbox {
    * turns staged by an object that died mid-turn against the database (committed: published as stored now;
    * never committed: dropped).
    */
-  recover(store: ChatStore): Promise<void> {
+  recover(store: OutboxReads): Promise<void> {
     return this.publishing.run(() => this.flushEntries(store));
   }
 
@@ -151,7 +154,7 @@ export class TurnOutbox {
   }
 
   /** Publishes ready turns in order, stopping at a turn still running (or at a failure: the alarm retries). */
-  private async flushEntries(store: ChatStore | null): Promise<void> {
+  private async flushEntries(store: OutboxReads | null): Promise<void> {
     const entries = await this.storage.list<OutboxEntry>({ prefix: PREFIX });
     for (const [key, entry] of entries) {
       try {
@@ -179,7 +182,7 @@ async function readEarlier(sessionId: string, historySoFar: () => Promise<Histor
   }
 }
 
-async function resolve(entry: OutboxEntry, store: ChatStore | null): Promise<Resolution> {
+async function resolve(entry: OutboxEntry, store: OutboxReads | null): Promise<Resolution> {
   if (entry.state === "ready") return { action: "publish", event: entry.event };
   // A staged turn ahead is still running: waiting keeps the stream in the turns' order.
   if (!store) return { action: "wait" };
@@ -187,7 +190,7 @@ async function resolve(entry: OutboxEntry, store: ChatStore | null): Promise<Res
 }
 
 /** A staged turn left by a dead instance, as the database has it now. */
-async function resolveStaged(store: ChatStore, staged: StagedTurn): Promise<Resolution> {
+async function resolveStaged(store: OutboxReads, staged: StagedTurn): Promise<Resolution> {
   const chats: HistoryEntry[] = await store.readHistoryFrom(staged.sessionId, staged.firstSeq, staged.entryCount);
   if (chats.length === 0) return { action: "drop" };
   const [session, user] = await Promise.all([store.findSession(staged.sessionId), store.findUser(staged.event.userId)]);

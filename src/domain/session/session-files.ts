@@ -1,14 +1,13 @@
 // Owns the files of a session inside its object: accepting an upload (into this session, or the session it starts)
 // and deleting the session with its files, each in order with the session's turns.
 import { chunked } from "../../chunked";
-import type { ChatStore, FileRecord, SessionRecord } from "../../storage/chat-store";
+import type { AccountStore, FileRecord, FileStore, SessionRecord, SessionStore } from "../../storage/chat-store";
 import { requireModelAccess } from "../accounts/accounts";
-import { ChatError, ErrorCode } from "../errors";
 import { normalizedContentType, r2KeyFor, safeOriginalName, storedFileName } from "../files/file-names";
 import type { Journal } from "./journal";
 import type { LiveSession } from "./live-context";
 import { NEW_CHAT_NAME } from "./session-name";
-import { newSessionRecord } from "./session-record";
+import { newSessionRecord, requireSessionOwner } from "./session-record";
 
 /** R2 deletes at most 1,000 keys a call. */
 const R2_DELETE_BATCH = 1000;
@@ -28,7 +27,7 @@ export interface SessionUpload {
 }
 
 export interface FileParts {
-  store: ChatStore;
+  store: SessionStore & FileStore & AccountStore;
   live: LiveSession;
   journal: Journal;
   files: R2Bucket;
@@ -40,7 +39,7 @@ export async function acceptUpload(upload: SessionUpload, { store, live, journal
   const newSession = upload.isNew ? await sessionStartedByUpload(upload, store, now) : null;
   if (!newSession) {
     const context = await live.load(store, upload.sessionId, () => journal.settle());
-    if (context.session.userId !== upload.userId) throw new ChatError(ErrorCode.SessionNotFound);
+    requireSessionOwner(context.session.userId, upload.userId);
   }
 
   const originalName = safeOriginalName(upload.fileName);
@@ -70,7 +69,7 @@ export async function acceptUpload(upload: SessionUpload, { store, live, journal
   return record;
 }
 
-async function sessionStartedByUpload(upload: SessionUpload, store: ChatStore, now: number): Promise<SessionRecord> {
+async function sessionStartedByUpload(upload: SessionUpload, store: AccountStore, now: number): Promise<SessionRecord> {
   const ref = { name: upload.modelName };
   const { model } = await requireModelAccess(await store.authorizeTurn(upload.userId, ref), ref, upload.userId, store);
   return newSessionRecord({ id: upload.sessionId, userId: upload.userId, modelId: model.id, name: NEW_CHAT_NAME, prompt: upload.sessionPrompt }, now);
@@ -80,7 +79,7 @@ async function sessionStartedByUpload(upload: SessionUpload, store: ChatStore, n
 export async function removeSession(userId: string, sessionId: string, { store, live, journal, files }: FileParts): Promise<void> {
   await journal.settle();
   const session = live.known()?.session ?? (await store.findSession(sessionId));
-  if (!session || session.userId !== userId) throw new ChatError(ErrorCode.SessionNotFound);
+  requireSessionOwner(session?.userId, userId);
   const keys = (await store.listSessionFiles(sessionId)).map((file) => file.r2Key);
   for (const batch of chunked(keys, R2_DELETE_BATCH)) await files.delete(batch);
   await store.deleteSession(sessionId);

@@ -4,7 +4,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import type { AgentClient } from "../../agent/agent-client";
 import { summarizeWithOpenAi } from "../../agent/openai-summarizer";
 import type { Config } from "../../config";
-import type { ChatStore, ModelRecord } from "../../storage/chat-store";
+import type { AccountStore, ModelRecord } from "../../storage/chat-store";
 import { microsToDollars, tokenCostMicros } from "../money";
 
 export interface SummaryInput {
@@ -31,7 +31,7 @@ export async function summarizeTurn(
   input: SummaryInput,
   agent: AgentClient,
   config: Config,
-  store: ChatStore,
+  store: Pick<AccountStore, "findModelByName">,
 ): Promise<SummaryResult | null> {
   const turn = turnTranscript(input.userMessage, input.assistantMessage);
   try {

@@ -12,7 +12,8 @@ import { withConfig, withStore, type AppEnv } from "./app-env";
 import { authenticate } from "./authenticate";
 import { httpFailure, renderFailure } from "./failures";
 import { fileRoutes } from "./file-routes";
-import { failures, jsonAnswer, serveOpenApi, socketSecurity } from "./openapi";
+import { serveOpenApi } from "./openapi";
+import { failures, jsonAnswer, socketSecurity } from "./route-parts";
 import { firstQueryValue, validationHook } from "./validation";
 import { logRequest } from "../../observability/log";
 

@@ -1,82 +1,40 @@
 // Owns the file routes: POST /upload (multipart, size-limited while reading), GET /uploads/:fileName for
 // clients, and GET /files/:fileName for agents holding a signed, expiring URL. With AUTH_MODE=token an upload
 // needs its user's credential, and a file is served to its owner's credential or a signed link (which is what
-// the upload answer hands out then). Each route is declared with createRoute for the OpenAPI document.
-import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
+// the upload answer hands out then). Each route is declared in file-api.ts (for the OpenAPI document and the typed
+// client); what runs before it (sign-in, the size limit) is added here.
+import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { z } from "zod";
+import type { z } from "zod";
 import { ChatError, ErrorCode } from "../../domain/errors";
 import { contentDisposition, isStoredFileName } from "../../domain/files/file-names";
 import { clientFileUrl, isValidFileSignature } from "../../domain/files/file-urls";
 import { uploadFile } from "../../domain/operations/session-objects";
-import type { ChatStore, FileRecord } from "../../storage/chat-store";
+import type { FileRecord, FileStore } from "../../storage/chat-store";
 import type { AppEnv } from "./app-env";
 import { sessionIdsOf } from "../../domain/session/session-ids";
 import { AccessGuard } from "../../domain/operations/access-guard";
 import { authenticate } from "./authenticate";
 import { httpFailure } from "./failures";
-import { failures, jsonAnswer, userOrSignedSecurity, userSecurity, validatedByHandler } from "./openapi";
-import { firstQueryValue, validationHook } from "./validation";
+import { validatedByHandler } from "./openapi";
+import { validationHook } from "./validation";
+import { agentFileRoute, signedQuery, uploadForm, uploadRoute, userFileRoute } from "./file-api";
 
 /** Room for the form's other fields and multipart boundaries on top of the file itself. */
 const MULTIPART_OVERHEAD_BYTES = 64 * 1024;
-
-const uploadForm = z
-  .object({
-    file: z.instanceof(File, { error: "Missing field: file" }).meta({ type: "string", format: "binary", description: "The file" }),
-    // Optional with AUTH_MODE=token: the credential says who uploads.
-    user_id: z
-      .string()
-      .min(1, "Missing field: user_id")
-      .max(200)
-      .optional()
-      .meta({ description: "The user; required with AUTH_MODE=none, and with AUTH_MODE=token the credential's user if given" }),
-    session_id: z
-      .string({ error: "Missing field: session_id" })
-      .regex(/^(NEW|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$/, 'Invalid field session_id: expected a session UUID or "NEW"')
-      .meta({ description: 'A session of the user, or "NEW" (a session named "New Chat" is created with the file; its first turn names it)' }),
-    model_name: z.string({ error: "Missing field: model_name" }).min(1, "Missing field: model_name").meta({ description: "The model of a NEW session" }),
-    session_prompt: z.string().default("").meta({ description: "The system prompt of a NEW session" }),
-  })
-  .meta({ id: "Upload" });
-
-const uploadAnswer = z
-  .object({
-    message: z.literal("File uploaded successfully"),
-    data: z.object({
-      fileName: z.string().meta({ description: "The stored name: send it as file_name in a chat message" }),
-      sessionId: z.string(),
-      imageUrl: z.string().meta({ description: "Where the client fetches it (a signed link with AUTH_MODE=token)" }),
-      size: z.number().int().meta({ description: "Bytes" }),
-    }),
-  })
-  .meta({ id: "UploadAnswer" });
-
-const fileParams = z.object({ fileName: z.string().meta({ description: "The stored name an upload answered" }) });
-const signedQuery = z.object({
-  expires: firstQueryValue().optional().meta({ description: "Signed link: expiry, Unix seconds" }),
-  signature: firstQueryValue().optional().meta({ description: "Signed link: HMAC-SHA256 of the name and expiry, base64url" }),
-});
-const fileBytes = {
-  description: "The bytes, with their stored Content-Type, Content-Length and Content-Disposition",
-  content: { "*/*": { schema: z.string().meta({ format: "binary" }) } },
-};
 
 type AppContext = Context<AppEnv>;
 
 const fileTooLarge = (c: AppContext) => new ChatError(ErrorCode.FileTooLarge, `File too large: the limit is ${c.var.config.MAX_FILE_SIZE} MB`);
 const fileNotFound = () => new ChatError(ErrorCode.FileNotFound, "File not found");
 
-const uploadRoute = createRoute({
-  method: "post",
-  path: "/upload",
-  tags: ["files"],
-  summary: "Upload a file into a session",
-  description: "The body is read under MAX_FILE_SIZE megabytes, counted as it arrives. Then send a chat message with file_name.",
+/** The upload as served: its credential, then the body counted as it arrives, whatever Content-Length said (or
+ *  without one), under the size limit. */
+const servedUploadRoute = {
+  ...uploadRoute,
   middleware: [
     authenticate(),
-    // Counts what arrives, whatever Content-Length said (or without one).
     (c: AppContext, next: () => Promise<void>) =>
       bodyLimit({
         maxSize: c.var.config.maxFileBytes + MULTIPART_OVERHEAD_BYTES,
@@ -85,52 +43,15 @@ const uploadRoute = createRoute({
         },
       })(c, next),
   ],
-  security: userSecurity,
-  request: { body: { required: true, content: { "multipart/form-data": { schema: uploadForm } } } },
-  responses: {
-    202: jsonAnswer("Stored", uploadAnswer),
-    ...failures({
-      400: "Not a well-formed multipart body, a missing or invalid field, a file over MAX_FILE_SIZE, an unknown model for NEW",
-      401: "AUTH_MODE=token without a valid credential",
-      403: "A model the user may not use (NEW), or user_id other than the credential's",
-      404: "Unknown user, or a session that is not the user's",
-    }),
-  },
-});
+};
 
-const userFileRoute = createRoute({
-  method: "get",
-  path: "/uploads/{fileName}",
-  tags: ["files"],
-  summary: "A stored file, for clients",
-  description: "AUTH_MODE=none: anyone with the name. AUTH_MODE=token: the owner's credential, or a signed link (expires + signature).",
-  middleware: [authenticate({ optional: true })],
-  security: userOrSignedSecurity,
-  request: { params: fileParams, query: signedQuery },
-  responses: {
-    200: fileBytes,
-    ...failures({
-      401: "AUTH_MODE=token with neither a credential nor a signature",
-      403: "A tampered or expired signature",
-      404: "No such file (or another user's)",
-    }),
-  },
-});
-
-const agentFileRoute = createRoute({
-  method: "get",
-  path: "/files/{fileName}",
-  tags: ["files"],
-  summary: "A stored file, for agents (the signed URL of a chat message's file)",
-  request: { params: fileParams, query: signedQuery },
-  responses: { 200: fileBytes, ...failures({ 403: "A missing, tampered or expired signature", 404: "No such file" }) },
-});
+const servedUserFileRoute = { ...userFileRoute, middleware: [authenticate({ optional: true })] };
 
 export const fileRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
 fileRoutes
   // The form is read here, under the size limit, with the wire contract's own messages (docs/protocol.md 2.2).
-  .openapi(validatedByHandler(fileRoutes, uploadRoute), async (c) => {
+  .openapi(validatedByHandler(fileRoutes, servedUploadRoute), async (c) => {
     const form = await readForm(c.req.raw);
     const fields = Object.keys(uploadForm.shape).map((name) => [name, form.get(name) ?? undefined]);
     const parsed = uploadForm.safeParse(Object.fromEntries(fields));
@@ -163,7 +84,7 @@ fileRoutes
       202,
     );
   })
-  .openapi(userFileRoute, async (c) => {
+  .openapi(servedUserFileRoute, async (c) => {
     const { fileName } = c.req.valid("param");
     const config = c.var.config;
     if (config.auth.mode === "token" && !(await hasValidSignature(c, fileName, c.req.valid("query")))) {
@@ -202,7 +123,7 @@ async function readForm(request: Request): Promise<FormData> {
   }
 }
 
-async function findStoredFile(store: ChatStore, fileName: string): Promise<FileRecord | null> {
+async function findStoredFile(store: FileStore, fileName: string): Promise<FileRecord | null> {
   return isStoredFileName(fileName) ? store.findFile(fileName) : null;
 }
 

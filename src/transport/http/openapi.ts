@@ -1,42 +1,11 @@
-// Owns the OpenAPI description of the HTTP routes: the pieces routes declare (the failure body and its statuses,
-// the security schemes), and the document built from every route's zod schemas, served at /openapi.json and read
-// at /docs.
+// Owns the OpenAPI document of the HTTP routes: built from every route's zod schemas, served at /openapi.json and
+// read at /docs (the pieces each route declares are in route-parts.ts).
 import { createRoute, type OpenAPIHono, type RouteConfig } from "@hono/zod-openapi";
-import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { z } from "zod";
 import type { AuthSettings } from "../../config";
 import type { AppEnv } from "./app-env";
 import { DOCS_PAGE } from "./docs-page";
-
-/** The one failure body (failures.ts renders every failure so). */
-export const failureSchema = z
-  .object({
-    message: z.string().meta({ description: "What went wrong, for people", example: "User not found" }),
-    data: z.null(),
-    detail: z
-      .string()
-      .optional()
-      .meta({ description: "When known: what exactly was wrong and what to do next", example: "no user with id 3b0c1c9e-…" }),
-  })
-  .meta({ id: "Failure", description: 'Every failure: {"message", "data": null, "detail"?} with the status of its kind' });
-
-type FailureResponses<D> = {
-  [K in keyof D]: { description: string; content: { "application/json": { schema: typeof failureSchema } } };
-};
-
-/** Failure responses of a route: status → when it happens. */
-export function failures<D extends Partial<Record<ContentfulStatusCode, string>>>(described: D): FailureResponses<D> {
-  const entries = Object.entries(described).map(([status, description]) => [
-    status,
-    { description: String(description), content: { "application/json": { schema: failureSchema } } },
-  ]);
-  return Object.fromEntries(entries) as FailureResponses<D>;
-}
-
-/** A JSON answer of a route. */
-export function jsonAnswer<T extends z.ZodType>(description: string, schema: T) {
-  return { description, content: { "application/json": { schema } } };
-}
+import { ADMIN_TOKEN, jsonAnswer, USER_CREDENTIAL, USER_CREDENTIAL_QUERY, USER_SCHEMES } from "./route-parts";
 
 /**
  * For a route whose handler validates its request itself with the schemas `route` declares (an upload read under a
@@ -49,21 +18,6 @@ export function validatedByHandler<R extends RouteConfig>(app: OpenAPIHono<AppEn
   const { request: _validated, ...served } = route;
   return { ...served, hide: true };
 }
-
-/** Security scheme names routes refer to. */
-export const ADMIN_TOKEN = "adminToken";
-export const USER_CREDENTIAL = "userCredential";
-export const USER_CREDENTIAL_QUERY = "userCredentialQuery";
-const USER_SCHEMES = [USER_CREDENTIAL, USER_CREDENTIAL_QUERY];
-
-type Security = Record<string, string[]>[];
-export const adminSecurity: Security = [{ [ADMIN_TOKEN]: [] }];
-/** Routes that need a user's credential with AUTH_MODE=token (left out of the document with AUTH_MODE=none). */
-export const userSecurity: Security = [{ [USER_CREDENTIAL]: [] }];
-/** A user's credential, or a signed link: the requirement is optional. */
-export const userOrSignedSecurity: Security = [{ [USER_CREDENTIAL]: [] }, {}];
-/** The WebSocket upgrade: the credential as a header or as ?token=. */
-export const socketSecurity: Security = [{ [USER_CREDENTIAL]: [] }, { [USER_CREDENTIAL_QUERY]: [] }];
 
 const DOCUMENT_INFO = {
   title: "Chat-Backend HTTP API",

@@ -5,12 +5,12 @@ import type { z } from "zod";
 import { MessageType, type Answers, type RequestType, type TurnEvent } from "../../../protocol";
 import type { Config } from "../../config";
 import { grantedModels, requireUser } from "../../domain/accounts/accounts";
-import { ChatError, ErrorCode } from "../../domain/errors";
+import { ChatError, ErrorCode, TURN_FAILURE } from "../../domain/errors";
 import { microsToDollars } from "../../domain/money";
 import { cancelTurn, deleteSession, resumeTurn, sendChatMessage, turnTarget, watchSession } from "../../domain/operations/session-objects";
 import { describedHistory, listSessions, sessionHistory } from "../../domain/operations/sessions";
 import { clientFileUrl } from "../../domain/files/file-urls";
-import type { ChatStore, ModelRef } from "../../storage/chat-store";
+import type { AccountStore, FileStore, ModelRef, SessionStore } from "../../storage/chat-store";
 import type { AccessGuard } from "../../domain/operations/access-guard";
 import type { SessionIds } from "../../domain/session/session-ids";
 import { requestSchemas, type RequestData } from "./frames";
@@ -19,7 +19,7 @@ import type { LiveSocket } from "./live-socket";
 export interface HandlerContext {
   env: Env;
   config: Config;
-  store: ChatStore;
+  store: AccountStore & SessionStore & FileStore;
   /** Origin the socket connected to. */
   origin: string;
   /** The socket's authenticated user (AUTH_MODE=token): frames act as this user only. */
@@ -165,7 +165,7 @@ export const messageHandlers = table({
   },
 
   [MessageType.ChatMessage]: {
-    failure: ErrorCode.UnableToReceiveResponse,
+    failure: TURN_FAILURE,
     waits: NO_WAIT,
     reaches: (data) => ({ userId: data.user_id, sessionId: data.session_id }),
     wrote: (answer) => answer.session_id,

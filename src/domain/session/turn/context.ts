@@ -2,6 +2,7 @@
 // this object knows it, checked against the request, with the name and prompt the session has once the turn is in.
 import { ChatError, ErrorCode } from "../../errors";
 import { nameAfterTurn } from "../session-name";
+import { requireSessionOwner } from "../session-record";
 import type { LoadedTurn, Turn, TurnParts, TurnReply } from "./state";
 
 /** The answer this session gave to a turn with the same request id within the window (a client's retry). */
@@ -20,7 +21,7 @@ export async function answeredBefore({ request }: Turn, { answers, store }: Turn
 export async function loadContext(turn: Turn, { store, live, journal, config }: TurnParts): Promise<LoadedTurn> {
   const { request } = turn;
   const context = request.isNew ? null : await live.load(store, request.sessionId, () => journal.settle());
-  if (context && context.session.userId !== request.userId) throw new ChatError(ErrorCode.SessionNotFound);
+  if (context) requireSessionOwner(context.session.userId, request.userId);
 
   const file = request.fileName ? (context?.files.find((f) => f.fileName === request.fileName) ?? null) : null;
   if (request.fileName && !file) throw new ChatError(ErrorCode.FileNotFound, `File not found in this session: ${request.fileName}`);

@@ -3,7 +3,7 @@
 // before the reply), end it live, reply; then summarize, store the summary, publish the event and finish the
 // reservation. Each step takes the turn as the steps before left it (state.ts) and the session object's parts.
 import { logTurn, type TurnRecord } from "../../../observability/log";
-import { ErrorCode, failureOf } from "../../errors";
+import { failureOf, TURN_FAILURE } from "../../errors";
 import type { Respond } from "../../serial-queue";
 import { callAgent } from "./agent-call";
 import { finishReservation, reserve } from "./charging";
@@ -27,7 +27,7 @@ export async function runTurn(request: TurnRequest, parts: TurnParts, respond: R
   try {
     await turnSteps(turn, parts, respondLogged);
   } catch (error) {
-    turn.log.code = failureOf(error, ErrorCode.InternalServerError).code;
+    turn.log.code = failureOf(error, TURN_FAILURE).code;
     throw error;
   } finally {
     logTurn(turn.log, parts.metrics);
@@ -76,7 +76,7 @@ async function answerLive(turn: LiveTurnState, parts: TurnParts): Promise<Journa
     const answer = await callAgent(turn, parts).finally(() => (turn.log.agentMs = Date.now() - agentStarted));
     journaled = await journalTurn(recordTurn(turn, answer, parts.config), parts);
   } catch (error) {
-    const failure = failureOf(error, ErrorCode.InternalServerError);
+    const failure = failureOf(error, TURN_FAILURE);
     await turn.liveTurn.end({ event: "error", code: failure.code, message: failure.message });
     throw error;
   }

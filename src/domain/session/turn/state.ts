@@ -3,7 +3,7 @@
 import type { AgentClient } from "../../../agent/agent-client";
 import type { Config } from "../../../config";
 import type { TurnRecord } from "../../../observability/log";
-import type { ChatStore, FileRecord, HistoryEntry, ModelRecord, ModelRef, SessionRecord } from "../../../storage/chat-store";
+import type { AccountStore, FileRecord, HistoryEntry, ModelRecord, ModelRef, SessionRecord, SessionStore } from "../../../storage/chat-store";
 import type { AnswerLog } from "../answer-log";
 import type { CommitReceipt, Journal } from "../journal";
 import type { LiveContext, LiveSession } from "../live-context";
@@ -41,7 +41,7 @@ export interface TurnReply {
 /** What a turn works with: the session object's parts, one per object lifetime. */
 export interface TurnParts {
   config: Config;
-  store: ChatStore;
+  store: SessionStore & AccountStore;
   agent: AgentClient;
   live: LiveSession;
   answers: AnswerLog<TurnReply>;
