@@ -52,11 +52,17 @@ export class TestSocket {
     const ready = this.received.shift();
     if (ready) return Promise.resolve(ready);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error("no frame received within 10 s")), 10_000);
-      this.waiting.push((frame) => {
+      const waiter = (frame: Frame) => {
         clearTimeout(timer);
         resolve(frame);
-      });
+      };
+      // A waiter that gave up is dropped: the next frame goes to the next caller, not to a failed one (a property
+      // test shrinking after a timeout would otherwise pair every later answer with the request before it).
+      const timer = setTimeout(() => {
+        this.waiting.splice(this.waiting.indexOf(waiter), 1);
+        reject(new Error("no frame received within 10 s"));
+      }, 10_000);
+      this.waiting.push(waiter);
     });
   }
 
