@@ -2,7 +2,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { timestampMs, timestampNow } from "@bufbuild/protobuf/wkt";
 import { describe, expect, it } from "vitest";
-import { createAgentClient } from "../src/agent/agent-client";
+import { CANCEL_USAGE_GRACE_MS, createAgentClient } from "../src/agent/agent-client";
 import { testEnv } from "./helpers/env";
 
 const turnRequest = {
@@ -140,4 +140,15 @@ describe.each<"grpc-web" | "connect">(["grpc-web", "connect"])("a streamed call'
     for await (const piece of agent.reply({ ...turnRequest, chatMessage: "brief [unary-only]" }, { silenceMs: 5000, callMs: 10_000 })) pieces.push(piece);
     expect(pieces.map((p) => p.text)).toEqual(["ok: brief [unary-only]"]);
   });
+});
+
+it("reads a stream cancelled before it began for the usage grace only, not until a usage chunk after it", async () => {
+  const agent = createAgentClient({ kind: "binding", protocol: "connect", binding: testEnv.AGENT, token: null }, 1_000_000);
+  const cancelled = new AbortController();
+  cancelled.abort();
+  // "usage:0:<ms>": empty heartbeats only, then, <ms> in, a usage chunk with the call's cost.
+  const message = `usage:0:${CANCEL_USAGE_GRACE_MS + 1000} late`;
+  const pieces = [];
+  for await (const piece of agent.reply({ ...turnRequest, chatMessage: message }, { silenceMs: 5000, callMs: 10_000, signal: cancelled.signal })) pieces.push(piece);
+  expect(pieces.every((piece) => piece.text === "" && piece.costDollars === 0)).toBe(true);
 });

@@ -9,6 +9,8 @@ import {
 } from "../src/storage/chat-store";
 import { configOf } from "../src/config";
 import { openStore } from "../src/storage/open-store";
+import { BalanceOutOfBounds } from "../src/storage/balance-change";
+import { MAX_BALANCE_MICROS } from "../src/domain/money";
 import { testEnv } from "./helpers/env";
 import { query } from "./helpers/backend";
 
@@ -87,6 +89,19 @@ describe("users and models", () => {
       { kind: "credit", delta_micros: 50 },
     ]);
   });
+
+  it("refuses an addition that would take the balance below 0 or past the maximum, changing nothing sent with it", async () => {
+    const id = await newUser(1000, [4]);
+    for (const addBalanceMicros of [-1001, MAX_BALANCE_MICROS]) {
+      const refusal = await store.updateUser(id, { addBalanceMicros, username: "Renamed", modelIds: [8] }, T0).catch((error: unknown) => error);
+      expect(refusal).toBeInstanceOf(BalanceOutOfBounds);
+      expect(refusal).toMatchObject({ balanceMicros: 1000, addMicros: addBalanceMicros });
+    }
+    expect(await store.getUserWithModels(id)).toMatchObject({ username: "Store User", balanceMicros: 1000, modelIds: [4] });
+    expect(await store.updateUser(id, { addBalanceMicros: -1000 }, T0)).toMatchObject({ balanceMicros: 0 });
+    const ledger = await query<{ delta_micros: number }>("select delta_micros from cost_ledger where user_id = ? order by id", id);
+    expect(ledger).toEqual([{ delta_micros: 1000 }, { delta_micros: -1000 }]);
+  });
 });
 
 describe("sessions and turns", () => {
@@ -145,6 +160,30 @@ describe("sessions and turns", () => {
       { role: "assistant", content: "a1" },
     ]);
     expect((await store.findSession(session.id))?.summary).toBe("after 1");
+  });
+
+  it("takes charges the balance no longer covers only as far as it goes, each ledger row saying what it took", async () => {
+    // An admin lowered the balance to 1,000 while these turns ran on a reservation made from more.
+    const userId = await newUser(1000);
+    const session = newSession(userId);
+    const turn = (i: number, chargeMicros: number): TurnCommit => ({ session, isNew: i === 0, entries: [{ role: "user", content: `q${i}` }], firstSeq: i, chargeMicros, at: T0 + i });
+    const result = await store.commitWrites(
+      crypto.randomUUID(),
+      [{ kind: "turn", turn: turn(0, 700) }, { kind: "summary", summary: { sessionId: session.id, userId, summary: "s", chargeMicros: 500, at: T0 } }, { kind: "turn", turn: turn(1, 200) }],
+      false,
+      T0,
+    );
+    expect(result).toEqual({ alreadyApplied: false, balancesMicros: [300, 0, 0] });
+    expect(await commitTurn({ ...turn(2, 50), isNew: false })).toEqual({ alreadyApplied: false, balancesMicros: [0] });
+    const rows = await query<{ kind: string; delta_micros: number }>("select kind, delta_micros from cost_ledger where user_id = ? order by id", userId);
+    expect(rows).toEqual([
+      { kind: "credit", delta_micros: 1000 },
+      { kind: "turn", delta_micros: -700 },
+      { kind: "summary", delta_micros: -300 },
+      { kind: "turn", delta_micros: 0 },
+      { kind: "turn", delta_micros: 0 },
+    ]);
+    expect((await store.findUser(userId))?.balanceMicros).toBe(0);
   });
 
   it("commits a batch whose rows exceed what one statement may bind (D1: 100 values), with every balance", async () => {

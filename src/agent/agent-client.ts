@@ -53,7 +53,9 @@ export function createAgentClient(endpoint: AgentEndpoint, maxReplyBytes: number
       const graceOver = new AbortController();
       let graceTimer: ReturnType<typeof setTimeout> | undefined;
       const startGrace = () => (graceTimer = setTimeout(() => graceOver.abort(), CANCEL_USAGE_GRACE_MS));
-      cancel?.addEventListener("abort", startGrace, { once: true });
+      // A cancel that came before the call began (the turn was cancelled while it got ready) starts the grace now.
+      if (cancel?.aborted) startGrace();
+      else cancel?.addEventListener("abort", startGrace, { once: true });
       try {
         for await (const chunk of processStream(request, { ...limits, signal: graceOver.signal })) {
           heard = true;

@@ -4,7 +4,7 @@ const MICROS_PER_DOLLAR = 1_000_000;
 /**
  * The largest balance, and the largest amount an admin may set or add at once: one billion dollars. Balances and
  * ledger sums stay whole numbers of micro-dollars that a double holds exactly (Number.MAX_SAFE_INTEGER is about
- * 9 billion dollars), with room for a few admin changes racing past the check.
+ * 9 billion dollars). The database checks it in the same write as the change (storage/balance-change.ts).
  */
 export const MAX_BALANCE_DOLLARS = 1_000_000_000;
 export const MAX_BALANCE_MICROS = MAX_BALANCE_DOLLARS * MICROS_PER_DOLLAR;

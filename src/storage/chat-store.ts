@@ -251,7 +251,8 @@ export interface AdminStore {
   listUsers(query: UserPageQuery): Promise<UserWithModels[]>;
   /** Up to `limit` of the user's ledger entries, newest first (createdAt, then id, descending). */
   listLedger(userId: string, limit: number, after: LedgerPosition | null): Promise<LedgerEntry[]>;
-  /** null when the user does not exist. */
+  /** null when the user does not exist. All or nothing: an `addBalanceMicros` that would leave the balance outside 0
+   *  to MAX_BALANCE throws BalanceOutOfBounds (balance-change.ts) and changes nothing. */
   updateUser(userId: string, changes: UserChanges, at: number): Promise<UserWithModels | null>;
   /** Ids of the user's sessions active at or after `sinceMs` (their turns commit before a balance is set by hand). */
   sessionsActiveSince(userId: string, sinceMs: number): Promise<string[]>;

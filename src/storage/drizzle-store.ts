@@ -9,7 +9,6 @@ import type {
   FileRecord,
   HistoryEntry,
   LedgerEntry,
-  LedgerKind,
   LedgerPosition,
   ModelChanges,
   ModelCreation,
@@ -30,6 +29,7 @@ import type {
   WriteBatchResult,
 } from "./chat-store";
 import type { SqlEngine, Statements, StoreDb, StoreTables } from "./engines";
+import { addition, balanceInBounds, balanceWrite, balanceWritten, BalanceOutOfBounds, debit, setting } from "./balance-change";
 import { balancesAfterEachWrite, chunkRows, foldWrites } from "./write-batch";
 
 /** D1 binds at most 100 values per statement; multi-row inserts are split to stay under it. */
@@ -203,12 +203,14 @@ export class DrizzleChatStore implements ChatStore {
   }
 
   async commitWrites(batchId: string, writes: readonly SessionWrite[], retry: boolean, at: number): Promise<WriteBatchResult> {
-    const { appliedWrites, sessions, messages, users, costLedger } = this.t;
+    const { appliedWrites, sessions, messages } = this.t;
     if (retry) {
       const seen = await this.db.select({ id: appliedWrites.id }).from(appliedWrites).where(eq(appliedWrites.id, batchId)).limit(1);
       if (seen.length > 0) return { alreadyApplied: true, balancesMicros: [] };
     }
     const folded = foldWrites(writes);
+    const charges = folded.ledger.map(({ sessionId, kind, deltaMicros, createdAt }) => ({ sessionId: sessionId ?? null, kind, createdAt, chargeMicros: -deltaMicros }));
+    const charged = debit(charges);
     let debitAt = 0;
     const results = await this.engine.atomic((db) => {
       // The guard row first: if this batch id was committed already, its primary key aborts the whole batch.
@@ -219,19 +221,11 @@ export class DrizzleChatStore implements ChatStore {
       }
       for (const rows of chunkRows(folded.messages, MAX_BOUND_PARAMETERS)) statements.push(db.insert(messages).values(rows));
       debitAt = statements.length;
-      // A relative debit (never read-modify-write), returning the balance after the whole batch.
-      statements.push(
-        db
-          .update(users)
-          .set({ balanceMicros: sql`${users.balanceMicros} - ${folded.totalChargeMicros}` })
-          .where(eq(users.id, folded.userId))
-          .returning({ balanceMicros: users.balanceMicros }),
-      );
-      for (const rows of chunkRows(folded.ledger, MAX_BOUND_PARAMETERS)) statements.push(db.insert(costLedger).values(rows));
+      statements.push(...balanceWrite(db, this.t, folded.userId, charged));
       return statements;
     });
-    const finalBalance = (results[debitAt] as { balanceMicros: number }[])[0]?.balanceMicros ?? 0;
-    return { alreadyApplied: false, balancesMicros: balancesAfterEachWrite(folded, finalBalance) };
+    const { deltasMicros, balanceMicros } = balanceWritten(charged, results, debitAt);
+    return { alreadyApplied: false, balancesMicros: balancesAfterEachWrite(deltasMicros, balanceMicros) };
   }
 
   async deleteSession(sessionId: string): Promise<void> {
@@ -328,24 +322,15 @@ export class DrizzleChatStore implements ChatStore {
   }
 
   async updateUser(userId: string, changes: UserChanges, at: number): Promise<UserWithModels | null> {
-    const { users, userModels, costLedger } = this.t;
+    const { users, userModels } = this.t;
     if (!(await this.findUser(userId))) return null;
+    const { setBalanceMicros, addBalanceMicros } = changes;
+    const balance = setBalanceMicros !== undefined ? setting(setBalanceMicros, at) : addBalanceMicros !== undefined ? addition(addBalanceMicros, at) : null;
     const build = (db: StoreDb) => {
       const statements: Statements[number][] = [];
+      if (balance) statements.push(...balanceWrite(db, this.t, userId, balance));
       if (changes.username !== undefined) {
         statements.push(db.update(users).set({ username: changes.username }).where(eq(users.id, userId)));
-      }
-      if (changes.setBalanceMicros !== undefined) {
-        // The ledger row records the difference, computed by the database in the same atomic write.
-        const target = changes.setBalanceMicros;
-        const current = db.select({ balance: users.balanceMicros }).from(users).where(eq(users.id, userId));
-        statements.push(
-          db.insert(costLedger).values({ userId, kind: "adjustment", deltaMicros: sql`${target} - (${current})`, createdAt: at }),
-          db.update(users).set({ balanceMicros: target }).where(eq(users.id, userId)),
-        );
-      }
-      if (changes.addBalanceMicros !== undefined) {
-        statements.push(...this.charge(db, userId, null, "credit", -changes.addBalanceMicros, at));
       }
       if (changes.modelIds !== undefined) {
         statements.push(db.delete(userModels).where(eq(userModels.userId, userId)));
@@ -355,21 +340,17 @@ export class DrizzleChatStore implements ChatStore {
       return statements;
     };
     const changesSomething = Object.values(changes).some((value) => value !== undefined);
-    if (changesSomething) await this.engine.atomic((db) => build(db) as unknown as Statements);
+    try {
+      if (changesSomething) await this.engine.atomic((db) => build(db) as unknown as Statements);
+    } catch (error) {
+      // An addition out of bounds fails the whole write (balance-change.ts): say so when that is why.
+      if (addBalanceMicros !== undefined) {
+        const now = await this.findUser(userId);
+        if (now && !balanceInBounds(now.balanceMicros + addBalanceMicros)) throw new BalanceOutOfBounds(now.balanceMicros, addBalanceMicros);
+      }
+      throw error;
+    }
     return this.getUserWithModels(userId);
-  }
-
-  /** A relative debit (never read-modify-write) returning the new balance, and its ledger row. */
-  private charge(db: StoreDb, userId: string, sessionId: string | null, kind: LedgerKind, chargeMicros: number, at: number) {
-    const { users, costLedger } = this.t;
-    return [
-      db
-        .update(users)
-        .set({ balanceMicros: sql`${users.balanceMicros} - ${chargeMicros}` })
-        .where(eq(users.id, userId))
-        .returning({ balanceMicros: users.balanceMicros }),
-      db.insert(costLedger).values({ userId, sessionId, kind, deltaMicros: -chargeMicros, createdAt: at }),
-    ] as const;
   }
 
   private userColumns() {

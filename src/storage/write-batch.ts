@@ -1,6 +1,6 @@
 // Owns folding one session's journaled writes (turns and summaries, in order) into what a single database batch
-// applies: the session's final state, its new history rows, one debit, and a ledger row per charge. A batch then
-// costs a handful of statements however many writes it carries.
+// applies: the session's final state, its new history rows, and a ledger row per charge (taken in one debit,
+// balance-change.ts). A batch then costs a handful of statements however many writes it carries.
 import { chunked } from "../chunked";
 import type { SessionRecord, SessionWrite } from "./chat-store";
 import type { costLedger, messages } from "./schema";
@@ -16,9 +16,8 @@ export interface FoldedWrites {
   /** Changes to an existing session; empty when nothing changes it. */
   sessionChanges: Partial<Pick<SessionRecord, "modelId" | "name" | "prompt" | "lastActiveAt" | "summary" | "streamed">>;
   messages: MessageRow[];
-  /** One row per write, in order; the sum of their deltas is the batch's debit. */
+  /** One row per write, in order, its delta the write's charge (negative). */
   ledger: LedgerRow[];
-  totalChargeMicros: number;
 }
 
 /** Folds writes of one session, in journal order. */
@@ -46,17 +45,17 @@ export function foldWrites(writes: readonly SessionWrite[]): FoldedWrites {
       ledger.push({ userId, sessionId, kind: "summary", deltaMicros: -chargeMicros, createdAt: at });
     }
   }
-  const totalChargeMicros = -ledger.reduce((sum, row) => sum + row.deltaMicros, 0);
-  return { userId, sessionId, newSession, sessionChanges, messages, ledger, totalChargeMicros };
+  return { userId, sessionId, newSession, sessionChanges, messages, ledger };
 }
 
-/** The balance right after each write, given the balance after the whole batch (the batch applies atomically). */
-export function balancesAfterEachWrite(folded: FoldedWrites, finalBalanceMicros: number): number[] {
-  const balances: number[] = new Array<number>(folded.ledger.length);
+/** The balance right after each write, given the deltas its ledger rows were written with and the balance after the
+ *  whole batch (the batch applies atomically). */
+export function balancesAfterEachWrite(deltasMicros: readonly number[], finalBalanceMicros: number): number[] {
+  const balances: number[] = new Array<number>(deltasMicros.length);
   let balance = finalBalanceMicros;
-  for (let i = folded.ledger.length - 1; i >= 0; i--) {
+  for (let i = deltasMicros.length - 1; i >= 0; i--) {
     balances[i] = balance;
-    balance -= folded.ledger[i]!.deltaMicros;
+    balance -= deltasMicros[i]!;
   }
   return balances;
 }

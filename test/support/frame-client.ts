@@ -68,7 +68,15 @@ export class FrameClient {
   next(): Promise<Frame> {
     const ready = this.received.shift();
     if (ready) return Promise.resolve(ready);
-    return this.within(new Promise((resolve) => this.waiting.push(resolve)), "no frame received");
+    let waiter: (frame: Frame) => void = () => {};
+    const arrived = new Promise<Frame>((resolve) => this.waiting.push((waiter = resolve)));
+    // A waiter that gave up is dropped: the next frame goes to the next caller, not to a failed one (a property test
+    // shrinking after a timeout would otherwise pair every later answer with the request before it).
+    return this.within(arrived, "no frame received").catch((error: unknown) => {
+      const index = this.waiting.indexOf(waiter);
+      if (index >= 0) this.waiting.splice(index, 1);
+      throw error;
+    });
   }
 
   /** Sends any frame and reads the next one. */

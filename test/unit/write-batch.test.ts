@@ -21,7 +21,6 @@ describe("foldWrites", () => {
       ["turn", -200],
       ["summary", -20],
     ]);
-    expect(folded.totalChargeMicros).toBe(330);
   });
 
   it("folds writes to an existing session into the changes of its last write", async () => {
@@ -38,8 +37,7 @@ describe("foldWrites", () => {
 
 describe("balancesAfterEachWrite", () => {
   it("gives the balance right after each charge from the balance after the whole batch", () => {
-    const folded = foldWrites([turnWrite(0, 100), summaryWrite(0, 10), turnWrite(1, 200)]);
-    expect(balancesAfterEachWrite(folded, 690)).toEqual([900, 890, 690]);
+    expect(balancesAfterEachWrite([-100, -10, -200], 690)).toEqual([900, 890, 690]);
   });
 });
 

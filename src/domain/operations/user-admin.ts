@@ -3,7 +3,8 @@
 import type { AccountStore, AdminStore, LedgerEntry, LedgerPosition, UserChanges, UserPageQuery, UserPosition, UserWithModels } from "../../storage/chat-store";
 import { unknownUser } from "../accounts/accounts";
 import { ChatError, ErrorCode } from "../errors";
-import { dollarsToMicros, MAX_BALANCE_DOLLARS, MAX_BALANCE_MICROS, microsToDollars } from "../money";
+import { dollarsToMicros, MAX_BALANCE_DOLLARS, microsToDollars } from "../money";
+import { BalanceOutOfBounds } from "../../storage/balance-change";
 import { accountObject } from "../accounts/user-account";
 import { waitForCommits } from "./session-objects";
 
@@ -66,30 +67,28 @@ export async function changeUser(
     addBalanceMicros: input.addBalanceDollars === undefined ? undefined : dollarsToMicros(input.addBalanceDollars),
     modelIds: input.modelIds === undefined ? undefined : await requireGrantableModels(store, input.modelIds, await currentGrants(store, userId)),
   };
-  // A balance set by hand, or money taken away (checked against the balance), comes after the charges of turns
-  // already answered (they commit behind their replies): the sessions recently active are asked to commit first.
+  // A balance set by hand, or money taken away, comes after the charges of turns already answered (they commit
+  // behind their replies), so it is not spent again by them: the sessions recently active are asked to commit
+  // first. Charges that land later anyway (a turn still running) take at most what the balance holds.
   if (changes.setBalanceMicros !== undefined || (changes.addBalanceMicros ?? 0) < 0) {
     const recent = await store.sessionsActiveSince(userId, Date.now() - recentSessionsMs);
     await waitForCommits(env, recent).catch(() => undefined);
   }
-  if (changes.addBalanceMicros !== undefined) await requireBalanceInBounds(store, userId, changes.addBalanceMicros);
-  const user = await store.updateUser(userId, changes, Date.now());
+  const user = await store.updateUser(userId, changes, Date.now()).catch((error: unknown) => {
+    if (error instanceof BalanceOutOfBounds) throw balanceOutOfBounds(error);
+    throw error;
+  });
   if (!user) throw unknownUser(userId, "User not found");
   await accountObject(env, userId).accountChanged();
   return user;
 }
 
-/** An addition leaves the balance between 0 and the maximum (turns only lower it meanwhile), or changes nothing. */
-async function requireBalanceInBounds(store: AccountStore, userId: string, addMicros: number): Promise<void> {
-  const user = await store.findUser(userId);
-  if (!user) throw unknownUser(userId, "User not found");
-  const after = user.balanceMicros + addMicros;
-  if (after < 0 || after > MAX_BALANCE_MICROS) {
-    throw new ChatError(
-      ErrorCode.InvalidField,
-      `Invalid field "add_balance": the balance would be ${microsToDollars(after)} dollars; it must stay between 0 and ${MAX_BALANCE_DOLLARS}`,
-    );
-  }
+/** An addition the database refused: it would have left the balance outside 0 to the maximum. */
+function balanceOutOfBounds({ balanceMicros, addMicros }: BalanceOutOfBounds): ChatError {
+  return new ChatError(
+    ErrorCode.InvalidField,
+    `Invalid field "add_balance": the balance would be ${microsToDollars(balanceMicros + addMicros)} dollars; it must stay between 0 and ${MAX_BALANCE_DOLLARS}`,
+  );
 }
 
 async function currentGrants(store: AdminStore, userId: string): Promise<number[]> {
