@@ -7,8 +7,10 @@ import { configOf } from "../../config";
 import { createEventMirror } from "../../events/redis-mirror";
 import type { FileRecord, SessionWrite } from "../../storage/chat-store";
 import { openStore } from "../../storage/open-store";
-import { accountObject, type CommittedCharge, type UserAccount } from "../accounts/user-account";
-import { ChatError, ErrorCode, outcomeOf, type Outcome } from "../errors";
+import { CreditLease, type LeaseAccount } from "../accounts/credit-lease";
+import type { LeaseState } from "../accounts/spendable";
+import { accountObject, type UserAccount } from "../accounts/user-account";
+import { ChatError, ErrorCode, outcomeOf, unwrap, type Outcome } from "../errors";
 import { SerialQueue } from "../serial-queue";
 import { AnswerLog } from "./answer-log";
 import { Journal } from "./journal";
@@ -36,7 +38,15 @@ export class ChatSession extends DurableObject<Env> {
     () => this.parts().store,
     this.alarmClock.wakeUp,
     { windowMs: this.config.STORE_BATCH_WINDOW_MS, retryMs: this.config.STORE_RETRY_MS },
-    (writes, balanceAfterMicros) => this.chargesCommitted(writes, balanceAfterMicros),
+    (writes, balanceAfterMicros) => this.lease.committed(chargesOf(writes), balanceAfterMicros),
+  );
+  private readonly lease = new CreditLease(
+    this.ctx.storage,
+    this.journal.charges,
+    this.leaseAccount(),
+    { budget: { maxOutputTokens: this.config.MAX_OUTPUT_TOKENS, maxTurnCostMicros: this.config.maxTurnCostMicros }, maxInFlight: this.config.MAX_TURNS_IN_FLIGHT_PER_USER, grantTtlMs: this.config.ACCOUNT_CACHE_TTL_MS },
+    (work) => this.ctx.waitUntil(work),
+    this.alarmClock.wakeUp,
   );
   private readonly outbox =
     this.config.mirror &&
@@ -97,6 +107,12 @@ export class ChatSession extends DurableObject<Env> {
     if (context.session.userId !== userId) throw new ChatError(ErrorCode.SessionNotFound);
   }
 
+  /** The user's account wants this session's unused money back (credit-lease.ts); not queued behind a turn, which
+   *  may itself be waiting for the account. */
+  recallLease(userId: string, sessionId: string): Promise<LeaseState> {
+    return this.lease.recall(userId, sessionId);
+  }
+
   /** Deletes the session, after any turn in progress: its history and files (rows and R2 objects), then all this
    *  object keeps of it (answers, journal, outbox, stream records, watchers, counters, alarm): its storage is empty. */
   remove(userId: string, sessionId: string): Promise<Outcome<null>> {
@@ -105,6 +121,8 @@ export class ChatSession extends DurableObject<Env> {
         await removeSession(userId, sessionId, this.parts());
         // A turn's event may still be on its way to the mirror; nothing of it may be written after the storage goes.
         await this.outbox?.settled();
+        // The money lent to this session goes back, and the account forgets its lease, before its epoch goes.
+        await this.lease.close(userId, sessionId);
         await forgetSessionStorage(this.ctx.storage);
         this.alarmClock.deleted();
         this.answers.forget();
@@ -141,22 +159,8 @@ export class ChatSession extends DurableObject<Env> {
       if (committed) await this.outbox?.recover(this.parts().store);
       await this.answers.prune(Date.now());
       await this.liveTurns.prune(Date.now());
+      await this.lease.idle(Date.now());
     });
-  }
-
-  /** Tells the user's account what the database now has of its reservations, so it stops holding that money. */
-  private chargesCommitted(writes: readonly SessionWrite[], balanceAfterMicros: number | null): void {
-    const first = writes[0];
-    if (!first) return;
-    const userId = first.kind === "turn" ? first.turn.session.userId : first.summary.userId;
-    const charges: CommittedCharge[] = writes.flatMap((write) => {
-      const { reservationId, chargeMicros } = write.kind === "turn" ? write.turn : write.summary;
-      return reservationId ? [{ reservationId, chargeMicros }] : [];
-    });
-    const told = this.accountOf(userId)
-      .committed(charges, balanceAfterMicros)
-      .catch((error: unknown) => console.error(`account of ${userId} not told of committed charges; its reservations expire instead`, error));
-    this.ctx.waitUntil(told);
   }
 
   /** One stub per user (a session has one), so the account gets this session's calls in the order they were made. */
@@ -164,6 +168,15 @@ export class ChatSession extends DurableObject<Env> {
     let account = this.accounts.get(userId);
     if (!account) this.accounts.set(userId, (account = accountObject(this.env, userId)));
     return account;
+  }
+
+  /** The account as the lease calls it. */
+  private leaseAccount(): LeaseAccount {
+    return {
+      lend: async (userId, model, promptChars, request) => unwrap(await this.accountOf(userId).lend(userId, model, promptChars, request)),
+      released: (userId, state, balanceAfterMicros) => this.accountOf(userId).released(userId, state, balanceAfterMicros),
+      closed: (userId, state) => this.accountOf(userId).leaseClosed(userId, state),
+    };
   }
 
   /** Hands turn events to a connection hub (one stub per hub, so its calls arrive in the order they were made). */
@@ -184,8 +197,7 @@ export class ChatSession extends DurableObject<Env> {
       agent: createAgentClient(this.config.agent, this.config.AI_MAX_REPLY_BYTES),
       live: this.live,
       answers: this.answers,
-      accountOf: (userId) => this.accountOf(userId),
-      keepAlive: (work) => this.ctx.waitUntil(work),
+      lease: this.lease,
       journal: this.journal,
       outbox: this.outbox || null,
       liveTurns: this.liveTurns,
@@ -193,4 +205,9 @@ export class ChatSession extends DurableObject<Env> {
       files: this.env.FILES,
     });
   }
+}
+
+/** What a batch of writes charges. */
+function chargesOf(writes: readonly SessionWrite[]): number {
+  return writes.reduce((sum, write) => sum + (write.kind === "turn" ? write.turn.chargeMicros : write.summary.chargeMicros), 0);
 }
