@@ -1,7 +1,9 @@
 // The credit lease on the real objects: a warm turn calls the user's account not at all (its session reserves
-// against the money the account lent it), another session of the user gets money a first one holds unused
-// (recalled), and the admin's change of the balance brings the leases back, so the next turn works from it.
+// against the money the account lent it; its charges reach the account once per commit batch, behind the reply),
+// another session of the user gets money a first one holds unused (recalled), and the admin's change of the
+// balance brings the leases back, so the next turn works from it.
 import { afterEach, expect, it, vi } from "vitest";
+import { CreditLease } from "../src/domain/accounts/credit-lease";
 import { UserAccount } from "../src/domain/accounts/user-account";
 import { admin, balanceMicros, chat, committed, createUser, useSockets } from "./helpers/backend";
 
@@ -10,15 +12,22 @@ afterEach(() => vi.restoreAllMocks());
 
 const sessionOf = (frame: { data?: Record<string, unknown> }) => frame.data?.session_id as string;
 
-it("answers warm turns without calling the user's account on their path", async () => {
+it("answers warm turns without calling the user's account, which hears of their charges once per commit batch", async () => {
   const { user_id } = await createUser({ balance: 100 });
   const ws = await open();
   const first = await chat(ws, user_id, "NEW", "cost:0.0015 first");
   const sessionId = sessionOf(first);
-  const lend = vi.spyOn(UserAccount.prototype, "lend");
-  for (let i = 0; i < 4; i++) expect(await chat(ws, user_id, sessionId, `cost:0.0015 warm ${i}`)).not.toHaveProperty("error");
-  expect(lend).not.toHaveBeenCalled();
   await committed(sessionId);
+  const calls = (["lend", "released", "leaseClosed", "accountChanged"] as const).map((method) => vi.spyOn(UserAccount.prototype, method));
+  const batches = vi.spyOn(CreditLease.prototype, "committed");
+  for (let i = 0; i < 4; i++) expect(await chat(ws, user_id, sessionId, `cost:0.0015 warm ${i}`)).not.toHaveProperty("error");
+  await committed(sessionId);
+  // No lend, on their path or behind it; the account heard only of their commit batches, at most once each.
+  const [lend, released, ...others] = calls;
+  expect(lend).not.toHaveBeenCalled();
+  for (const call of others) expect(call).not.toHaveBeenCalled();
+  expect(batches).toHaveBeenCalled();
+  expect(released!.mock.calls.length).toBeLessThanOrEqual(batches.mock.calls.length);
 });
 
 it("lends a second session what the first holds unused, and takes the admin's new balance at once", async () => {

@@ -1,12 +1,13 @@
 // The credit lease in plain Node: the user's account (spendable.ts) lends session objects (credit-lease.ts) money
-// that they reserve turns against locally. Examples first, then a property over random interleavings of lease,
+// that they reserve turns against locally. Examples first, then properties over random interleavings of lease,
 // reserve, charge, finish, commit, report, recall, return, the admin's change and a crash of either object:
 // nothing the sessions can still charge ever exceeds the database's balance, so it never goes below zero, and the
-// ledger, the turns' charges and the balance agree.
+// ledger, the turns' charges and the balance agree; and no turn is refused while the money it needs lies unused in
+// another session's lease, so a balance of k whole turns runs exactly k, however many sessions ask at once.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { CreditLease, LEASE_BLOCK_TURNS, LEASE_IDLE_MS, type LeaseAccount } from "../../src/domain/accounts/credit-lease";
-import { lendRecalling, recallAll, Spendable } from "../../src/domain/accounts/spendable";
+import { lendRecalling, recallAll, Spendable, type Recall } from "../../src/domain/accounts/spendable";
 import { turnBudgetMicros } from "../../src/domain/accounts/turn-budget";
 import { ChatError } from "../../src/domain/errors";
 import { SerialQueue } from "../../src/domain/serial-queue";
@@ -48,7 +49,7 @@ interface Entry {
  * The user's database row, their account object and their session objects, wired as the Worker wires them;
  * `deliver` stands for the RPC between objects (the property's scheduler delays and reorders it).
  */
-function world(balanceMicros: number, sessions: number, deliver: <T>(call: () => Promise<T>) => Promise<T> = (call) => call()) {
+function world(balanceMicros: number, sessions: number, deliver: <T>(call: () => Promise<T>) => Promise<T> = (call) => call(), maxInFlight = 3) {
   const db = { balanceMicros, ledger: [] as number[], credits: 0 };
   let clock = 0;
   const accountMemory = new MemoryStorage();
@@ -63,7 +64,7 @@ function world(balanceMicros: number, sessions: number, deliver: <T>(call: () =>
   }
 
   /** The account's recall of a session's unused money, over the same RPC. */
-  const recall = (sessionId: string) => deliver(() => session(sessionId).lease.recall(USER, sessionId));
+  const recall: Recall = (sessionId, lent) => deliver(() => session(sessionId).lease.recall(USER, sessionId, lent));
 
   const accountSide: LeaseAccount = {
     lend: (_userId, _model, promptChars, request) =>
@@ -72,10 +73,10 @@ function world(balanceMicros: number, sessions: number, deliver: <T>(call: () =>
         const result = await lendRecalling(spendable, serially, recall, { ...request, wantMicros: turnBudgetMicros(MODEL, promptChars, BUDGET) });
         return { model: MODEL, result };
       }),
-    released: (_userId, state, balanceAfter) =>
+    released: (_userId, state) =>
       deliver(async () => {
         const { spendable, serially } = account.current;
-        await serially(() => spendable.released(state, balanceAfter));
+        await serially(() => spendable.released(state));
       }),
     closed: (_userId, state) =>
       deliver(async () => {
@@ -96,19 +97,32 @@ function world(balanceMicros: number, sessions: number, deliver: <T>(call: () =>
     let loseReports = false;
     const journal: Entry[] = [...(durable.get(id) ?? [])];
     const sum = () => journal.reduce((total, entry) => total + entry.micros, 0);
+    let added = 0; // what this instance journaled, as the journal counts it for the lease
     const tellAccount: LeaseAccount = {
       lend: (...args) => (alive ? accountSide.lend(...args) : Promise.reject(new Error("dead"))),
       released: (...args) => (alive && !loseReports ? accountSide.released(...args) : Promise.reject(new Error("lost"))),
       closed: (...args) => (alive ? accountSide.closed(...args) : Promise.reject(new Error("dead"))),
     };
-    const lease = new CreditLease(storage, { load: async () => sum(), now: sum }, tellAccount, { budget: BUDGET, maxInFlight: 3, grantTtlMs: 1e12 }, () => undefined, async () => undefined);
+    // Turns and the alarm run one at a time per instance, as in the session object's queue.
+    const queue = new SerialQueue();
+    const lease = new CreditLease(
+      storage,
+      { load: async () => sum(), now: sum, added: () => added },
+      tellAccount,
+      { budget: BUDGET, maxInFlight, grantTtlMs: 1e12, now: () => clock },
+      () => undefined,
+      async () => undefined,
+    );
     return {
       id,
       lease,
       journal,
+      isAlive: () => alive,
+      serially: <T>(task: () => Promise<T>) => queue.run(task),
       journaled: sum,
       add(entry: Entry) {
         journal.push(entry);
+        added += entry.micros;
         if (entry.durable) durable.set(id, [...(durable.get(id) ?? []), entry]);
       },
       /** The journal's batch reaches the database; the balance after it may be unknown, its report lost. */
@@ -140,34 +154,41 @@ function world(balanceMicros: number, sessions: number, deliver: <T>(call: () =>
   for (const id of ids) session(id);
 
   /** Runs a turn: reserve, charge part of it (journaled durably), a summary out of the rest (not durably), finish. */
-  async function turn(id: string, turnShare: number, summaryShare: number): Promise<"answered" | number> {
+  function turn(id: string, turnShare: number, summaryShare: number): Promise<"answered" | number> {
     const s = session(id);
-    let reserved;
-    try {
-      reserved = await s.lease.reserve(USER, id, { id: MODEL.id }, PROMPT_CHARS, clock);
-    } catch (error) {
-      if (error instanceof ChatError) return error.code;
-      return 14;
-    }
-    const charge = Math.floor(reserved.reservedMicros * turnShare);
-    s.add({ micros: charge, durable: true });
-    s.lease.charged(charge);
-    const summary = Math.floor((reserved.reservedMicros - charge) * summaryShare);
-    s.add({ micros: summary, durable: false });
-    s.lease.charged(summary);
-    s.lease.finish(clock);
-    return "answered";
+    return s.serially(async () => {
+      let reserved;
+      try {
+        reserved = await s.lease.reserve(USER, id, { id: MODEL.id }, PROMPT_CHARS, clock);
+      } catch (error) {
+        if (error instanceof ChatError) return error.code;
+        return 14;
+      }
+      if (!s.isAlive()) return 14; // the instance died while it waited: no reply goes out, nothing is journaled
+      const charge = Math.floor(reserved.reservedMicros * turnShare);
+      s.add({ micros: charge, durable: true });
+      const summary = Math.floor((reserved.reservedMicros - charge) * summaryShare);
+      s.add({ micros: summary, durable: false });
+      await s.lease.finish("reservation", charge + summary);
+      return "answered" as const;
+    });
   }
+
+  /** The session's alarm, in its queue. */
+  const idle = (id: string) => {
+    const s = session(id);
+    return s.serially(() => s.lease.idle(clock));
+  };
 
   /** What the sessions can still charge: their journals, their running reservations and what their leases hold
    *  unused (a dead instance's lease is gone; its durable journal stays). */
   function chargeable(): number {
     let total = 0;
     for (const s of sessionsById.values()) {
-      const lease = s.lease as unknown as { epoch: number | null; reserved: { amountMicros: number; chargedMicros: number } | null };
+      const lease = s.lease as unknown as { epoch: number | null; heldMicros(): number };
       total += s.journaled();
       if (lease.epoch === null) continue;
-      total += lease.reserved ? lease.reserved.amountMicros - lease.reserved.chargedMicros : 0;
+      total += lease.heldMicros();
       total += Math.max(0, s.lease.availableMicros);
     }
     return total;
@@ -178,6 +199,7 @@ function world(balanceMicros: number, sessions: number, deliver: <T>(call: () =>
     ids,
     session,
     turn,
+    idle,
     chargeable,
     advance: (ms: number) => (clock += ms),
     now: () => clock,
@@ -209,6 +231,15 @@ function world(balanceMicros: number, sessions: number, deliver: <T>(call: () =>
   };
 }
 
+/** An RPC as the scheduler runs it: the call and its answer each arrive when it says. */
+const rpc =
+  (scheduler: fc.Scheduler) =>
+  <T>(call: () => Promise<T>): Promise<T> =>
+    scheduler
+      .schedule(Promise.resolve(), "call")
+      .then(call)
+      .then((answer) => scheduler.schedule(Promise.resolve(answer), "answer"));
+
 describe("credit lease", () => {
   it("lends a block, so the next turns reserve without asking the account", async () => {
     let calls = 0;
@@ -233,7 +264,7 @@ describe("credit lease", () => {
     const w = world(1_000 * WANT, 4);
     for (const id of ["s0", "s1", "s2"]) await w.session(id).lease.reserve(USER, id, { id: 1 }, PROMPT_CHARS, 0); // running, not finished
     await expect(w.session("s3").lease.reserve(USER, "s3", { id: 1 }, PROMPT_CHARS, 0)).rejects.toMatchObject({ code: 108 });
-    w.session("s0").lease.finish(0); // s0 still holds money, but gives it back when recalled
+    await w.session("s0").lease.finish("r", 0); // s0 still holds money, but gives it back when recalled
     await expect(w.session("s3").lease.reserve(USER, "s3", { id: 1 }, PROMPT_CHARS, 0)).resolves.toMatchObject({ reservedMicros: WANT });
   });
 
@@ -242,12 +273,12 @@ describe("credit lease", () => {
     await w.turn("s0", 0.5, 0);
     w.session("s0").commit(true);
     w.advance(LEASE_IDLE_MS);
-    await w.session("s0").lease.idle(w.now());
+    await w.idle("s0");
     expect(await w.account().spendable.free()).toBe(w.db.balanceMicros);
 
     await w.turn("s1", 0.5, 0);
     w.crashSession("s1"); // its turn's charge is journaled durably; its lease dies with it
-    await w.session("s1").lease.idle(w.now()); // the new instance's alarm
+    await w.idle("s1"); // the new instance's alarm
     expect(await w.account().spendable.free()).toBe(w.db.balanceMicros - w.session("s1").journaled());
     w.session("s1").commit(true);
     await new Promise((resolve) => setTimeout(resolve, 0)); // the commit's report reaches the account
@@ -259,8 +290,79 @@ describe("credit lease", () => {
     await w.turn("s0", 1, 0);
     w.session("s0").commit(true, true); // the database took the charge; the report is lost, then the object dies
     w.crashSession("s0");
-    await w.session("s0").lease.idle(w.now()); // the new instance's alarm gives the old lease back
+    await w.idle("s0"); // the new instance's alarm gives the old lease back
     expect(await w.account().spendable.free()).toBe(w.db.balanceMicros);
+  });
+
+  it("recalls what other sessions hold unused before refusing, so a balance of 3 turns runs 3 of 6 sessions' turns", async () => {
+    const w = world(3 * WANT, 6, undefined, 6);
+    // Two sessions hold money they do not use (turns that charged nothing): the first was lent a block.
+    expect(await w.turn("s0", 0, 0)).toBe("answered");
+    expect(await w.turn("s1", 0, 0)).toBe("answered");
+    const answers = await Promise.all(w.ids.map((id) => w.turn(id, 1, 0)));
+    expect(answers.filter((a) => a === "answered")).toHaveLength(3);
+    expect(answers.filter((a) => a !== "answered")).toEqual([15, 15, 15]);
+    for (const id of w.ids) w.session(id).commit(true);
+    expect(w.db.balanceMicros).toBe(0);
+  });
+
+  it("property: a balance of k whole turns runs exactly k of the turns sent, in any interleaving, with crashes", async () => {
+    const s = fc.nat(5);
+    const command = fc.oneof(
+      { weight: 4, arbitrary: fc.record({ kind: fc.constant("turn" as const), s }) },
+      fc.record({ kind: fc.constant("commit" as const), s, known: fc.boolean(), lost: fc.boolean() }),
+      fc.record({ kind: fc.constant("idle" as const), s }),
+      fc.record({ kind: fc.constant("crash-session" as const), s }),
+      fc.record({ kind: fc.constant("crash-account" as const) }),
+      fc.record({ kind: fc.constant("time" as const), ms: fc.integer({ min: 0, max: LEASE_IDLE_MS }) }),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.scheduler(), fc.nat(4), fc.nat(WANT - 1), fc.array(s), fc.array(command, { minLength: 1, maxLength: 30 }), async (scheduler, k, dust, holders, commands) => {
+        // As many turns in flight as sessions: only money refuses a turn here.
+        const w = world(k * WANT + dust, 6, rpc(scheduler), 6);
+        // First, turns that charge nothing: their sessions keep what they were lent, unused. (Not at the same time
+        // as the others: a running turn's reservation is not free, and these would give it back.)
+        for (const holder of holders) await scheduler.waitFor(w.turn(w.ids[holder]!, 0, 0));
+        let answered = 0;
+        let decided = 0; // turns answered or refused (a turn whose instance died is neither)
+        const runs = commands.map(async (c) => {
+          await scheduler.schedule(Promise.resolve(), c.kind);
+          const id = "s" in c ? w.ids[c.s]! : "";
+          switch (c.kind) {
+            case "turn": {
+              // The whole reservation is charged, so money only ever goes to turns: a turn refused while a turn's
+              // worth lay unused (in the balance or in a lease) leaves it unspent at the end.
+              const outcome = await w.turn(id, 1, 0);
+              if (outcome === "answered") answered++;
+              if (outcome === "answered" || outcome === 15) decided++;
+              expect([15, 14, "answered"]).toContain(outcome);
+              break;
+            }
+            case "commit":
+              w.session(id).commit(c.known, c.lost);
+              break;
+            case "idle":
+              await w.idle(id).catch(() => undefined);
+              break;
+            case "crash-session":
+              w.crashSession(id);
+              break;
+            case "crash-account":
+              w.crashAccount();
+              break;
+            case "time":
+              w.advance(c.ms);
+              break;
+          }
+        });
+        await scheduler.waitFor(Promise.all(runs));
+        expect(answered).toBe(Math.min(k, decided));
+        for (const id of w.ids) w.session(id).commit(true);
+        expect(w.db.balanceMicros).toBe(k * WANT + dust - answered * WANT);
+        expect(w.db.ledger.reduce((sum, delta) => sum + delta, 0)).toBe(0 - answered * WANT);
+      }),
+      { numRuns: 300 },
+    );
   });
 
   /** The property's check after every step the scheduler releases. */
@@ -278,7 +380,7 @@ describe("credit lease", () => {
     );
     await fc.assert(
       fc.asyncProperty(fc.scheduler({ act: async (step) => (await step(), checkNow()) }), fc.integer({ min: 0, max: 20 * WANT }), fc.array(command, { minLength: 1, maxLength: 40 }), async (scheduler, balance, commands) => {
-        const w = world(balance, 4, (call) => scheduler.schedule(Promise.resolve(), "rpc").then(call));
+        const w = world(balance, 4, rpc(scheduler));
         const violations: string[] = [];
         checkNow = () => check("step");
         const check = (when: string) => {
@@ -299,7 +401,7 @@ describe("credit lease", () => {
               w.session(id).commit(c.known, c.lost);
               break;
             case "idle":
-              await w.session(id).lease.idle(w.now()).catch(() => undefined);
+              await w.idle(id).catch(() => undefined);
               break;
             case "crash-session":
               w.crashSession(id);

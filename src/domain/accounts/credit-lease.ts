@@ -5,17 +5,18 @@
 //
 //   granted - released = available + the running turn's reservation (less what it charged) + journaled charges
 //
-// `released` grows when the database commits journaled charges (reported once per commit batch, with the balance
-// after it), and when unused money goes back: on a recall by the account, and when the session idles (its alarm).
+// `released` grows when the database commits journaled charges (`committed`, told to the account once per commit
+// batch, behind the replies), and when unused money goes back: on a recall by the account (another session needs
+// it, or the admin changed the account), and when the session idles (its alarm). A turn's charges need no word of
+// their own: the journal counts them as they are journaled, and the turn's reservation shrinks by as much.
 // The epoch (this instance's lifetime, a number stored in the object's storage before the account hears of it)
 // tells the account which instance speaks; a new instance opens its epoch owing what its journal still holds.
 import type { ModelRecord, ModelRef } from "../../storage/chat-store";
-import { ChatError, detailedError, ErrorCode } from "../errors";
-import { microsToDollars } from "../money";
+import { ChatError, ErrorCode, failureOf, outcomeOf, type Outcome } from "../errors";
 import { unknownUser } from "./accounts";
 import { SESSION_STORAGE } from "../session/session-storage";
-import type { LeaseState, LendRequest, LendResult } from "./spendable";
-import { reservationFits, turnBudgetMicros, type BudgetLimits } from "./turn-budget";
+import type { LeaseState, LendRequest, LendResult, Lent } from "./spendable";
+import { insufficientBalance, reservationFits, turnBudgetMicros, type BudgetLimits } from "./turn-budget";
 
 /** Storage key of the epoch, and whether its lease is out (so a new instance's alarm gives an old lease back). */
 const EPOCH_KEY = SESSION_STORAGE.leaseEpoch;
@@ -37,7 +38,7 @@ interface StoredEpoch {
 export interface LeaseAccount {
   /** Checks the model and lends what a turn of `promptChars` wants at its prices (the account computes it). */
   lend(userId: string, model: ModelRef, promptChars: number, request: Omit<LendRequest, "wantMicros">): Promise<{ model: ModelRecord; result: LendResult }>;
-  released(userId: string, state: LeaseState, balanceAfterMicros?: number | null): Promise<void>;
+  released(userId: string, state: LeaseState): Promise<void>;
   /** The session was deleted and gave back what its lease held: the account forgets the lease. */
   closed(userId: string, state: LeaseState): Promise<void>;
 }
@@ -47,10 +48,22 @@ export interface LeaseSettings {
   maxInFlight: number;
   /** How long a model the account allowed is used without asking again (ACCOUNT_CACHE_TTL_MS). */
   grantTtlMs: number;
+  /** The clock a turn's end and the idle alarm are measured by (Date.now in the Worker). */
+  now?: () => number;
 }
 
-/** A turn's hold on the lease. */
-export interface Reservation {
+/** What a turn asks of the user's money (turn.ts): the model it wants and what its prompt makes it reserve. */
+export interface TurnAuthorizationRequest {
+  userId: string;
+  /** Names the turn's journaled writes; the lease needs no id of its own (one turn at a time per session). */
+  reservationId: string;
+  model: ModelRef;
+  /** Characters the agent gets (prompt, summary, history, message): the reservation grows with them. */
+  promptChars: number;
+}
+
+/** A turn's hold on the lease: the model the turn may use and the money held for it. */
+export interface AuthorizedTurn {
   model: ModelRecord;
   reservedMicros: number;
   /** The user's balance as this session knows it, less its charges the database does not have yet (the agent is
@@ -66,7 +79,8 @@ export class CreditLease {
   private openingMicros = 0;
   private grantedMicros = 0;
   private releasedMicros = 0;
-  private reserved: { amountMicros: number; chargedMicros: number } | null = null;
+  /** The running turn's reservation, and the journal's count of charges added when it was made. */
+  private reserved: { amountMicros: number; journaledBeforeMicros: number } | null = null;
   private balanceMicros = 0;
   private userId: string | null = null;
   private sessionId: string | null = null;
@@ -74,11 +88,18 @@ export class CreditLease {
   private modelsAt = 0;
   private topUp: Promise<unknown> | null = null;
   private lastUsedAt = 0;
+  private committedMicros = 0;
+  /** A report of commits on its way to the account, and whether a later commit waits for it. */
+  private reporting: Promise<void> | null = null;
+  private reportAgain = false;
+  /** The ask on its way to the account, if any (one at a time: a turn waits for a top-up before it asks). */
+  private lending: Promise<unknown> | null = null;
 
   constructor(
     private readonly storage: DurableObjectStorage,
-    /** Charges journaled and not committed yet: loaded from storage by the first call, then known at once. */
-    private readonly journalCharges: { load(): Promise<number>; now(): number },
+    /** Charges journaled and not committed yet: loaded from storage by the first call, then known at once; and
+     *  what writes added to it in this object's lifetime (a count that only grows). */
+    private readonly journalCharges: { load(): Promise<number>; now(): number; added(): number },
     private readonly account: LeaseAccount,
     private readonly settings: LeaseSettings,
     private readonly keepAlive: (work: Promise<unknown>) => void,
@@ -87,8 +108,26 @@ export class CreditLease {
 
   /** Unused money of the lease. */
   get availableMicros(): number {
-    const held = this.reserved ? this.reserved.amountMicros - this.reserved.chargedMicros : 0;
-    return this.grantedMicros - this.releasedMicros - held - this.journalCharges.now();
+    return this.grantedMicros - this.releasedMicros - this.heldMicros() - this.journalCharges.now();
+  }
+
+  /** What the running turn's reservation still holds: what it has not journaled as charges yet. */
+  private heldMicros(): number {
+    if (!this.reserved) return 0;
+    const journaled = this.journalCharges.added() - this.reserved.journaledBeforeMicros;
+    return Math.max(0, this.reserved.amountMicros - journaled);
+  }
+
+  /** The session's id, from its first turn (its object is named by it). */
+  identify(sessionId: string): void {
+    this.sessionId ??= sessionId;
+  }
+
+  /** A turn's reservation, as turn.ts asks its account for it: out of this lease, asking the account only when short. */
+  authorizeTurn(request: TurnAuthorizationRequest): Promise<Outcome<AuthorizedTurn>> {
+    const sessionId = this.sessionId;
+    if (!sessionId) return Promise.resolve({ ok: false, failure: failureOf(new Error("the lease's session is not known"), ErrorCode.InternalServerError) });
+    return outcomeOf(this.reserve(request.userId, sessionId, request.model, request.promptChars, this.now()), ErrorCode.InternalServerError);
   }
 
   /**
@@ -96,7 +135,7 @@ export class CreditLease {
    * else after asking the account. Throws code 15 when the user cannot pay for it, 108 over their turns in flight,
    * and the account's refusals of the model.
    */
-  async reserve(userId: string, sessionId: string, ref: ModelRef, promptChars: number, now: number): Promise<Reservation> {
+  async reserve(userId: string, sessionId: string, ref: ModelRef, promptChars: number, now: number): Promise<AuthorizedTurn> {
     this.userId = userId;
     this.sessionId = sessionId;
     await this.open();
@@ -105,40 +144,50 @@ export class CreditLease {
     if (this.topUp) await this.topUp.catch(() => undefined); // an earlier ask ahead of need may bring enough
     const refreshed = this.knownModel(ref, now);
     if (refreshed && this.fits(refreshed, promptChars)) return this.hold(refreshed, promptChars, now);
-    const { model, result } = await this.lend(userId, ref, promptChars, true, now);
-    if (result.outcome === "too-many-in-flight" && !this.fits(model, promptChars)) {
-      throw new ChatError(ErrorCode.TooManyTurnsInFlight, `Too many turns in flight: at most ${this.settings.maxInFlight} at once`);
-    }
-    return this.hold(model, promptChars, now);
+    // Until the turn holds what it asked for, a recall that knows of the answer waits for it.
+    return this.whileLending(
+      this.lend(userId, ref, promptChars, true, now).then(({ model, result }) => {
+        if (result.outcome === "too-many-in-flight" && !this.fits(model, promptChars)) {
+          throw new ChatError(ErrorCode.TooManyTurnsInFlight, `Too many turns in flight: at most ${this.settings.maxInFlight} at once`);
+        }
+        // The account recalled every other session's unused money before it said so.
+        if (result.outcome === "insufficient") throw insufficientBalance(model, turnBudgetMicros(model, promptChars, this.settings.budget), result.spendableMicros);
+        return this.hold(model, promptChars, now);
+      }),
+    );
   }
 
-  /** Part of the turn's reservation was journaled as a charge (it is held as a journaled charge from now on). */
-  charged(micros: number): void {
-    if (this.reserved) this.reserved.chargedMicros = Math.min(this.reserved.amountMicros, this.reserved.chargedMicros + micros);
-  }
-
-  /** The turn ended: what its reservation did not charge is available again. */
-  finish(now: number): void {
+  /** The turn ended (turn.ts's account call, answered here): what its reservation did not journal as charges is
+   *  available again. Its charges are the journal's until the database commits them. */
+  finish(_reservationId: string, _chargedMicros: number): Promise<void> {
     this.reserved = null;
-    this.lastUsedAt = now;
+    this.lastUsedAt = this.now();
     this.wakeUp(LEASE_IDLE_MS).catch((error: unknown) => console.error("lease: idle alarm not set", error));
+    return Promise.resolve();
   }
 
   /** The database committed `chargedMicros` of this session's journaled charges; its balance after them, if known.
-   *  Told to the account with this batch (one call per batch, behind the replies). */
+   *  Told to the account once per commit batch, behind the replies (and at most one report on its way at once). */
   committed(chargedMicros: number, balanceAfterMicros: number | null): void {
     if (balanceAfterMicros !== null) this.balanceMicros = balanceAfterMicros;
     // Without an epoch the charges were an earlier instance's: the epoch this one opens owes only what is left.
     if (this.epoch === null || !this.userId) return;
     this.releasedMicros += chargedMicros;
-    this.report(balanceAfterMicros);
+    this.committedMicros += chargedMicros;
+    this.report();
   }
 
-  /** The account wants unused money back (another session needs it, or the admin changed the account). */
-  async recall(userId: string, sessionId: string): Promise<LeaseState> {
+  /**
+   * The account wants unused money back (another session needs it, or the admin changed the account). When the
+   * account lent more than this lease has heard of, the answer that says so is on its way: the recall waits for it
+   * (and for the turn that asked to hold its reservation), so that the rest of a block lent just now comes back too.
+   * (An ask the account has not decided yet is not waited for: it will see what this recall gave back.)
+   */
+  async recall(userId: string, sessionId: string, lent?: Lent): Promise<LeaseState> {
     this.userId ??= userId;
     this.sessionId ??= sessionId;
     await this.open();
+    if (lent && lent.epoch === this.epoch && lent.grantedMicros > this.grantedMicros) await this.lending?.catch(() => undefined);
     this.releasedMicros += Math.max(0, this.availableMicros);
     this.models.clear();
     return this.state();
@@ -173,7 +222,7 @@ export class CreditLease {
     await this.account.closed(this.userId!, this.state());
     this.epoch = null;
     this.opening = null;
-    this.openingMicros = this.grantedMicros = this.releasedMicros = 0;
+    this.openingMicros = this.grantedMicros = this.releasedMicros = this.committedMicros = 0;
     this.models.clear();
   }
 
@@ -183,6 +232,7 @@ export class CreditLease {
       epoch: this.epoch!,
       openingMicros: this.openingMicros,
       releasedMicros: this.releasedMicros,
+      committedMicros: this.committedMicros,
       active: this.reserved !== null || this.availableMicros > 0,
     };
   }
@@ -193,19 +243,16 @@ export class CreditLease {
 
   /** Holds the turn's whole budget, or refuses it with code 15 (a turn runs only if all of it fits: a dust balance
    *  buys no turn); asks for more ahead of need. */
-  private hold(model: ModelRecord, promptChars: number, now: number): Reservation {
+  private hold(model: ModelRecord, promptChars: number, now: number): AuthorizedTurn {
     const wantMicros = turnBudgetMicros(model, promptChars, this.settings.budget);
-    if (!reservationFits(this.availableMicros, wantMicros)) {
-      const detail = `this turn reserves $${microsToDollars(wantMicros)} (its prompt, and up to MAX_OUTPUT_TOKENS of reply at ${model.name}'s prices, at most MAX_TURN_COST); the balance leaves $${microsToDollars(Math.max(0, this.availableMicros))} for it: top up, or send a shorter prompt`;
-      throw detailedError(ErrorCode.InsufficientBalance, detail);
-    }
+    if (!reservationFits(this.availableMicros, wantMicros)) throw insufficientBalance(model, wantMicros, this.availableMicros);
     const amountMicros = wantMicros;
     const spendableMicros = this.balanceMicros - this.journalCharges.now();
-    this.reserved = { amountMicros, chargedMicros: 0 };
+    this.reserved = { amountMicros, journaledBeforeMicros: this.journalCharges.added() };
     this.lastUsedAt = now;
     if (this.availableMicros < wantMicros && !this.topUp && this.userId) {
       const userId = this.userId;
-      const topUp = this.lend(userId, { id: model.id }, promptChars, false, now)
+      const topUp = this.whileLending(this.lend(userId, { id: model.id }, promptChars, false, now))
         .catch((error: unknown) => console.error(`lease of session ${this.sessionId}: top-up failed`, error))
         .finally(() => {
           if (this.topUp === topUp) this.topUp = null;
@@ -249,7 +296,7 @@ export class CreditLease {
       await this.storage.put(EPOCH_KEY, { epoch, open: true, userId: this.userId!, sessionId: this.sessionId! } satisfies StoredEpoch);
       // Taken at once, so no commit falls between the count and the epoch.
       this.openingMicros = this.grantedMicros = this.journalCharges.now();
-      this.releasedMicros = 0;
+      this.releasedMicros = this.committedMicros = 0;
       this.epoch = epoch;
     })().catch((error: unknown) => {
       this.opening = null;
@@ -258,11 +305,38 @@ export class CreditLease {
     return this.opening;
   }
 
-  private report(balanceAfterMicros?: number | null): void {
+  /** Tells the account what the lease holds now; a commit while a report is on its way is told right after it
+   *  (the state is cumulative, so one report carries every commit before it). */
+  private report(): void {
+    if (this.reporting) {
+      this.reportAgain = true;
+      return;
+    }
     const userId = this.userId!;
-    const told = this.account
-      .released(userId, this.state(), balanceAfterMicros)
-      .catch((error: unknown) => console.error(`lease of session ${this.sessionId}: commit not reported (the next report carries it)`, error));
+    const send = async () => {
+      do {
+        this.reportAgain = false;
+        await this.account
+          .released(userId, this.state())
+          .catch((error: unknown) => console.error(`lease of session ${this.sessionId}: commit not reported (the next report carries it)`, error));
+      } while (this.reportAgain && this.epoch !== null);
+    };
+    const told = send().finally(() => (this.reporting = null));
+    this.reporting = told;
     this.keepAlive(told);
+  }
+
+  /** Marks the ask on its way (with what follows its answer at once) for recalls to wait for. */
+  private whileLending<T>(asked: Promise<T>): Promise<T> {
+    this.lending = asked;
+    const clear = () => {
+      if (this.lending === asked) this.lending = null;
+    };
+    asked.then(clear, clear);
+    return asked;
+  }
+
+  private now(): number {
+    return (this.settings.now ?? Date.now)();
   }
 }

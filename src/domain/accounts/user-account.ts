@@ -12,8 +12,11 @@ import { ErrorCode, outcomeOf, type Outcome } from "../errors";
 import { SerialQueue } from "../serial-queue";
 import { requireModelAccess } from "./accounts";
 import { GrantCache } from "./grant-cache";
-import { lendRecalling, recallAll, Spendable, type LeaseState, type LendRequest, type LendResult } from "./spendable";
+import { lendRecalling, recallAll, Spendable, type LeaseState, type LendRequest, type LendResult, type Recall } from "./spendable";
 import { turnBudgetMicros } from "./turn-budget";
+
+/** What a turn asks of the user's money, served by its session's lease (turn.ts names them here). */
+export type { AuthorizedTurn, TurnAuthorizationRequest } from "./credit-lease";
 
 /** A lend answered: the model the session may use, and the lease as the account left it. */
 export interface Lent {
@@ -32,7 +35,7 @@ export class UserAccount extends DurableObject<Env> {
     return (await this.chatStore().findUser(this.userId))?.balanceMicros ?? null;
   });
   private readonly serially = <T>(task: () => Promise<T>) => this.queue.run(task);
-  private readonly recall = (sessionId: string) => this.sessionObject(sessionId).recallLease(this.userId!, sessionId);
+  private readonly recall: Recall = (sessionId, lent) => this.sessionObject(sessionId).recallLease(this.userId!, sessionId, lent);
   private readonly sessions = new Map<string, DurableObjectStub<ChatSession>>();
 
   /** Checks that the user may use the model, then lends the session what a turn of `promptChars` wants, and more. */
@@ -41,10 +44,10 @@ export class UserAccount extends DurableObject<Env> {
     return outcomeOf(this.authorizeAndLend(userId, model, promptChars, request), ErrorCode.InternalServerError);
   }
 
-  /** A session reports its lease: charges committed (with the balance after them, when known), money given back. */
-  released(userId: string, state: LeaseState, balanceAfterMicros?: number | null): Promise<void> {
+  /** A session reports its lease: charges committed (once per commit batch), money given back. */
+  released(userId: string, state: LeaseState): Promise<void> {
     this.userId = userId;
-    return this.queue.run(() => this.spendable.released(state, balanceAfterMicros));
+    return this.queue.run(() => this.spendable.released(state));
   }
 
   /** A deleted session gave back all its lease holds: the account forgets the lease (what is still out stays lent). */

@@ -8,7 +8,7 @@ import { createEventMirror } from "../../events/redis-mirror";
 import type { FileRecord, SessionWrite } from "../../storage/chat-store";
 import { openStore } from "../../storage/open-store";
 import { CreditLease, type LeaseAccount } from "../accounts/credit-lease";
-import type { LeaseState } from "../accounts/spendable";
+import type { LeaseState, Lent } from "../accounts/spendable";
 import { accountObject, type UserAccount } from "../accounts/user-account";
 import { ChatError, ErrorCode, outcomeOf, unwrap, type Outcome } from "../errors";
 import { SerialQueue } from "../serial-queue";
@@ -65,6 +65,7 @@ export class ChatSession extends DurableObject<Env> {
 
   /** Answers one chat message. */
   turn(request: TurnRequest): Promise<Outcome<TurnReply>> {
+    this.lease.identify(request.sessionId);
     return outcomeOf(
       this.queue.answerEarly<TurnReply>((respond) => runTurn(request, this.parts(), respond)),
       ErrorCode.InternalServerError,
@@ -109,8 +110,8 @@ export class ChatSession extends DurableObject<Env> {
 
   /** The user's account wants this session's unused money back (credit-lease.ts); not queued behind a turn, which
    *  may itself be waiting for the account. */
-  recallLease(userId: string, sessionId: string): Promise<LeaseState> {
-    return this.lease.recall(userId, sessionId);
+  recallLease(userId: string, sessionId: string, lent: Lent): Promise<LeaseState> {
+    return this.lease.recall(userId, sessionId, lent);
   }
 
   /** Deletes the session, after any turn in progress: its history and files (rows and R2 objects), then all this
@@ -174,7 +175,7 @@ export class ChatSession extends DurableObject<Env> {
   private leaseAccount(): LeaseAccount {
     return {
       lend: async (userId, model, promptChars, request) => unwrap(await this.accountOf(userId).lend(userId, model, promptChars, request)),
-      released: (userId, state, balanceAfterMicros) => this.accountOf(userId).released(userId, state, balanceAfterMicros),
+      released: (userId, state) => this.accountOf(userId).released(userId, state),
       closed: (userId, state) => this.accountOf(userId).leaseClosed(userId, state),
     };
   }
@@ -197,7 +198,9 @@ export class ChatSession extends DurableObject<Env> {
       agent: createAgentClient(this.config.agent, this.config.AI_MAX_REPLY_BYTES),
       live: this.live,
       answers: this.answers,
-      lease: this.lease,
+      // A turn's account is its session's lease (credit-lease.ts): a warm turn asks the user's account nothing.
+      accountOf: () => this.lease,
+      keepAlive: (work) => this.ctx.waitUntil(work),
       journal: this.journal,
       outbox: this.outbox || null,
       liveTurns: this.liveTurns,

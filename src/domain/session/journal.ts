@@ -44,6 +44,8 @@ export class Journal {
   private urgent = 0;
   /** What the journal's writes charge, until the database has them. */
   private chargesMicros = 0;
+  /** What writes added in this object's lifetime charge (only grows): the lease's measure of a turn's charges. */
+  private chargesAddedMicros = 0;
 
   constructor(
     private readonly storage: DurableObjectStorage,
@@ -70,6 +72,7 @@ export class Journal {
     const entry: Journaled = { key: keyOf(this.nextNumber++), write, persisted: false, committed: deferred() };
     journal.push(entry);
     this.chargesMicros += chargeOf(write);
+    this.chargesAddedMicros += chargeOf(write);
     if (durable) await this.persist(journal, alongside);
     this.scheduleDrain();
     return { committed: entry.committed.promise };
@@ -80,6 +83,7 @@ export class Journal {
     load: async (): Promise<number> => (await this.load(), this.chargesMicros),
     /** Known once loaded (0 before). */
     now: (): number => this.chargesMicros,
+    added: (): number => this.chargesAddedMicros,
   };
 
   /** Resolves when every write journaled so far is in the database; rejects when the database fails. */

@@ -1,16 +1,14 @@
 // Owns one chat turn, as named steps: load the context, authorize, reserve its money, start it live, call the
 // agent (streaming its reply to the watchers), journal the turn (durable before the reply), end it live, reply;
 // then summarize, store the summary, finish the reservation and publish the event. Its collaborators are passed in.
-// Its money is reserved against the session's credit lease (accounts/credit-lease.ts): a warm turn calls nothing
-// but its agent.
 import { timestampNow } from "@bufbuild/protobuf/wkt";
 import type { AgentClient } from "../../agent/agent-client";
 import { describeAgent, type Config } from "../../config";
 import type { ChatEvent } from "../../events/chat-event";
 import type { ChatStore, FileRecord, HistoryEntry, ModelRecord, ModelRef, SessionRecord } from "../../storage/chat-store";
 import { chargeForCancelledTurn, chargeForReportedCost, type Charge } from "../accounts/turn-budget";
-import type { CreditLease } from "../accounts/credit-lease";
-import { ChatError, ErrorCode, failureOf } from "../errors";
+import type { AuthorizedTurn, TurnAuthorizationRequest } from "../accounts/user-account";
+import { ChatError, ErrorCode, failureOf, unwrap, type Outcome } from "../errors";
 import { signedFileUrl } from "../files/file-urls";
 import { microsToDollars } from "../money";
 import type { CommitReceipt, Journal } from "./journal";
@@ -51,6 +49,13 @@ export interface TurnReply {
   cancelled?: true;
 }
 
+/** The user's money, as a turn uses it: its session's credit lease (accounts/credit-lease.ts), which asks the
+ *  user's account object only when it runs short. */
+export interface Account {
+  authorizeTurn(request: TurnAuthorizationRequest): Promise<Outcome<AuthorizedTurn>>;
+  finish(reservationId: string, chargedMicros: number): Promise<void>;
+}
+
 /** What a turn works with: the session object's parts, one per object lifetime. */
 export interface TurnParts {
   config: Config;
@@ -58,8 +63,9 @@ export interface TurnParts {
   agent: AgentClient;
   live: LiveSession;
   answers: AnswerLog<TurnReply>;
-  /** The money the user's account lent this session, which the turn reserves against. */
-  lease: CreditLease;
+  accountOf(userId: string): Account;
+  /** Keeps the object alive until work the turn does not wait for is done. */
+  keepAlive(work: Promise<unknown>): void;
   journal: Journal;
   outbox: TurnOutbox | null;
   liveTurns: LiveTurns;
@@ -120,7 +126,7 @@ async function turnSteps(request: TurnRequest, parts: TurnParts, respond: Respon
     publish(turn, journaled, summary, summaryStored, parts);
   } finally {
     record.chargeMicros = chargedMicros;
-    parts.lease.finish(Date.now());
+    finishReservation(request.userId, budget, chargedMicros, parts);
   }
 }
 
@@ -152,8 +158,9 @@ interface TurnContext {
   modelRef: ModelRef;
 }
 
-/** The money held for this turn out of the session's lease. */
+/** The money held for this turn in the user's account. */
 interface TurnBudget {
+  reservationId: string;
   reservedMicros: number;
   /** What the user could spend when the turn was reserved (the agent is told it as the balance). */
   spendableMicros: number;
@@ -212,14 +219,15 @@ async function loadContext(request: TurnRequest, { store, live, journal }: TurnP
   return { live: context, file, modelRef };
 }
 
-/** The user may use the model and the money the turn may cost is held, whatever other sessions of the user do:
- *  out of the session's lease (a warm turn asks the account nothing), or after asking the account for more. */
-async function authorizeAndReserve(request: TurnRequest, context: TurnContext, { lease }: TurnParts): Promise<{ model: ModelRecord; budget: TurnBudget }> {
+/** The user may use the model and the money the turn may cost is held, whatever other sessions of the user do
+ *  (out of the session's lease: a warm turn reads nothing and calls no other object). */
+async function authorizeAndReserve(request: TurnRequest, context: TurnContext, { accountOf }: TurnParts): Promise<{ model: ModelRecord; budget: TurnBudget }> {
   const live = context.live;
   const historyChars = live?.recent.reduce((sum, entry) => sum + entry.content.length, 0) ?? 0;
   const promptChars = promptOf(request, context).length + request.message.length + (live?.session.summary.length ?? 0) + historyChars;
-  const reserved = await lease.reserve(request.userId, request.sessionId, context.modelRef, promptChars, Date.now());
-  return { model: reserved.model, budget: { reservedMicros: reserved.reservedMicros, spendableMicros: reserved.spendableMicros, promptChars } };
+  const reservationId = crypto.randomUUID();
+  const authorized = unwrap(await accountOf(request.userId).authorizeTurn({ userId: request.userId, reservationId, model: context.modelRef, promptChars }));
+  return { model: authorized.model, budget: { reservationId, reservedMicros: authorized.reservedMicros, spendableMicros: authorized.spendableMicros, promptChars } };
 }
 
 /** The turn is accepted: it gets its number and its watchers learn that it started. */
@@ -356,7 +364,7 @@ async function journalTurn(
   const answer = requestId ? parts.answers.entry(requestId, session.userId, reply, at) : {};
   try {
     ({ committed } = await parts.journal.add(
-      { kind: "turn", turn: { session, isNew, entries, firstSeq, chargeMicros, at } },
+      { kind: "turn", turn: { session, isNew, entries, firstSeq, chargeMicros, reservationId: budget.reservationId, at } },
       // The answer is kept with the turn, so a retry finds it whenever the turn is kept; so is the turn count.
       { durable: true, alongside: { ...parts.liveTurns.journalEntries(), ...answer } },
     ));
@@ -364,9 +372,6 @@ async function journalTurn(
   } catch (error) {
     if (staged) await parts.outbox?.drop(session.id, firstSeq);
     throw new ChatError(isNew ? ErrorCode.UnableToCreateSession : ErrorCode.InternalServerError, undefined, error);
-  } finally {
-    // Journaled (or not stored, but still in the journal's memory): held as the journal's charge from now on.
-    parts.lease.charged(chargeMicros);
   }
   const live = parts.live.turnJournaled(previous, session, entries);
   return { live, event, staged, committed };
@@ -451,17 +456,25 @@ async function storeSummary(
           userId: session.userId,
           summary: summary.summary,
           chargeMicros: summary.chargeMicros,
+          reservationId: budget.reservationId,
           at: Date.now(),
         },
       },
       { durable: false },
     );
-    parts.lease.charged(summary.chargeMicros);
     return { committed };
   } catch (error) {
     console.error(`summary of session ${session.id} not stored`, error);
     return null;
   }
+}
+
+/** The turn ended: the lease keeps holding what it charged until the database has it, and frees the rest. */
+function finishReservation(userId: string, budget: TurnBudget, chargedMicros: number, { accountOf, keepAlive }: TurnParts): void {
+  const finished = accountOf(userId)
+    .finish(budget.reservationId, chargedMicros)
+    .catch((error: unknown) => console.error(`reservation ${budget.reservationId} not finished`, error));
+  keepAlive(finished);
 }
 
 /** Mirrors the turn once it and its summary are in the database; the next turn need not wait for that. */
