@@ -194,23 +194,45 @@ function world(balanceMicros: number, sessions: number, deliver: <T>(call: () =>
     return total;
   }
 
+  /** What happens to the objects besides turns: a session's journal commits (its report maybe lost), its alarm
+   *  rings, either object crashes, time passes. */
+  async function step(c: Step): Promise<void> {
+    switch (c.kind) {
+      case "commit":
+        return session(ids[c.s]!).commit(c.known, c.lost);
+      case "idle":
+        return idle(ids[c.s]!).catch(() => undefined);
+      case "crash-session":
+        return crashSession(ids[c.s]!);
+      case "crash-account":
+        return crashAccount();
+      case "time":
+        clock += c.ms;
+    }
+  }
+
+  function crashAccount() {
+    account.current.kill();
+    account.current = newAccount();
+  }
+
+  function crashSession(id: string) {
+    session(id).crash();
+    sessionsById.set(id, newSession(id));
+  }
+
   return {
     db,
     ids,
+    step,
     session,
     turn,
     idle,
     chargeable,
     advance: (ms: number) => (clock += ms),
     now: () => clock,
-    crashAccount() {
-      account.current.kill();
-      account.current = newAccount();
-    },
-    crashSession(id: string) {
-      session(id).crash();
-      sessionsById.set(id, newSession(id));
-    },
+    crashAccount,
+    crashSession,
     async adminTopUp(micros: number) {
       db.balanceMicros += micros;
       db.credits += micros;
@@ -230,6 +252,13 @@ function world(balanceMicros: number, sessions: number, deliver: <T>(call: () =>
     },
   };
 }
+
+type Step =
+  | { kind: "commit"; s: number; known: boolean; lost: boolean }
+  | { kind: "idle"; s: number }
+  | { kind: "crash-session"; s: number }
+  | { kind: "crash-account" }
+  | { kind: "time"; ms: number };
 
 /** An RPC as the scheduler runs it: the call and its answer each arrive when it says. */
 const rpc =
@@ -338,21 +367,8 @@ describe("credit lease", () => {
               expect([15, 14, "answered"]).toContain(outcome);
               break;
             }
-            case "commit":
-              w.session(id).commit(c.known, c.lost);
-              break;
-            case "idle":
-              await w.idle(id).catch(() => undefined);
-              break;
-            case "crash-session":
-              w.crashSession(id);
-              break;
-            case "crash-account":
-              w.crashAccount();
-              break;
-            case "time":
-              w.advance(c.ms);
-              break;
+            default:
+              await w.step(c);
           }
         });
         await scheduler.waitFor(Promise.all(runs));
@@ -398,16 +414,10 @@ describe("credit lease", () => {
               await w.turn(id, c.turnShare, c.summaryShare);
               break;
             case "commit":
-              w.session(id).commit(c.known, c.lost);
-              break;
             case "idle":
-              await w.idle(id).catch(() => undefined);
-              break;
             case "crash-session":
-              w.crashSession(id);
-              break;
             case "crash-account":
-              w.crashAccount();
+              await w.step(c);
               break;
             case "top-up":
               await w.adminTopUp(c.micros).catch(() => undefined);
