@@ -59,6 +59,22 @@ describe("reservations across sessions", () => {
     for (const answer of answers) if ("error" in answer) expect([15, 101, 108]).toContain(answer.code);
   });
 
+  it("runs exactly as many of one user's turns sent at once as the balance holds whole reservations", async () => {
+    // Each turn is charged its whole reservation (a reported cost of 1e13 is capped at it), so money only ever goes
+    // to turns: 3 reservations' worth runs 3 of 6 turns, however the sessions' leases held it when they asked.
+    const message = (s: number) => `cost:1e13 tab ${s}`;
+    const reservation = reservationOf(message(0));
+    const { user_id } = await createUser({ balance: (3 * reservation) / 1e6 });
+    const sockets = await Promise.all(Array.from({ length: 6 }, () => open(`?user_id=${user_id}`)));
+    const answers = await Promise.all(sockets.map((socket, s) => chat(socket, user_id, "NEW", message(s))));
+    const answered = answers.filter((answer) => !("error" in answer));
+    expect(answered).toHaveLength(3);
+    for (const answer of answers) if ("error" in answer) expect(answer).toMatchObject({ code: 15, detail: expect.stringContaining("the balance leaves $0 for it") });
+    await Promise.all(answered.map((answer) => committed(answer.data?.session_id as string)));
+    expect(await balanceMicros(user_id)).toBe(0);
+    expect(await ledgerTotal(user_id)).toBe(0);
+  });
+
   it("caps a reported cost at the turn's reservation, so an agent over-reporting cannot push the balance below zero", async () => {
     const { user_id } = await createUser({ balance: 0.3 });
     const ws = await open();

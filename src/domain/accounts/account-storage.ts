@@ -3,6 +3,6 @@
 
 /** Every key prefix a user's account object writes, with its one owner. */
 export const ACCOUNT_STORAGE = {
-  /** spendable.ts: a turn's hold on the user's money, by reservation id. */
-  reservation: "reservation:",
+  /** spendable.ts: the credit lease lent to a session object, by session id (what it was lent, what came back). */
+  lease: "lease:",
 } as const;

@@ -1,34 +1,27 @@
-// Owns the Durable Object surface of a user's account (one object per user): authorizing a turn (model grants,
-// cached) and reserving its money before its agent is called, finishing the reservation with the turn's charges,
-// learning what the database committed, and hearing of the admin's changes. Its decisions run one at a time, so
-// concurrent turns of any number of sessions never spend the same money twice.
+// Owns the Durable Object surface of a user's account (one object per user): the lender of the credit lease. It
+// checks a session's model (grants cached) and lends it money for its turns (spendable.ts), takes in what sessions
+// report of their leases (commits, money given back), recalls unused money when another session needs it, and
+// hears of the admin's changes (every lease comes back). Its decisions run one at a time, so concurrent sessions
+// never spend the same money twice; a warm turn does not call it at all (credit-lease.ts).
 import { DurableObject } from "cloudflare:workers";
 import { configOf } from "../../config";
+import type { ChatSession } from "../session/chat-session";
 import type { AccountStore, ModelRecord, ModelRef } from "../../storage/chat-store";
 import { openStore } from "../../storage/open-store";
-import { ChatError, ErrorCode, outcomeOf, TURN_FAILURE, type Outcome } from "../errors";
+import { outcomeOf, TURN_FAILURE, type Outcome } from "../errors";
 import { SerialQueue } from "../serial-queue";
-import { requireModelAccess, unknownUser } from "./accounts";
+import { requireModelAccess } from "./accounts";
 import { GrantCache } from "./grant-cache";
-import { Spendable, type CommittedCharge } from "./spendable";
-import { insufficientBalance, turnBudgetMicros } from "../session/turn/charging";
+import { lendRecalling, recallAll, Spendable, type LeaseState, type LendRequest, type LendResult, type Recall } from "./spendable";
+import { turnBudgetMicros } from "../session/turn/charging";
 
-export type { CommittedCharge } from "./spendable";
+/** What a turn asks of the user's money, served by its session's lease (turn.ts names them here). */
+export type { AuthorizedTurn, TurnAuthorizationRequest } from "./credit-lease";
 
-export interface TurnAuthorizationRequest {
-  userId: string;
-  reservationId: string;
-  model: ModelRef;
-  /** Characters the agent gets (prompt, summary, history, message): the reservation grows with them. */
-  promptChars: number;
-}
-
-/** The model the turn may use and the money held for it. */
-export interface AuthorizedTurn {
+/** A lend answered: the model the session may use, and the lease as the account left it. */
+export interface Lent {
   model: ModelRecord;
-  reservedMicros: number;
-  /** What the user could spend before this reservation (the agent is told it as the balance). */
-  spendableMicros: number;
+  result: LendResult;
 }
 
 export class UserAccount extends DurableObject<Env> {
@@ -41,56 +34,51 @@ export class UserAccount extends DurableObject<Env> {
     if (!this.userId) return null;
     return (await this.chatStore().findUser(this.userId))?.balanceMicros ?? null;
   });
+  private readonly serially = <T>(task: () => Promise<T>) => this.queue.run(task);
+  private readonly recall: Recall = (sessionId, lent) => this.sessionObject(sessionId).recallLease(this.userId!, sessionId, lent);
+  private readonly sessions = new Map<string, DurableObjectStub<ChatSession>>();
 
-  /** Checks that the user may use the model, then holds the most the turn may cost. */
-  authorizeTurn(request: TurnAuthorizationRequest): Promise<Outcome<AuthorizedTurn>> {
-    this.userId = request.userId;
-    return outcomeOf(this.queue.run(() => this.authorize(request)), TURN_FAILURE);
+  /** Checks that the user may use the model, then lends the session what a turn of `promptChars` wants, and more. */
+  lend(userId: string, model: ModelRef, promptChars: number, request: Omit<LendRequest, "wantMicros">): Promise<Outcome<Lent>> {
+    this.userId = userId;
+    return outcomeOf(this.authorizeAndLend(userId, model, promptChars, request), TURN_FAILURE);
   }
 
-  /** The turn ended having charged `chargedMicros` (0: it failed); the rest of its reservation is free again. */
-  finish(reservationId: string, chargedMicros: number): Promise<void> {
-    return this.queue.run(() => this.spendable.finish(reservationId, chargedMicros, Date.now(), this.config.reservationTtlMs));
+  /** A session reports its lease: charges committed (once per commit batch), money given back. */
+  released(userId: string, state: LeaseState): Promise<void> {
+    this.userId = userId;
+    return this.queue.run(() => this.spendable.released(state));
   }
 
-  /** The database committed these charges; its balance after them, when the commit reported it. */
-  committed(charges: CommittedCharge[], balanceAfterMicros: number | null): Promise<void> {
-    return this.queue.run(() => this.spendable.committed(charges, balanceAfterMicros, Date.now()));
+  /** A deleted session gave back all its lease holds: the account forgets the lease (what is still out stays lent). */
+  leaseClosed(userId: string, state: LeaseState): Promise<void> {
+    this.userId ??= userId;
+    return this.queue.run(() => this.spendable.closed(state));
   }
 
-  /** The admin API changed the user (grants, balance): read them again before the next decision. */
+  /** The admin API changed the user (grants, balance) or a model they may use: read them again, recall every lease. */
   accountChanged(): Promise<void> {
-    return this.queue.run(async () => {
-      this.grants.invalidate();
-      this.spendable.balanceChanged();
-    });
+    this.grants.invalidate();
+    return recallAll(this.spendable, this.serially, this.recall);
   }
 
-  private async authorize({ userId, reservationId, model: ref, promptChars }: TurnAuthorizationRequest): Promise<AuthorizedTurn> {
+  private async authorizeAndLend(userId: string, ref: ModelRef, promptChars: number, request: Omit<LendRequest, "wantMicros">): Promise<Lent> {
     const read = async (modelRef: ModelRef) => {
       const authorization = await this.chatStore().authorizeTurn(userId, modelRef);
       if (authorization) this.spendable.knownBalance(authorization.balanceMicros); // one read for grant and balance
       return authorization;
     };
-    const { model } = await requireModelAccess(await this.grants.access(read, ref, Date.now()), ref, userId, this.chatStore());
+    const { model } = await requireModelAccess(await this.serially(() => this.grants.access(read, ref, Date.now())), ref, userId, this.chatStore());
     const limits = { maxOutputTokens: this.config.MAX_OUTPUT_TOKENS, maxTurnCostMicros: this.config.maxTurnCostMicros };
-    const wantMicros = turnBudgetMicros(model, promptChars, limits);
-    const result = await this.spendable.reserve(
-      reservationId,
-      wantMicros,
-      { maxInFlight: this.config.MAX_TURNS_IN_FLIGHT_PER_USER, ttlMs: this.config.reservationTtlMs },
-      Date.now(),
-    );
-    switch (result.outcome) {
-      case "reserved":
-        return { model, reservedMicros: result.amountMicros, spendableMicros: result.spendableMicros };
-      case "insufficient":
-        throw insufficientBalance(model, wantMicros, result.spendableMicros);
-      case "too-many-in-flight":
-        throw new ChatError(ErrorCode.TooManyTurnsInFlight, `Too many turns in flight: at most ${this.config.MAX_TURNS_IN_FLIGHT_PER_USER} at once`);
-      case "unknown-user":
-        throw unknownUser(userId);
-    }
+    const result = await lendRecalling(this.spendable, this.serially, this.recall, { ...request, wantMicros: turnBudgetMicros(model, promptChars, limits) });
+    return { model, result };
+  }
+
+  /** One stub per session object for the account's lifetime. */
+  private sessionObject(sessionId: string): DurableObjectStub<ChatSession> {
+    let stub = this.sessions.get(sessionId);
+    if (!stub) this.sessions.set(sessionId, (stub = this.env.SESSIONS.get(this.env.SESSIONS.idFromName(sessionId))));
+    return stub;
   }
 
   private chatStore(): AccountStore {

@@ -7,8 +7,10 @@ import { configOf } from "../../config";
 import { createEventMirror } from "../../events/redis-mirror";
 import type { FileRecord, SessionWrite } from "../../storage/chat-store";
 import { openStore } from "../../storage/open-store";
-import { accountObject, type CommittedCharge, type UserAccount } from "../accounts/user-account";
-import { ChatError, ErrorCode, outcomeOf, TURN_FAILURE, type Outcome } from "../errors";
+import { CreditLease, type LeaseAccount } from "../accounts/credit-lease";
+import type { LeaseState, Lent } from "../accounts/spendable";
+import { accountObject, type UserAccount } from "../accounts/user-account";
+import { ChatError, ErrorCode, outcomeOf, TURN_FAILURE, unwrap, type Outcome } from "../errors";
 import { SerialQueue } from "../serial-queue";
 import { AnswerLog } from "./answer-log";
 import { Journal } from "./journal";
@@ -37,7 +39,15 @@ export class ChatSession extends DurableObject<Env> {
     () => this.parts().store,
     this.alarmClock.wakeUp,
     { windowMs: this.config.STORE_BATCH_WINDOW_MS, retryMs: this.config.STORE_RETRY_MS },
-    (writes, balanceAfterMicros) => this.chargesCommitted(writes, balanceAfterMicros),
+    (writes, balanceAfterMicros) => this.lease.committed(chargesOf(writes), balanceAfterMicros),
+  );
+  private readonly lease = new CreditLease(
+    this.ctx.storage,
+    this.journal.charges,
+    this.leaseAccount(),
+    { budget: { maxOutputTokens: this.config.MAX_OUTPUT_TOKENS, maxTurnCostMicros: this.config.maxTurnCostMicros }, maxInFlight: this.config.MAX_TURNS_IN_FLIGHT_PER_USER, grantTtlMs: this.config.ACCOUNT_CACHE_TTL_MS },
+    (work) => this.ctx.waitUntil(work),
+    this.alarmClock.wakeUp,
   );
   private readonly outbox =
     this.config.mirror &&
@@ -56,6 +66,7 @@ export class ChatSession extends DurableObject<Env> {
 
   /** Answers one chat message. */
   turn(request: TurnRequest): Promise<Outcome<TurnReply>> {
+    this.lease.identify(request.sessionId);
     return outcomeOf(
       this.queue.answerEarly<TurnReply>((respond) => runTurn(request, this.parts(), respond)),
       TURN_FAILURE,
@@ -98,6 +109,12 @@ export class ChatSession extends DurableObject<Env> {
     requireSessionOwner(context.session.userId, userId);
   }
 
+  /** The user's account wants this session's unused money back (credit-lease.ts); not queued behind a turn, which
+   *  may itself be waiting for the account. */
+  recallLease(userId: string, sessionId: string, lent: Lent): Promise<LeaseState> {
+    return this.lease.recall(userId, sessionId, lent);
+  }
+
   /** Deletes the session, after any turn in progress: its history and files (rows and R2 objects), then all this
    *  object keeps of it (answers, journal, outbox, stream records, watchers, counters, alarm): its storage is empty. */
   remove(userId: string, sessionId: string): Promise<Outcome<null>> {
@@ -106,6 +123,8 @@ export class ChatSession extends DurableObject<Env> {
         await removeSession(userId, sessionId, this.parts());
         // A turn's event may still be on its way to the mirror; nothing of it may be written after the storage goes.
         await this.outbox?.settled();
+        // The money lent to this session goes back, and the account forgets its lease, before its epoch goes.
+        await this.lease.close(userId, sessionId);
         await forgetSessionStorage(this.ctx.storage);
         this.alarmClock.deleted();
         this.answers.forget();
@@ -142,22 +161,8 @@ export class ChatSession extends DurableObject<Env> {
       if (committed) await this.outbox?.recover(this.parts().store);
       await this.answers.prune(Date.now());
       await this.liveTurns.prune(Date.now());
+      await this.lease.idle(Date.now());
     });
-  }
-
-  /** Tells the user's account what the database now has of its reservations, so it stops holding that money. */
-  private chargesCommitted(writes: readonly SessionWrite[], balanceAfterMicros: number | null): void {
-    const first = writes[0];
-    if (!first) return;
-    const userId = first.kind === "turn" ? first.turn.session.userId : first.summary.userId;
-    const charges: CommittedCharge[] = writes.flatMap((write) => {
-      const { reservationId, chargeMicros } = write.kind === "turn" ? write.turn : write.summary;
-      return reservationId ? [{ reservationId, chargeMicros }] : [];
-    });
-    const told = this.accountOf(userId)
-      .committed(charges, balanceAfterMicros)
-      .catch((error: unknown) => console.error(`account of ${userId} not told of committed charges; its reservations expire instead`, error));
-    this.ctx.waitUntil(told);
   }
 
   /** One stub per user (a session has one), so the account gets this session's calls in the order they were made. */
@@ -165,6 +170,15 @@ export class ChatSession extends DurableObject<Env> {
     let account = this.accounts.get(userId);
     if (!account) this.accounts.set(userId, (account = accountObject(this.env, userId)));
     return account;
+  }
+
+  /** The account as the lease calls it. */
+  private leaseAccount(): LeaseAccount {
+    return {
+      lend: async (userId, model, promptChars, request) => unwrap(await this.accountOf(userId).lend(userId, model, promptChars, request)),
+      released: (userId, state) => this.accountOf(userId).released(userId, state),
+      closed: (userId, state) => this.accountOf(userId).leaseClosed(userId, state),
+    };
   }
 
   /** Hands turn events to a connection hub (one stub per hub, so its calls arrive in the order they were made). */
@@ -185,7 +199,8 @@ export class ChatSession extends DurableObject<Env> {
       agent: createAgentClient(this.config.agent, this.config.AI_MAX_REPLY_BYTES),
       live: this.live,
       answers: this.answers,
-      accountOf: (userId) => this.accountOf(userId),
+      // A turn's account is its session's lease (credit-lease.ts): a warm turn asks the user's account nothing.
+      accountOf: () => this.lease,
       keepAlive: (work) => this.ctx.waitUntil(work),
       journal: this.journal,
       outbox: this.outbox || null,
@@ -194,4 +209,9 @@ export class ChatSession extends DurableObject<Env> {
       files: this.env.FILES,
     });
   }
+}
+
+/** What a batch of writes charges. */
+function chargesOf(writes: readonly SessionWrite[]): number {
+  return writes.reduce((sum, write) => sum + (write.kind === "turn" ? write.turn.chargeMicros : write.summary.chargeMicros), 0);
 }

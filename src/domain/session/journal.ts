@@ -42,6 +42,10 @@ export class Journal {
   private windowTimer: ReturnType<typeof setTimeout> | null = null;
   /** Callers of settle() waiting: batches then follow each other without the window. */
   private urgent = 0;
+  /** What the journal's writes charge, until the database has them. */
+  private chargesMicros = 0;
+  /** What writes added in this object's lifetime charge (only grows): the lease's measure of a turn's charges. */
+  private chargesAddedMicros = 0;
 
   constructor(
     private readonly storage: DurableObjectStorage,
@@ -67,10 +71,20 @@ export class Journal {
     const journal = await this.load();
     const entry: Journaled = { key: keyOf(this.nextNumber++), write, persisted: false, committed: deferred() };
     journal.push(entry);
+    this.chargesMicros += chargeOf(write);
+    this.chargesAddedMicros += chargeOf(write);
     if (durable) await this.persist(journal, alongside);
     this.scheduleDrain();
     return { committed: entry.committed.promise };
   }
+
+  /** What the journal's writes not yet in the database charge (read from storage first, once per lifetime). */
+  readonly charges = {
+    load: async (): Promise<number> => (await this.load(), this.chargesMicros),
+    /** Known once loaded (0 before). */
+    now: (): number => this.chargesMicros,
+    added: (): number => this.chargesAddedMicros,
+  };
 
   /** Resolves when every write journaled so far is in the database; rejects when the database fails. */
   async settle(): Promise<void> {
@@ -134,6 +148,7 @@ export class Journal {
       this.batch = null;
       // By key, not by position: after a restart the batch need not be the journal's first writes.
       for (let i = journal.length - 1; i >= 0; i--) if (inBatch.has(journal[i]!.key)) journal.splice(i, 1);
+      for (const entry of entries) this.chargesMicros -= chargeOf(entry.write);
       entries.forEach((entry, i) => {
         const balanceMicros = result.balancesMicros[i];
         entry.committed.resolve(balanceMicros === undefined ? { balance: "unknown" } : { balance: "known", balanceMicros });
@@ -180,6 +195,7 @@ export class Journal {
     ]);
     if (this.journal) return this.journal; // loaded concurrently
     this.journal = [...stored].map(([key, write]) => ({ key, write, persisted: true, committed: deferred<CommitReceipt>() }));
+    this.chargesMicros += this.journal.reduce((sum, entry) => sum + chargeOf(entry.write), 0);
     this.batch = batch ?? null;
     // Numbers are never reused, not even those of writes a batch named that died with an earlier instance: a new
     // write must never be mistaken for one of a batch the database may already have applied.
@@ -188,6 +204,8 @@ export class Journal {
     return this.journal;
   }
 }
+
+const chargeOf = (write: SessionWrite) => (write.kind === "turn" ? write.turn.chargeMicros : write.summary.chargeMicros);
 
 /** The text a write carries to the database: what a batch's size is mostly made of. */
 function textChars(write: SessionWrite): number {

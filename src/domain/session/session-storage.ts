@@ -22,6 +22,8 @@ export const SESSION_STORAGE = {
   streamDelta: "stream:delta:",
   /** watchers.ts: the connection hubs that watch the session. */
   streamWatchers: "stream:watchers",
+  /** accounts/credit-lease.ts: this instance's epoch of the session's credit lease. */
+  leaseEpoch: "lease:epoch",
 } as const;
 
 /** The keys, as the modules that own them build them. */

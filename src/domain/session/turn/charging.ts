@@ -1,5 +1,5 @@
-// Owns a turn's money: the reservation the user's account holds for it (made before the agent is called, finished
-// when the turn ends; the only calls to the account), what the turn charges out of it (its reply's reported cost or,
+// Owns a turn's money: the reservation its session's credit lease holds for it (made before the agent is called,
+// finished when the turn ends), what the turn charges out of it (its reply's reported cost or,
 // cancelled, its prompt and delivered reply; then its summary's), and the rules behind both.
 import type { Config } from "../../../config";
 import type { AuthorizedTurn, TurnAuthorizationRequest } from "../../accounts/user-account";
@@ -10,13 +10,14 @@ import type { AgentAnswer, LiveTurnState, LoadedTurn, RecordedTurn, ReservedTurn
 // The seam to the user's account: `Account`, and where it is called or its reservation changes: `reserve`,
 // `TurnBudget.journaled` and `finishReservation`.
 
-/** The user's account object, as a turn uses it (accounts/user-account.ts). */
+/** The user's money, as a turn uses it: its session's credit lease (accounts/credit-lease.ts), which asks the
+ *  user's account object only when it runs short. */
 export interface Account {
   authorizeTurn(request: TurnAuthorizationRequest): Promise<Outcome<AuthorizedTurn>>;
   finish(reservationId: string, chargedMicros: number): Promise<void>;
 }
 
-/** The money held for one turn in the user's account. */
+/** The money held for one turn out of the session's lease. */
 export interface Reservation {
   reservationId: string;
   reservedMicros: number;
@@ -32,7 +33,7 @@ export class TurnBudget {
 
   constructor(readonly reservation: Reservation) {}
 
-  /** What the turn's journaled writes charge: what its account keeps holding once the turn ends. */
+  /** What the turn's journaled writes charge: what its lease keeps holding once the turn ends. */
   get chargedMicros(): number {
     return this.journaledMicros;
   }
@@ -49,7 +50,7 @@ export class TurnBudget {
 }
 
 /** The user may use the model and the money the turn may cost is held, whatever other sessions of the user do
- *  (one call to the user's account object, which caches grants and balance: a warm turn reads nothing). */
+ *  (out of the session's lease: a warm turn reads nothing and calls no other object). */
 export async function reserve(turn: LoadedTurn, { accountOf }: TurnParts): Promise<ReservedTurn> {
   const { request, context } = turn;
   const historyChars = context?.recent.reduce((sum, entry) => sum + entry.content.length, 0) ?? 0;
@@ -60,13 +61,11 @@ export async function reserve(turn: LoadedTurn, { accountOf }: TurnParts): Promi
   return { ...turn, model: authorized.model, budget };
 }
 
-/** The turn ended: its account keeps holding what it charged until the database has it, and frees the rest. The
- *  next turn need not wait for it: until it lands the account holds more than it needs, never less. */
+/** The turn ended: the lease keeps holding what it charged until the database has it, and frees the rest. */
 export function finishReservation({ request, budget }: ReservedTurn, { accountOf, keepAlive }: TurnParts): void {
   const { reservationId } = budget.reservation;
   const finished = accountOf(request.userId)
     .finish(reservationId, budget.chargedMicros)
-    // The reservation then expires on its own.
     .catch((error: unknown) => console.error(`reservation ${reservationId} not finished`, error));
   keepAlive(finished);
 }
