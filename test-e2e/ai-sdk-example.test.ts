@@ -2,10 +2,10 @@
 // stack as `npm run dev` runs it (local D1, AUTH_MODE=none). The test builds the app with Vite and serves the build
 // on its own origin, as a team's app would be: send and stream, a file turn, Stop keeps the partial reply, a reload
 // mid-reply resumes to the stored reply, a refused turn shows its error, the chat list, the turn's number and charge
-// (message metadata). Takes the README's screenshot (docs/images/ai-sdk-example.png). Also drives the same transport
+// (message metadata). Takes the README's screenshot (docs/images/ai-sdk-example.png with UPDATE_SCREENSHOTS=1). Also drives the same transport
 // from Node 20 (`ws` sockets from chat-backend/client/node) against that stack.
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync } from "node:fs";
 import path from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { preview, type PreviewServer } from "vite";
@@ -14,12 +14,11 @@ import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
 import { nodeSocket } from "chat-backend/client/node";
 import { ChatBackendTransport, type ChatBackendUIMessage } from "chat-backend/client/ai-sdk";
 import { freePort } from "../tools/lib.ts";
-import { changeUser, createUser, startStack, type Stack } from "./stack";
+import { changeUser, createUser, screenshotFolder, startStack, type Stack } from "./stack";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const ROOT = path.resolve(import.meta.dirname, "..");
 const EXAMPLE = path.join(ROOT, "examples/ai-sdk-react");
-const IMAGES = path.resolve(import.meta.dirname, "../docs/images");
 /** The offline reference agent echoes the message ("You said: …") in pieces of about four words, 20 ms apart: a
  *  message this long streams for seconds, so Stop and a reload land mid-reply. */
 const LONG_MESSAGE = `Keep going ${"please ".repeat(800)}`.trim();
@@ -45,7 +44,6 @@ beforeAll(async () => {
   appUrl = `${app.resolvedUrls?.local[0] ?? ""}?backend=${encodeURIComponent(stack.baseUrl)}`;
   userId = await createUser(stack, 1);
   browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: process.getuid?.() === 0 ? ["--no-sandbox"] : [] });
-  mkdirSync(IMAGES, { recursive: true });
   page = await browser.newPage({ viewport: { width: 1100, height: 720 } });
   page.on("console", (message) => {
     if (message.type() === "error") problems.push(`console: ${message.text()}`);
@@ -188,7 +186,7 @@ it("shows a refused turn's error with its code, and the next turn works again", 
   await poll(() => page.locator("#messages .msg.assistant").count()).toBe(2);
   expect(await replyFinished()).toContain("files: 1");
   await poll(() => page.getByRole("navigation", { name: "Chats" }).getByRole("button").count()).toBe(3);
-  await page.screenshot({ path: path.join(IMAGES, "ai-sdk-example.png") });
+  await page.screenshot({ path: path.join(screenshotFolder(), "ai-sdk-example.png") });
   expect(problems).toEqual([]);
 }, 60_000);
 

@@ -3,15 +3,14 @@
 // (who is shown its id to copy), a streamed conversation, files shown by their names where they were sent, a reload
 // mid-stream that resumes, the balance, Stop, a system prompt, deleting a chat (also on a touch screen), a
 // phone-sized screen, signing in with a token (AUTH_MODE=token) and its files through signed links, the favicon, and
-// no console errors. Also takes the README's screenshots (docs/images/).
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+// no console errors. Also takes the README's screenshots (into docs/images/ with UPDATE_SCREENSHOTS=1).
+import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { balanceOf, startStack, type Stack } from "./stack";
+import { balanceOf, screenshotFolder, startStack, type Stack } from "./stack";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const IMAGES = path.resolve(import.meta.dirname, "../docs/images");
 /** The offline reference agent echoes the message and streams its reply in pieces of about four words, 20 ms apart
  *  (its AGENT_CHUNK_DELAY_MS): a message this long makes a reply that streams for seconds, so a reload lands
  *  mid-reply. (The stack's --var settings reach the backend Worker only, not the agent's.) */
@@ -110,8 +109,7 @@ it("creates a user, streams a conversation with a file, resumes a reply after a 
   await poll(() => page.locator("#sign-in-mode").textContent()).toContain("Local mode");
   expect(await page.getByLabel("User id").isVisible()).toBe(true);
   expect(await page.locator("#token").isVisible()).toBe(false);
-  mkdirSync(IMAGES, { recursive: true });
-  await page.screenshot({ path: path.join(IMAGES, "chat-page-sign-in.png") });
+  await page.screenshot({ path: path.join(screenshotFolder(), "chat-page-sign-in.png") });
 
   // Create a user with the admin token (local dev's), which signs in as that user.
   await page.getByText("Create a user").click();
@@ -283,7 +281,7 @@ it("sends a new chat's system prompt with its first message, and the session kee
   const image = page.locator("#messages .msg.file img").last();
   await poll(() => image.evaluate((img: HTMLImageElement) => img.naturalWidth)).toBe(240);
   expect(await image.getAttribute("alt")).toBe("sales chart.png");
-  await page.screenshot({ path: path.join(IMAGES, "chat-page.png") });
+  await page.screenshot({ path: path.join(screenshotFolder(), "chat-page.png") });
   expect(problems).toEqual([]);
 }, 60_000);
 
@@ -303,7 +301,7 @@ it("fits a phone-sized screen: nothing scrolls sideways, the chats sit above the
     const sidebar = (await page.getByRole("navigation", { name: "Sessions" }).boundingBox())!;
     const messages = (await page.locator("#messages").boundingBox())!;
     expect(sidebar.y + sidebar.height).toBeLessThanOrEqual(messages.y + 1);
-    await page.screenshot({ path: path.join(IMAGES, "chat-page-narrow.png") });
+    await page.screenshot({ path: path.join(screenshotFolder(), "chat-page-narrow.png") });
   } finally {
     await page.setViewportSize({ width: 1100, height: 700 });
   }

@@ -2,7 +2,7 @@
 // stand-in), or the way `npm run dev` does (local D1, what a fresh clone runs), on free loopback ports, and talks to
 // it like a client: WebSocket frames (the tests' frame client) and the admin API.
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { mkdirSync, mkdtempSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import WebSocket from "ws";
@@ -145,4 +145,12 @@ export type { FrameClient } from "../test/support/frame-client";
  *  (turn events). A frame may take up to a minute: the stack's agent may be a process on the same loaded cores. */
 export function connectFrames(stack: Stack, path = "/ws"): Promise<FrameClient> {
   return FrameClient.open(new WebSocket(`${stack.baseUrl.replace("http", "ws")}${path}`), { timeoutMs: 60_000 });
+}
+
+/** Where the Chromium tests write the README's screenshots: docs/images with UPDATE_SCREENSHOTS=1, else a temporary
+ *  folder, so a test run leaves the checkout as it was (a retaken PNG differs in a few bytes every time). */
+export function screenshotFolder(): string {
+  const folder = process.env.UPDATE_SCREENSHOTS === "1" ? path.resolve(import.meta.dirname, "../docs/images") : path.join(os.tmpdir(), "chat-backend-screenshots");
+  mkdirSync(folder, { recursive: true });
+  return folder;
 }
