@@ -1,7 +1,7 @@
 // Concurrent turns: serialized per session with nothing lost, and balances never lose an update.
 import { expect, it } from "vitest";
 import { chargedMicros, DEFAULT_TURN_COST, SUMMARY_COST } from "./agents/scripted-costs";
-import { balanceMicros, chat, createUser, eventually, query, useSockets } from "./helpers/backend";
+import { balanceMicros, chat, createUser, query, quiet, useSockets } from "./helpers/backend";
 import { MessageType } from "../protocol";
 
 const open = useSockets();
@@ -47,12 +47,12 @@ it("loses no message and no charge when many turns race on one session", async (
   const racers = await Promise.all(Array.from({ length: 6 }, () => open()));
   const answers = await Promise.all(racers.map((socket, i) => chat(socket, user_id, sessionId, `racer ${i}`)));
   expect(answers.every((a) => !("error" in a))).toBe(true);
-  await eventually(async () => {
-    const rows = await query<{ seq: number }>("select seq from messages where session_id = ? order by seq", sessionId);
-    expect(rows.map((r) => r.seq)).toEqual(Array.from({ length: 14 }, (_, i) => i));
-  });
+  // Waits for the session's queued turns (summaries included) and their commit, not for a guessed time.
+  await quiet(sessionId);
+  const rows = await query<{ seq: number }>("select seq from messages where session_id = ? order by seq", sessionId);
+  expect(rows.map((r) => r.seq)).toEqual(Array.from({ length: 14 }, (_, i) => i));
   const perTurn = chargedMicros(DEFAULT_TURN_COST) + chargedMicros(SUMMARY_COST);
-  await eventually(async () => expect(await balanceMicros(user_id)).toBe(5_000_000 - 7 * perTurn));
+  expect(await balanceMicros(user_id)).toBe(5_000_000 - 7 * perTurn);
 });
 
 it("never loses a debit when sessions of one user charge at the same time", async () => {
@@ -61,7 +61,8 @@ it("never loses a debit when sessions of one user charge at the same time", asyn
   const answers = await Promise.all(racers.map((socket, i) => chat(socket, user_id, "NEW", `cost:0.01 session ${i}`)));
   expect(answers.every((a) => !("error" in a))).toBe(true);
   const expected = 5_000_000 - 8 * (chargedMicros(0.01) + chargedMicros(SUMMARY_COST));
-  await eventually(async () => expect(await balanceMicros(user_id)).toBe(expected));
+  for (const answer of answers) await quiet(answer.data?.session_id as string);
+  expect(await balanceMicros(user_id)).toBe(expected);
   const [sum] = await query<{ total: number }>("select sum(delta_micros) as total from cost_ledger where user_id = ?", user_id);
   expect(sum?.total).toBe(expected);
 });

@@ -1,7 +1,7 @@
 // A session whose Durable Object was evicted rebuilds its live context from storage.
 import { abortAllDurableObjects } from "cloudflare:test";
 import { expect, it } from "vitest";
-import { agentView, chat, committed, connect, createUser, eventually, query } from "./helpers/backend";
+import { agentView, chat, committed, connect, createUser, query, quiet } from "./helpers/backend";
 import { HISTORY_WINDOW } from "./helpers/env";
 
 it("rebuilds history window, summary, prompt, model and sequence after eviction", async () => {
@@ -10,10 +10,9 @@ it("rebuilds history window, summary, prompt, model and sequence after eviction"
   const first = await chat(ws, user_id, "NEW", "turn one", { session_prompt: "Stay formal.", model_name: "llama3.1:8b" });
   const sessionId = first.data?.session_id as string;
   for (const message of ["turn two", "turn three"]) await chat(ws, user_id, sessionId, message, { model_name: undefined });
-  await eventually(async () => {
-    const [row] = await query<{ summary: string }>("select summary from sessions where id = ?", sessionId);
-    expect(row?.summary.split(" | ")).toHaveLength(3);
-  });
+  await quiet(sessionId);
+  const [row] = await query<{ summary: string }>("select summary from sessions where id = ?", sessionId);
+  expect(row?.summary.split(" | ")).toHaveLength(3);
 
   await abortAllDurableObjects();
   ws = await connect();

@@ -3,7 +3,7 @@
 // die:<k>, stall:<k>, chunkcost, [unary-only]: test/agents/scripted-agent.ts).
 import { abortAllDurableObjects } from "cloudflare:test";
 import { expect, it } from "vitest";
-import { balanceMicros, chat, committed, createUser, eventually, query, quiet, useSockets, type TestSocket } from "./helpers/backend";
+import { balanceMicros, chat, committed, createUser, query, quiet, useSockets, type TestSocket } from "./helpers/backend";
 import type { AnyTurnEvent } from "./support/frame-client";
 import { testEnv } from "./helpers/env";
 import { MessageType } from "../protocol";
@@ -192,11 +192,9 @@ it("cancels a running turn from the socket waiting for it: partial reply kept an
   ]);
   // No cost reported: the prompt's tokens and the partial reply's (4 characters each, rounded up) at gpt-4-turbo's
   // input and output prices, 10,000 and 30,000 micro-dollars per 1K tokens.
-  await eventually(async () => {
-    const turnCharges = await query<{ delta_micros: number }>("select delta_micros from cost_ledger where user_id = ? and kind = 'turn' and id > ?", user_id, ledgerBefore.at(-1)?.id ?? 0);
-    expect(turnCharges).toEqual([{ delta_micros: -Math.round((Math.ceil(promptChars / 4) * 10_000 + Math.ceil(partial.length / 4) * 30_000) / 1000) }]);
-  });
-  await committed(sessionId);
+  await quiet(sessionId);
+  const turnCharges = await query<{ delta_micros: number }>("select delta_micros from cost_ledger where user_id = ? and kind = 'turn' and id > ?", user_id, ledgerBefore.at(-1)?.id ?? 0);
+  expect(turnCharges).toEqual([{ delta_micros: -Math.round((Math.ceil(promptChars / 4) * 10_000 + Math.ceil(partial.length / 4) * 30_000) / 1000) }]);
   const ledgerSum = await query<{ total: number }>("select sum(delta_micros) as total from cost_ledger where user_id = ? and id > ?", user_id, ledgerBefore.at(-1)?.id ?? 0);
   expect(await balanceMicros(user_id)).toBe(balanceBefore + (ledgerSum[0]?.total ?? 0));
 
@@ -222,10 +220,9 @@ it("charges a cancelled turn what the agent reported before the cancel; cancelli
   const chunks = partial.split(" ").filter(Boolean).length;
   expect(chunks).toBeGreaterThanOrEqual(1);
   expect(chunks).toBeLessThan(4);
-  await eventually(async () => {
-    const [charge] = await query<{ delta_micros: number }>("select delta_micros from cost_ledger where session_id = ? and kind = 'turn'", start.session_id);
-    expect(charge?.delta_micros).toBe(-chargedMicros(Math.fround(0.001) * chunks));
-  });
+  await quiet(start.session_id);
+  const [charge] = await query<{ delta_micros: number }>("select delta_micros from cost_ledger where session_id = ? and kind = 'turn'", start.session_id);
+  expect(charge?.delta_micros).toBe(-chargedMicros(Math.fround(0.001) * chunks));
 
   expect(await other.request({ type: MessageType.CancelTurn, data: { user_id, session_id: start.session_id } })).toEqual({
     error: "No turn is running in this session",

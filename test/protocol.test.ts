@@ -107,14 +107,17 @@ describe("success frames", () => {
     expect(await ws.request({ type: MessageType.UserDetails, data: { user_id: user.user_id }, id: "req-7" })).toMatchObject({ id: "req-7", type: MessageType.UserDetails });
   });
 
-  it("answers on the socket the request came from, in order", async () => {
+  // Order on one socket is answer-order.test.ts's: it hands the hub its frames itself, because two frames sent at
+  // once through this pool's sockets reached the hub swapped (seen once with a second suite running beside it).
+  it("answers on the socket the request came from, with two sockets of one user on one hub", async () => {
     const a = await open(`?user_id=${user.user_id}`);
     const b = await open(`?user_id=${user.user_id}`);
     a.send({ type: MessageType.UserDetails, data: { user_id: user.user_id }, id: "a1" });
     b.send({ type: MessageType.Balance, data: { user_id: user.user_id }, id: "b1" });
+    expect(await a.next()).toMatchObject({ id: "a1", type: MessageType.UserDetails });
     a.send({ type: MessageType.ModelList, data: { user_id: user.user_id }, id: "a2" });
-    expect([(await a.next()).id, (await a.next()).id]).toEqual(["a1", "a2"]);
-    expect((await b.next()).id).toBe("b1");
+    expect(await a.next()).toMatchObject({ id: "a2", type: MessageType.ModelList });
+    expect(await b.next()).toMatchObject({ id: "b1", type: MessageType.Balance });
   });
 });
 

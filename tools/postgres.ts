@@ -40,3 +40,20 @@ export async function migratePostgres(url: string, { reset = false }: { reset?: 
     await sql.end();
   }
 }
+
+/**
+ * Settings for a database only tests use, applied to every later connection: commits do not wait for the disk (a
+ * CI machine's slow fsync stalled every session object's commit at once), and a transaction whose client vanished
+ * mid-way (a test aborting a session object while its commit is on the wire) is ended after 5 s instead of holding
+ * its row locks for the rest of the run.
+ */
+export async function tuneTestDatabase(url: string): Promise<void> {
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    const database = `"${new URL(url).pathname.slice(1).replace(/"/g, '""')}"`;
+    await sql.unsafe(`alter database ${database} set synchronous_commit = off`);
+    await sql.unsafe(`alter database ${database} set idle_in_transaction_session_timeout = '5s'`);
+  } finally {
+    await sql.end();
+  }
+}

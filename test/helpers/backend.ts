@@ -144,10 +144,12 @@ export async function balanceMicros(userId: string): Promise<number> {
   return row.balance_micros;
 }
 
-/** Polls until `check` passes (bounded: 100 tries, 50 ms apart); for work that happens after a reply. */
+/** Polls until `check` passes (bounded: 15 s, 50 ms apart); only for what no call can wait for (an alarm's retry, a
+ *  log line): a session's own work is awaited with quiet(). The bound is generous because a loaded machine (CI with
+ *  another suite beside it) runs alarms seconds late. */
 export async function eventually<T>(check: () => Promise<T>): Promise<T> {
   let lastError: unknown;
-  for (let attempt = 0; attempt < 100; attempt++) {
+  for (let attempt = 0; attempt < 300; attempt++) {
     try {
       return await check();
     } catch (error) {
