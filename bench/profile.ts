@@ -8,8 +8,8 @@ import path from "node:path";
 import WebSocket from "ws";
 import { numberOption, parseCommand } from "../tools/cli.ts";
 import { bin, root, run } from "../tools/lib.ts";
-import { ADMIN, createUser, openClient, turn } from "./lib/client.ts";
-import { backendConfig, freePort, setDevtoolsNetwork, startWrangler } from "./lib/stack.ts";
+import { createUser, openClient, turn } from "./lib/client.ts";
+import { BACKEND_VARS, backendConfig, freePort, setDevtoolsNetwork, startWrangler } from "./lib/stack.ts";
 
 const { values } = parseCommand({
   usage: "npm run bench:profile [-- --turns N --sessions N]",
@@ -115,7 +115,7 @@ run(bin("wrangler"), ["d1", "migrations", "apply", "DB", "--local", "--persist-t
 const port = await freePort();
 const backend = await startWrangler(
   "profile backend",
-  ["-c", backendConfig("bench-profile-backend", { minify: false }), "-c", "bench/instant-agent/wrangler.toml", "--persist-to", stateDir, "--var", `ADMIN_TOKEN:${ADMIN}`, "--var", "MAX_FRAMES_PER_SECOND:1000000", "--var", "FILE_URL_SECRET:bench",
+  ["-c", backendConfig("bench-profile-backend", { minify: false }), "-c", "bench/instant-agent/wrangler.toml", "--persist-to", stateDir, ...BACKEND_VARS,
     // One user's 50 sessions at once: above the default per-user limit on turns in flight.
     "--var", "MAX_TURNS_IN_FLIGHT_PER_USER:1000"],
   port,

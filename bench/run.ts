@@ -12,7 +12,6 @@ import path from "node:path";
 import { parseCommand, usageError } from "../tools/cli.ts";
 import { root } from "../tools/lib.ts";
 import { currentCheckout, prepareBaseline, type Checkout } from "./lib/baseline.ts";
-import { ADMIN } from "./lib/client.ts";
 import {
   billedUnits, concurrentTurns, echoFloor, historyScaling, idleEchoSockets, idleSockets, sequentialTurns, streamedTurns,
   type BilledUnits, type IdleSockets, type Plan, type StreamedTurns,
@@ -20,7 +19,7 @@ import {
 import { processRoles, quiesce, runtimePids, runtimePort, withWrangler } from "./lib/proc.ts";
 import { summarize, writeReport, type StackRun } from "./lib/report.ts";
 import { startStreamAgent, type StreamAgent } from "./lib/stream-agent.ts";
-import { backendConfig, freePort, meteredEntry, seedHistories, setDevtoolsNetwork, startWrangler, type SeededHistories, type WranglerDev } from "./lib/stack.ts";
+import { BACKEND_VARS, backendConfig, freePort, meteredEntry, seedHistories, setDevtoolsNetwork, startWrangler, type SeededHistories, type WranglerDev } from "./lib/stack.ts";
 
 const { values } = parseCommand({
   usage: "npm run bench [-- --quick] [-- --baseline <git-ref>]",
@@ -77,8 +76,6 @@ function launch(...args: Parameters<typeof startWrangler>): Promise<WranglerDev>
 
 const streams = (checkout: Checkout) => readFileSync(path.join(checkout.dir, "proto/ai_service.proto"), "utf8").includes("ProcessStream");
 const wranglerIn = (dir: string) => path.join(dir, "node_modules", ".bin", "wrangler");
-/** Settings every backend gets; AUTH_MODE explicitly, whatever the checkout's wrangler.toml ships. */
-const commonVars = ["--var", "AUTH_MODE:none", "--var", `ADMIN_TOKEN:${ADMIN}`, "--var", "MAX_FRAMES_PER_SECOND:1000000", "--var", "FILE_URL_SECRET:bench"];
 
 function migrate(dir: string, stateDir: string): void {
   execFileSync(wranglerIn(dir), ["d1", "migrations", "apply", "DB", "--local", "--persist-to", stateDir], { cwd: dir, stdio: ["ignore", "ignore", "inherit"] });
@@ -94,7 +91,7 @@ async function startStack(checkout: Checkout, index: number, stateRoot: string, 
   const config = backendConfig(name, { dir: checkout.dir, main: meteredEntry(name, checkout.dir) });
   const backendStarting = launch(
     `${name} backend`,
-    ["-c", config, "-c", path.join(root, "bench/instant-agent/wrangler.toml"), "--persist-to", stateDir, "--var", "STORAGE_METRICS:true", ...commonVars],
+    ["-c", config, "-c", path.join(root, "bench/instant-agent/wrangler.toml"), "--persist-to", stateDir, "--var", "STORAGE_METRICS:true", ...BACKEND_VARS],
     port,
     checkout.dir,
   );
@@ -106,7 +103,7 @@ async function startStack(checkout: Checkout, index: number, stateRoot: string, 
     const streamPort = await freePort();
     const streamBackend = await launch(
       `${name} stream backend`,
-      ["-c", backendConfig(`${name}-stream`, { dir: checkout.dir }), "--persist-to", streamState, "--var", `AI_SERVER_URL:${streamAgent.url}`, "--var", "AI_PROTOCOL:connect", ...commonVars],
+      ["-c", backendConfig(`${name}-stream`, { dir: checkout.dir }), "--persist-to", streamState, "--var", `AI_SERVER_URL:${streamAgent.url}`, "--var", "AI_PROTOCOL:connect", ...BACKEND_VARS],
       streamPort,
       checkout.dir,
     );

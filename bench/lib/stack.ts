@@ -6,6 +6,11 @@ import path from "node:path";
 import type { Readable } from "node:stream";
 import WebSocket from "ws";
 import { freePort, offlineEnv, root, run } from "../../tools/lib.ts";
+import { ADMIN } from "./client.ts";
+
+/** Settings every benchmarked backend gets, whatever its checkout's wrangler.toml ships: sign-in off (the clients
+ *  name their users), the admin token the benchmark's client sends, no frame rate limit. */
+export const BACKEND_VARS = ["--var", "AUTH_MODE:none", "--var", `ADMIN_TOKEN:${ADMIN}`, "--var", "MAX_FRAMES_PER_SECOND:1000000", "--var", "FILE_URL_SECRET:bench"];
 
 export { freePort };
 
