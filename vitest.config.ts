@@ -12,7 +12,7 @@ import { checkoutDatabase, databaseUrl, ensureDatabase, migratePostgres, tuneTes
 import { bundleTestAgents } from "./test/agents/bundle.ts";
 
 const root = import.meta.dirname;
-const WORKERD_SUITES = "test/*.test.ts";
+const WORKERD_SUITES = "test/workerd/*.test.ts";
 const TEST_JWKS_URL = "http://jwks.test/.well-known/jwks.json";
 /** The fallback summarizer's OpenAI-compatible endpoint in the workerd suites (served by `outbound` below). */
 const TEST_OPENAI_URL = "http://openai.test/v1";
@@ -22,7 +22,7 @@ const REFERENCE_AGENT_TOKEN = "test-agent-token";
  *  storage and generated volume (fuzz). */
 /** The workerd suites that assume no sign-in: a frame's user_id is trusted, any origin allowed. */
 const NO_AUTH = { AUTH_MODE: "none", CORS_ORIGINS: "*" };
-const NOT_ON_POSTGRES = ["agent-client", "fuzz"].map((name) => `test/${name}.test.ts`);
+const NOT_ON_POSTGRES = ["agent-client", "fuzz"].map((name) => `test/workerd/${name}.test.ts`);
 
 /** Whether this run includes the "postgres" project, judged from vitest's `--project` filters (`*` is a wildcard,
  *  `!` excludes): without filters it does; with filters, only when one names it and none excludes it. */
@@ -117,7 +117,7 @@ export default defineConfig(async () => {
       name,
       include: [include],
       exclude,
-      setupFiles: ["./test/setup.ts"],
+      setupFiles: ["./test/workerd/setup.ts"],
       testTimeout: 20_000,
     },
   });
@@ -143,7 +143,7 @@ export default defineConfig(async () => {
         }),
         "./vitest.unit.config.ts",
         // End to end in Node: the `npm run dev:pg` stack, and Redis read by a plain client.
-        { test: { name: "e2e", include: ["test-e2e/**/*.test.ts"], environment: "node", testTimeout: 60_000, hookTimeout: 120_000 } },
+        { test: { name: "e2e", include: ["test/e2e/**/*.test.ts"], environment: "node", testTimeout: 60_000, hookTimeout: 120_000 } },
       ],
       // A run prints its summary: what the code under test logs (the Worker's request and turn lines, the stack traces
       // of failures a test provokes on purpose) is shown only for a test that failed.

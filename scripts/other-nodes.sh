@@ -21,5 +21,5 @@ for major in "${majors[@]}"; do
   PATH="$PWD/$dir/node_modules/.bin:$PATH" npm run typecheck --silent
   PATH="$PWD/$dir/node_modules/.bin:$PATH" npm run build --silent >/dev/null
   PATH="$PWD/$dir/node_modules/.bin:$PATH" npx vitest run --project unit
-  PATH="$PWD/$dir/node_modules/.bin:$PATH" npx vitest run --project d1 test/protocol.test.ts test/turns.test.ts test/live-turns.test.ts
+  PATH="$PWD/$dir/node_modules/.bin:$PATH" npx vitest run --project d1 test/workerd/protocol.test.ts test/workerd/turns.test.ts test/workerd/live-turns.test.ts
 done

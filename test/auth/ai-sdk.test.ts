@@ -4,7 +4,7 @@ import { exports } from "cloudflare:workers";
 import { readUIMessageStream, type UIMessageChunk } from "ai";
 import { afterEach, expect, it } from "vitest";
 import { ChatBackendTransport, type ChatBackendUIMessage } from "chat-backend/client/ai-sdk";
-import { acceptedSocket, admin, createUser, query } from "../helpers/backend";
+import { acceptedSocket, admin, createUser, query } from "../workerd/helpers/backend";
 
 const transports: ChatBackendTransport[] = [];
 afterEach(() => transports.splice(0).forEach((t) => t.close()));

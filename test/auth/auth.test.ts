@@ -5,8 +5,8 @@ import { importJWK, SignJWT } from "jose";
 import { listDurableObjectIds } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { MessageType } from "../../protocol";
-import { admin, backendFetch, balanceMicros, committed, createUser, eventually, query, upgrade, uploadForm, useSockets } from "../helpers/backend";
-import { JWT_SECRET, testEnv } from "../helpers/env";
+import { admin, backendFetch, balanceMicros, committed, createUser, eventually, query, upgrade, uploadForm, useSockets } from "../workerd/helpers/backend";
+import { JWT_SECRET, testEnv } from "../workerd/helpers/env";
 
 const open = useSockets();
 const SECRET = JWT_SECRET;

@@ -3,8 +3,8 @@
 // accepts, and how to send a credential at all.
 import { SignJWT } from "jose";
 import { beforeAll, expect, it } from "vitest";
-import { backendFetch, createUser, upgrade } from "../helpers/backend";
-import { JWT_SECRET as SECRET } from "../helpers/env";
+import { backendFetch, createUser, upgrade } from "../workerd/helpers/backend";
+import { JWT_SECRET as SECRET } from "../workerd/helpers/env";
 
 let alice: string;
 

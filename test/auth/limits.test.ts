@@ -3,8 +3,8 @@
 import { SignJWT } from "jose";
 import { expect, it } from "vitest";
 import { MessageType } from "../../protocol";
-import { createUser, upgrade, useSockets } from "../helpers/backend";
-import { JWT_SECRET } from "../helpers/env";
+import { createUser, upgrade, useSockets } from "../workerd/helpers/backend";
+import { JWT_SECRET } from "../workerd/helpers/env";
 
 const open = useSockets();
 

@@ -1,7 +1,7 @@
 // The OpenAPI document with AUTH_MODE=token: the user's credential (header, or ?token= on the upgrade) is a security
 // scheme of the routes that take it, next to the admin token.
 import { expect, it } from "vitest";
-import { backendFetch } from "../helpers/backend";
+import { backendFetch } from "../workerd/helpers/backend";
 
 interface Document {
   paths: Record<string, Record<string, { security?: Record<string, string[]>[] }>>;

@@ -5,8 +5,8 @@ import { SignJWT } from "jose";
 import { ChatClientError, CloseCode, type ConnectionState } from "chat-backend/client";
 import { describe, expect, it } from "vitest";
 import { MessageType } from "../../protocol";
-import { admin, createUser, upgrade, useClients, useSockets, type TestSocket } from "../helpers/backend";
-import { JWT_SECRET } from "../helpers/env";
+import { admin, createUser, upgrade, useClients, useSockets, type TestSocket } from "../workerd/helpers/backend";
+import { JWT_SECRET } from "../workerd/helpers/env";
 
 const open = useSockets();
 const openClient = useClients();

@@ -1,6 +1,6 @@
 // Tests the client library's own logic against a scripted socket, without a backend.
 // Answers paired by id, errors as values, what a reconnect sends again (reads as they are, an unstarted turn with
-// its id, a started one resumed), the backoff's bounds, and giving up. test/client.test.ts uses the real backend.
+// its id, a started one resumed), the backoff's bounds, and giving up. test/workerd/client.test.ts uses the real backend.
 import { describe, expect, it } from "vitest";
 import {
   backoffDelay,

@@ -1,4 +1,4 @@
-// wrangler.toml's [vars] (what a deploy ships, test-e2e/deploy-defaults.test.ts checks it against the dry run) plus
+// wrangler.toml's [vars] (what a deploy ships, test/e2e/deploy-defaults.test.ts checks it against the dry run) plus
 // the secrets the README's "Deploying" steps set are a configuration the Worker starts with, in token mode; without
 // those secrets it refuses to start, naming them.
 import { readFileSync } from "node:fs";
