@@ -8,7 +8,7 @@ import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
 import { exportJWK, generateKeyPair } from "jose";
 import { defineConfig } from "vitest/config";
-import { checkoutDatabase, databaseUrl, ensureDatabase, migratePostgres, tuneTestDatabase } from "./tools/postgres.ts";
+import { checkoutDatabase, databaseUrl, ensureDatabase, migratePostgres, tuneTestDatabase } from "./scripts/lib/postgres.ts";
 import { bundleTestAgents } from "./test/agents/bundle.ts";
 
 const root = import.meta.dirname;

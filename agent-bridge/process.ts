@@ -2,7 +2,7 @@
 // agent:bridge` runs, or the built file), for the tests and the bridge benchmark: start it, read its log, stop it.
 import { spawn } from "node:child_process";
 import path from "node:path";
-import { root } from "../tools/lib.ts";
+import { root } from "../scripts/lib/lib.ts";
 
 export interface AgentBridgeProcess {
   /** Its base URL, from the line it logs when it listens. */

@@ -5,8 +5,8 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { parseCommand } from "../tools/cli.ts";
-import { bin, run } from "../tools/lib.ts";
+import { parseCommand } from "../scripts/lib/cli.ts";
+import { bin, run } from "../scripts/lib/lib.ts";
 import { ADMIN, createUser, failingTurn, openClient, timed, turn } from "./lib/client.ts";
 import { backendConfig, freePort, setDevtoolsNetwork, startWrangler } from "./lib/stack.ts";
 import { mapSpread, spread } from "./lib/stats.ts";

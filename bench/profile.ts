@@ -6,8 +6,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import WebSocket from "ws";
-import { numberOption, parseCommand } from "../tools/cli.ts";
-import { bin, root, run } from "../tools/lib.ts";
+import { numberOption, parseCommand } from "../scripts/lib/cli.ts";
+import { bin, root, run } from "../scripts/lib/lib.ts";
 import { createUser, openClient, turn } from "./lib/client.ts";
 import { BACKEND_VARS, backendConfig, freePort, setDevtoolsNetwork, startWrangler } from "./lib/stack.ts";
 

@@ -9,8 +9,8 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { parseCommand, usageError } from "../tools/cli.ts";
-import { root } from "../tools/lib.ts";
+import { parseCommand, usageError } from "../scripts/lib/cli.ts";
+import { root } from "../scripts/lib/lib.ts";
 import { currentCheckout, prepareBaseline, type Checkout } from "./lib/baseline.ts";
 import {
   billedUnits, concurrentTurns, echoFloor, historyScaling, idleEchoSockets, idleSockets, sequentialTurns, streamedTurns,

@@ -7,8 +7,8 @@ import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { AIService } from "../gen/ai_service_pb.ts";
 import { spawnAgentBridge } from "../agent-bridge/process.ts";
-import { numberOption, parseCommand } from "../tools/cli.ts";
-import { startPythonAgent } from "../tools/python-agent.ts";
+import { numberOption, parseCommand } from "./lib/cli.ts";
+import { startPythonAgent } from "./lib/python-agent.ts";
 
 const { values } = parseCommand({
   usage: "npm run bench:bridge -- [--n 1000] [--warmup 100]",

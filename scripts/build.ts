@@ -4,9 +4,9 @@
 import { readdirSync, rmSync, statSync } from "node:fs";
 import path from "node:path";
 import { bundleAgentBridge } from "../agent-bridge/build.ts";
-import { fail, parseCommand } from "../tools/cli.ts";
-import { root, wrangler } from "../tools/lib.ts";
-import { bundlePage } from "../tools/page-bundle.ts";
+import { fail, parseCommand } from "./lib/cli.ts";
+import { root, wrangler } from "./lib/lib.ts";
+import { bundlePage } from "./lib/page-bundle.ts";
 
 parseCommand({
   usage: "npm run build",

@@ -2,16 +2,16 @@
 // agent together with local D1/R2/Durable Objects, on 127.0.0.1:8787 unless told otherwise.
 // npm run dev:pg: the same on PostgreSQL (through Hyperdrive's local mode) with the Redis event mirror on,
 // against the servers scripts/with-services.sh provides (DATABASE_URL, REDIS_URL) and a local Upstash stand-in.
-// Settings come from .dev.vars (or `--dev-vars FILE`) and `--var NAME:VALUE`; see tools/dev-settings.ts.
-// What runs before wrangler (port check, gen/, migrations) is tools/dev-start.ts.
+// Settings come from .dev.vars (or `--dev-vars FILE`) and `--var NAME:VALUE`; see scripts/lib/dev-settings.ts.
+// What runs before wrangler (port check, gen/, migrations) is scripts/lib/dev-start.ts.
 import path from "node:path";
-import { describeError, fail, numberOption, parseCommand, usageError } from "../tools/cli.ts";
-import { describeDevAuth, devSettings, envFilePath, readIfExists, takeSettingArgs, writeEnvFile } from "../tools/dev-settings.ts";
-import { startupProblem } from "../tools/dev-check.ts";
-import { applyLocalMigrations, generateIfChanged, portProblem } from "../tools/dev-start.ts";
-import { bin, LOCAL_STATE, offlineEnv, root, start } from "../tools/lib.ts";
-import type { UpstashStandIn } from "../tools/upstash-standin.ts";
-import { bundlePage } from "../tools/page-bundle.ts";
+import { describeError, fail, numberOption, parseCommand, usageError } from "./lib/cli.ts";
+import { describeDevAuth, devSettings, envFilePath, readIfExists, takeSettingArgs, writeEnvFile } from "./lib/dev-settings.ts";
+import { startupProblem } from "./lib/dev-check.ts";
+import { applyLocalMigrations, generateIfChanged, portProblem } from "./lib/dev-start.ts";
+import { bin, LOCAL_STATE, offlineEnv, root, start } from "./lib/lib.ts";
+import type { UpstashStandIn } from "./lib/upstash-standin.ts";
+import { bundlePage } from "./lib/page-bundle.ts";
 
 const { overrides, devVarsPath, rest: afterSettings } = takeSettingArgs(process.argv.slice(2));
 const { values, rest: extra } = parseCommand(
@@ -84,8 +84,8 @@ let standIn: UpstashStandIn | null = null;
 const devVarsFiles = devVarsContents();
 let settings = devSettings({ devVarsFiles, postgres: null, overrides });
 if (postgresMode) {
-  const { ensureDatabase, migratePostgres } = await import("../tools/postgres.ts");
-  const { startUpstashStandIn } = await import("../tools/upstash-standin.ts");
+  const { ensureDatabase, migratePostgres } = await import("./lib/postgres.ts");
+  const { startUpstashStandIn } = await import("./lib/upstash-standin.ts");
   const server = process.env.DATABASE_URL ?? "postgres://postgres:postgres@127.0.0.1:5432/postgres";
   const database = process.env.PG_DATABASE ?? "chat_backend";
   const url = await ensureDatabase(server, database).catch((error: unknown) => fail(`PostgreSQL at ${new URL(server).host}: ${describeError(error)}`));

@@ -1,6 +1,6 @@
 // npm run gen: generated code from proto/ (gen/) and the Worker's binding types (worker-configuration.d.ts).
-import { parseCommand } from "../tools/cli.ts";
-import { bin, run, wrangler } from "../tools/lib.ts";
+import { parseCommand } from "./lib/cli.ts";
+import { bin, run, wrangler } from "./lib/lib.ts";
 
 parseCommand({
   usage: "npm run gen",

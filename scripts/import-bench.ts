@@ -1,9 +1,9 @@
 // npm run bench:import [-- --sessions 10000]: builds an original-schema database with that many sessions
 // (several history sizes, files, empty histories) and times the import into a fresh PostgreSQL database.
-import { numberOption, parseCommand } from "../tools/cli.ts";
-import { importOriginal, PostgresTarget } from "../tools/import-original.ts";
-import { createOriginalDatabase } from "../tools/original-fixture.ts";
-import { ensureDatabase, migratePostgres } from "../tools/postgres.ts";
+import { numberOption, parseCommand } from "./lib/cli.ts";
+import { importOriginal, PostgresTarget } from "./lib/import-original.ts";
+import { createOriginalDatabase } from "./lib/original-fixture.ts";
+import { ensureDatabase, migratePostgres } from "./lib/postgres.ts";
 
 const { values } = parseCommand({
   usage: "npm run bench:import [-- --sessions N]",

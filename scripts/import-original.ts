@@ -3,9 +3,9 @@
 // file_data, chat_details) into ours, keeping every id so existing clients keep working. Idempotent: rows that
 // already exist are left alone, so a second run changes nothing. With --to-d1-sql it writes a SQL file for
 // `wrangler d1 execute <db> --file <file.sql>`. File bytes were on the original server's disk: copy them into
-// R2 under the printed key layout (users/<user>/sessions/<session>/<file>) separately. The import is tools/import-original.ts.
-import { describeError, fail, parseCommand, urlOption, usageError } from "../tools/cli.ts";
-import { D1SqlTarget, importOriginal, PostgresTarget, SEEDED_MODEL_IDS } from "../tools/import-original.ts";
+// R2 under the printed key layout (users/<user>/sessions/<session>/<file>) separately. The import is scripts/lib/import-original.ts.
+import { describeError, fail, parseCommand, urlOption, usageError } from "./lib/cli.ts";
+import { D1SqlTarget, importOriginal, PostgresTarget, SEEDED_MODEL_IDS } from "./lib/import-original.ts";
 
 const POSTGRES: string[] = ["postgres:", "postgresql:"];
 const { values } = parseCommand({

@@ -1,7 +1,7 @@
 // npm run db:migrate:pg [-- --reset]: applies migrations-pg/ to DATABASE_URL
 // (default postgres://postgres:postgres@127.0.0.1:5432/chat_backend, created when missing).
-import { describeError, fail, parseCommand, urlOption } from "../tools/cli.ts";
-import { ensureDatabase, migratePostgres } from "../tools/postgres.ts";
+import { describeError, fail, parseCommand, urlOption } from "./lib/cli.ts";
+import { ensureDatabase, migratePostgres } from "./lib/postgres.ts";
 
 const DEFAULT_URL = "postgres://postgres:postgres@127.0.0.1:5432/chat_backend";
 const { values } = parseCommand({

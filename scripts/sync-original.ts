@@ -2,9 +2,9 @@
 // Upserts our models, users, model grants and balances into the original system's database, so its Sync-Backend,
 // still reading our Redis stream, finds every user and model an entry names. Run it after admin changes (new
 // user, grant, model) and before those users chat. Idempotent: a second run changes nothing. The sync and its
-// column mapping are tools/sync-original.ts; docs/migrating-from-chat-backend.md has the whole procedure.
-import { parseCommand, usageError } from "../tools/cli.ts";
-import { OurD1, OurPostgres, syncOriginal, type OurDatabase } from "../tools/sync-original.ts";
+// column mapping are scripts/lib/sync-original.ts; docs/migrating-from-chat-backend.md has the whole procedure.
+import { parseCommand, usageError } from "./lib/cli.ts";
+import { OurD1, OurPostgres, syncOriginal, type OurDatabase } from "./lib/sync-original.ts";
 
 const { values } = parseCommand({
   usage:

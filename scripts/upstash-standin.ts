@@ -1,7 +1,7 @@
-// Runs the local Upstash REST stand-in (tools/upstash-standin.ts) on its own, in front of a redis-server:
+// Runs the local Upstash REST stand-in (scripts/lib/upstash-standin.ts) on its own, in front of a redis-server:
 //   npx tsx scripts/upstash-standin.ts [--port 8079] [--token dev-upstash-token] [--redis redis://127.0.0.1:6379]
-import { numberOption, parseCommand, urlOption } from "../tools/cli.ts";
-import { startUpstashStandIn } from "../tools/upstash-standin.ts";
+import { numberOption, parseCommand, urlOption } from "./lib/cli.ts";
+import { startUpstashStandIn } from "./lib/upstash-standin.ts";
 
 const { values } = parseCommand({
   usage: "npx tsx scripts/upstash-standin.ts [--port N] [--token TOKEN] [--redis URL]",

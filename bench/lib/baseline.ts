@@ -4,7 +4,7 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { capture, offlineEnv, root } from "../../tools/lib.ts";
+import { capture, offlineEnv, root } from "../../scripts/lib/lib.ts";
 
 /** A checkout the benchmark can start a backend from. */
 export interface Checkout {

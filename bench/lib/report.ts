@@ -5,7 +5,7 @@
 import { writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { root } from "../../tools/lib.ts";
+import { root } from "../../scripts/lib/lib.ts";
 import type { Checkout } from "./baseline.ts";
 import type { BilledUnits, CallFloor, EchoFloor, HistoryScaling, IdleSockets, MeterCounts, SequentialTurns, StreamedTurns } from "./phases.ts";
 import { costPerMillion, DO_GB, PRICE_TABLE, PRICES_READ_ON, WS_MESSAGES_PER_REQUEST, type Units } from "./prices.ts";

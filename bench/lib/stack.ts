@@ -5,7 +5,7 @@ import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from "node:
 import path from "node:path";
 import type { Readable } from "node:stream";
 import WebSocket from "ws";
-import { freePort, offlineEnv, root, run } from "../../tools/lib.ts";
+import { freePort, offlineEnv, root, run } from "../../scripts/lib/lib.ts";
 import { ADMIN } from "./client.ts";
 
 /** Settings every benchmarked backend gets, whatever its checkout's wrangler.toml ships: sign-in off (the clients

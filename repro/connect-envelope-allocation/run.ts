@@ -7,7 +7,7 @@
 // allocates lazily, so the same read is quick there; the reproduction runs in workerd.)
 // Run: npx tsx repro/connect-envelope-allocation/run.ts
 import path from "node:path";
-import { bin, freePort, start } from "../../tools/lib.ts";
+import { bin, freePort, start } from "../../scripts/lib/lib.ts";
 
 const port = await freePort();
 const config = path.join(import.meta.dirname, "wrangler.toml");

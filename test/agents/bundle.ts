@@ -3,7 +3,7 @@
 import { execFileSync } from "node:child_process";
 import { readdirSync } from "node:fs";
 import path from "node:path";
-import { bin, offlineEnv } from "../../tools/lib.ts";
+import { bin, offlineEnv } from "../../scripts/lib/lib.ts";
 
 const agents = {
   "reference-agent": "reference-agent/wrangler.toml",

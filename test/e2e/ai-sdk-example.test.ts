@@ -13,7 +13,7 @@ import { readUIMessageStream } from "ai";
 import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
 import { nodeSocket } from "chat-backend/client/node";
 import { ChatBackendTransport, type ChatBackendUIMessage } from "chat-backend/client/ai-sdk";
-import { freePort } from "../../tools/lib.ts";
+import { freePort } from "../../scripts/lib/lib.ts";
 import { changeUser, createUser, screenshotFolder, startStack, type Stack } from "./stack";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";

@@ -7,7 +7,7 @@ import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, expect, it } from "vitest";
-import { bin, offlineEnv, root } from "../../tools/lib";
+import { bin, offlineEnv, root } from "../../scripts/lib/lib";
 
 const outdir = mkdtempSync(path.join(os.tmpdir(), "chat-dry-run-"));
 afterAll(() => rmSync(outdir, { recursive: true, force: true }));

@@ -8,7 +8,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, expect, it } from "vitest";
-import { freePort } from "../../tools/lib.ts";
+import { freePort } from "../../scripts/lib/lib.ts";
 
 const root = path.resolve(import.meta.dirname, "../..");
 const temporary: string[] = [];
@@ -50,7 +50,7 @@ it("token mode without CORS_ORIGINS is one line naming the settings, before wran
 });
 
 it("the same settings with CORS_ORIGINS listed pass the check (the dev script goes on to start)", async () => {
-  const { startupProblem } = await import("../../tools/dev-check.ts");
+  const { startupProblem } = await import("../../scripts/lib/dev-check.ts");
   const secret = "a-development-secret-of-32-bytes-or-more"; // token mode refuses shorter ones
   expect(await startupProblem({ AUTH_MODE: "token", CORS_ORIGINS: "http://127.0.0.1:8787", FILE_URL_SECRET: secret, AUTH_JWT_SECRET: secret, ADMIN_TOKEN: secret })).toBeNull();
 });
@@ -82,7 +82,7 @@ it("npm run dev:pg -- --help lists its ports, its database and the variables tha
 
 it("local D1 migrations print one line naming what they applied, and no question", () => {
   const persistTo = stateDir();
-  const program = `const { applyLocalMigrations } = await import("./tools/dev-start.ts"); applyLocalMigrations(process.argv[1]);`;
+  const program = `const { applyLocalMigrations } = await import("./scripts/lib/dev-start.ts"); applyLocalMigrations(process.argv[1]);`;
   const run = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", program, persistTo], { cwd: root, encoding: "utf8", timeout: 90_000 });
   expect(run.status).toBe(0);
   expect(lines(run.stdout)).toEqual([expect.stringMatching(new RegExp(`^D1 migrations: applied \\d+ to ${persistTo} \\(0000_init\\.sql, .*\\)$`))]);

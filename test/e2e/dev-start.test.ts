@@ -1,4 +1,4 @@
-// What `npm run dev` does before wrangler starts (tools/dev-start.ts), as a newcomer meets it: a port in use is one
+// What `npm run dev` does before wrangler starts (scripts/lib/dev-start.ts), as a newcomer meets it: a port in use is one
 // clear line at once with nothing left running, and local D1 migrations apply without a question even in a
 // terminal, then are skipped while nothing changed; sign-in is off and says so, and the merged settings stay in the
 // checkout's .wrangler/ folder only while it runs.
@@ -9,7 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterEach, expect, it } from "vitest";
-import { freePort } from "../../tools/lib.ts";
+import { freePort } from "../../scripts/lib/lib.ts";
 import { startStack } from "./stack";
 
 const root = path.resolve(import.meta.dirname, "../..");
@@ -67,7 +67,7 @@ it("applies local D1 migrations without asking, in a terminal too, then skips th
   const persistTo = stateDir();
   // `script` gives the command a terminal, where wrangler would ask "continue? (Y/n)" if its stdin were one; a
   // question would hang this test until its timeout.
-  const program = `const { applyLocalMigrations } = await import("./tools/dev-start.ts"); console.log("RESULT", applyLocalMigrations(process.argv[1]), applyLocalMigrations(process.argv[1]));`;
+  const program = `const { applyLocalMigrations } = await import("./scripts/lib/dev-start.ts"); console.log("RESULT", applyLocalMigrations(process.argv[1]), applyLocalMigrations(process.argv[1]));`;
   const command = [process.execPath, "--import", "tsx", "--input-type=module", "-e", program, persistTo].map((part) => `'${part.replaceAll("'", "'\\''")}'`).join(" ");
   const { stdout } = await promisify(execFile)("script", ["-qec", command, "/dev/null"], { cwd: root, timeout: 90_000 });
   expect(stdout).toMatch(/RESULT applied unchanged/);

@@ -7,9 +7,9 @@ import os from "node:os";
 import path from "node:path";
 import postgres from "postgres";
 import { beforeAll, describe, expect, it } from "vitest";
-import { createOriginalDatabase, USER_WITHOUT_GRANTS } from "../../tools/original-fixture.ts";
-import { bin, offlineEnv } from "../../tools/lib.ts";
-import { checkoutDatabase, ensureDatabase, migratePostgres } from "../../tools/postgres.ts";
+import { createOriginalDatabase, USER_WITHOUT_GRANTS } from "../../scripts/lib/original-fixture.ts";
+import { bin, offlineEnv } from "../../scripts/lib/lib.ts";
+import { checkoutDatabase, ensureDatabase, migratePostgres } from "../../scripts/lib/postgres.ts";
 import { r2KeyFor } from "../../src/domain/files/file-names";
 
 const root = path.resolve(import.meta.dirname, "../..");

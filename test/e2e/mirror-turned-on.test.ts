@@ -6,7 +6,7 @@ import os from "node:os";
 import path from "node:path";
 import IORedis from "ioredis";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { startUpstashStandIn, type UpstashStandIn } from "../../tools/upstash-standin.ts";
+import { startUpstashStandIn, type UpstashStandIn } from "../../scripts/lib/upstash-standin.ts";
 import { connectFrames, createUser, startStack, type Stack } from "./stack";
 
 const TOKEN = "mirror-turned-on-token";

@@ -8,9 +8,9 @@ import IORedis from "ioredis";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { spawnAgentBridge, type AgentBridgeProcess } from "../../agent-bridge/process.ts";
-import { freePort } from "../../tools/lib.ts";
-import { checkoutDatabase, ensureDatabase, migratePostgres } from "../../tools/postgres.ts";
-import { startPythonAgent, type PythonAgent } from "../../tools/python-agent.ts";
+import { freePort } from "../../scripts/lib/lib.ts";
+import { checkoutDatabase, ensureDatabase, migratePostgres } from "../../scripts/lib/postgres.ts";
+import { startPythonAgent, type PythonAgent } from "../../scripts/lib/python-agent.ts";
 import { balanceOf, connectFrames, createUser, startStack, type FrameClient, type Stack } from "./stack";
 
 const TOKEN = "python-agent-e2e-token";

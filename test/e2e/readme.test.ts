@@ -6,7 +6,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { freePort } from "../../tools/lib.ts";
+import { freePort } from "../../scripts/lib/lib.ts";
 import { createUser, startStack, type Stack } from "./stack";
 
 const root = path.resolve(import.meta.dirname, "../..");

@@ -6,9 +6,9 @@ import { mkdirSync, mkdtempSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import WebSocket from "ws";
-import { DEV_SECRETS } from "../../tools/dev-settings.ts";
-import { freePort } from "../../tools/lib.ts";
-import { checkoutDatabase, databaseUrl } from "../../tools/postgres.ts";
+import { DEV_SECRETS } from "../../scripts/lib/dev-settings.ts";
+import { freePort } from "../../scripts/lib/lib.ts";
+import { checkoutDatabase, databaseUrl } from "../../scripts/lib/postgres.ts";
 import { FrameClient } from "../support/frame-client";
 import { adminClient, answer, createUser as createUserWith, pathParams, type AdminClient, type UserChanges } from "../../client/http-api";
 

@@ -1,5 +1,5 @@
-// Sync-Backend never collides with an imported session: the original's database (tools/original-schema.sql, filled
-// by tools/original-fixture.ts) imported with `npm run import:original`, then served by the dev:pg stack with the
+// Sync-Backend never collides with an imported session: the original's database (scripts/lib/original-schema.sql, filled
+// by scripts/lib/original-fixture.ts) imported with `npm run import:original`, then served by the dev:pg stack with the
 // mirror on. The first turn here of an imported session, whatever its history (none, an empty `[]`, some), is
 // `isNew: "old"`, so Sync-Backend updates the rows it has instead of inserting a second one; a session started here
 // is still "new". Sync-Backend's writes are played against the original database as it makes them.
@@ -8,8 +8,8 @@ import path from "node:path";
 import IORedis from "ioredis";
 import postgres from "postgres";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { createOriginalDatabase } from "../../tools/original-fixture.ts";
-import { checkoutDatabase, ensureDatabase, migratePostgres } from "../../tools/postgres.ts";
+import { createOriginalDatabase } from "../../scripts/lib/original-fixture.ts";
+import { checkoutDatabase, ensureDatabase, migratePostgres } from "../../scripts/lib/postgres.ts";
 import { changeUser, connectFrames, createUser, startStack, type FrameClient, type Stack } from "./stack";
 
 const root = path.resolve(import.meta.dirname, "../..");

@@ -1,4 +1,4 @@
-// sync:original against a database built from tools/original-schema.sql: our users, grants, balances and models
+// sync:original against a database built from scripts/lib/original-schema.sql: our users, grants, balances and models
 // land in the original's user_data and model_details, a second run changes nothing, admin changes are carried by
 // the next run, and Sync-Backend's writes for a user and model only we had then satisfy the foreign keys.
 import { execFileSync, spawnSync } from "node:child_process";
@@ -7,9 +7,9 @@ import os from "node:os";
 import path from "node:path";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { bin, offlineEnv } from "../../tools/lib.ts";
-import { createOriginalSchema } from "../../tools/original-fixture.ts";
-import { checkoutDatabase, ensureDatabase, migratePostgres } from "../../tools/postgres.ts";
+import { bin, offlineEnv } from "../../scripts/lib/lib.ts";
+import { createOriginalSchema } from "../../scripts/lib/original-fixture.ts";
+import { checkoutDatabase, ensureDatabase, migratePostgres } from "../../scripts/lib/postgres.ts";
 
 const root = path.resolve(import.meta.dirname, "../..");
 const server = process.env.DATABASE_URL ?? "postgres://postgres:postgres@127.0.0.1:5432/postgres";

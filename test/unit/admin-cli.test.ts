@@ -1,9 +1,9 @@
-// The admin command line (tools/admin-cli.ts, `npm run admin`): --help on the tool and every command, bad command
+// The admin command line (scripts/lib/admin-cli.ts, `npm run admin`): --help on the tool and every command, bad command
 // lines refused in one line with exit 2 before any request, and the requests each command makes.
 import { spawnSync } from "node:child_process";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { COMMANDS, runAdmin } from "../../tools/admin-cli";
+import { COMMANDS, runAdmin } from "../../scripts/lib/admin-cli";
 
 interface Sent {
   method: string;

@@ -1,11 +1,11 @@
-// The npm scripts' command lines (tools/cli.ts): --help prints usage and exits 0, a bad argument is one line on
-// stderr and exit 2; every entry point reads its arguments through it; user:create's model names (tools/model-names.ts).
+// The npm scripts' command lines (scripts/lib/cli.ts): --help prints usage and exits 0, a bad argument is one line on
+// stderr and exit 2; every entry point reads its arguments through it; user:create's model names (scripts/lib/model-names.ts).
 import { spawnSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { numberOption, parseCommand, urlOption, type CommandSpec, type OptionSpec } from "../../tools/cli";
-import { resolveModels } from "../../tools/model-names";
+import { numberOption, parseCommand, urlOption, type CommandSpec, type OptionSpec } from "../../scripts/lib/cli";
+import { resolveModels } from "../../scripts/lib/model-names";
 
 const root = path.resolve(import.meta.dirname, "../..");
 
@@ -99,7 +99,7 @@ describe("the npm entry points", () => {
   ];
 
   /** Entry points with a command line of their own, tested where they live: the admin tool's commands
-   *  (tools/admin-cli.ts) and the bridge's (agent-bridge/main.ts, standalone: it imports nothing from tools/). */
+   *  (scripts/lib/admin-cli.ts) and the bridge's (agent-bridge/main.ts, standalone: it imports nothing from scripts/lib/). */
   const ownParsers = ["scripts/admin.ts", "agent-bridge/main.ts"];
 
   it.each(entries.filter((file) => !ownParsers.includes(file)))("%s reads its command line through parseCommand", (file) => {

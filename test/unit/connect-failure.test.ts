@@ -6,7 +6,7 @@ import net from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { ChatClientError } from "chat-backend/client";
 import { connectNode } from "chat-backend/client/node";
-import { freePort } from "../../tools/lib";
+import { freePort } from "../../scripts/lib/lib";
 
 const servers: net.Server[] = [];
 const connections = new Set<net.Socket>();

@@ -6,7 +6,7 @@ import os from "node:os";
 import path from "node:path";
 import { expect, it } from "vitest";
 import { parseConfig } from "../../src/config";
-import { describeDevAuth, devSettings, envFilePath, takeSettingArgs, writeEnvFile } from "../../tools/dev-settings";
+import { describeDevAuth, devSettings, envFilePath, takeSettingArgs, writeEnvFile } from "../../scripts/lib/dev-settings";
 
 const root = path.resolve(import.meta.dirname, "../..");
 const example = readFileSync(path.join(root, ".dev.vars.example"), "utf8");

@@ -1,5 +1,5 @@
 // Owns sync:original: upserts our models, users, model grants and balances into an original Chat-Backend database
-// (the schema of tools/original-schema.sql), so the original's Sync-Backend finds every user and model a stream
+// (the schema of scripts/lib/original-schema.sql), so the original's Sync-Backend finds every user and model a stream
 // entry names. Reads ours from PostgreSQL, or from D1 through wrangler. Idempotent. Run by scripts/sync-original.ts.
 //
 // Column mapping (ours -> the original's):
@@ -16,7 +16,7 @@
 import path from "node:path";
 import postgres from "postgres";
 import { z } from "zod";
-import { microsToDollars } from "../src/domain/money";
+import { microsToDollars } from "../../src/domain/money";
 import { bin, capture, LOCAL_STATE, root } from "./lib.ts";
 
 /** Users read per query; a D1 query is a wrangler run (seconds), so it takes more at once. */
@@ -212,7 +212,7 @@ async function requireOriginalSchema(sql: postgres.Sql, url: string): Promise<vo
   if (missing.length > 0) {
     throw new Error(
       `${redactUrl(url)} is not an original Chat-Backend database: it lacks ${missing.join(", ")}. ` +
-        "Create its schema with the original's docker_postgres_init.sql (or tools/original-schema.sql) first.",
+        "Create its schema with the original's docker_postgres_init.sql (or scripts/lib/original-schema.sql) first.",
     );
   }
 }

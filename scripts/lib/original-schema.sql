@@ -1,5 +1,5 @@
 -- The original Chat-Backend's PostgreSQL schema as its docker_postgres_init.sql creates it (spec section 8), for the
--- import's tests (tools/original-fixture.ts) and sync:original's. Same shape as the original file: one DO block that
+-- import's tests (scripts/lib/original-fixture.ts) and sync:original's. Same shape as the original file: one DO block that
 -- creates what is missing, then COMMIT (psql, which runs the original's init file, warns that no transaction is open).
 -- Identifiers are unquoted, so User_Data is user_data and UserName is username.
 -- NOT NULL exactly where the original has it: UserName, every Created_At, Model_Name, context_length, Session_Name,

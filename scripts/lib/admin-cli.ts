@@ -2,7 +2,7 @@
 // line, exit 2), and the admin API calls each makes to a running backend (through the typed client,
 // client/http-api.ts); it prints JSON, or a table with --table.
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { adminClient, answer, createUser, pathParams, type AdminClient } from "../client/http-api";
+import { adminClient, answer, createUser, pathParams, type AdminClient } from "../../client/http-api";
 import { DEV_SECRETS } from "./dev-settings";
 import { resolveModels, type CatalogEntry } from "./model-names";
 

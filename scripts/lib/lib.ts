@@ -4,7 +4,7 @@ import { fileURLToPath } from "node:url";
 import net from "node:net";
 import path from "node:path";
 
-export const root: string = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+export const root: string = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 export const bin = (name: string): string => path.join(root, "node_modules", ".bin", name);
 
 /** Without these, wrangler tries to reach Cloudflare and waits on a network that drops packets.

@@ -1,4 +1,4 @@
-// Builds a database with the original system's schema (tools/original-schema.sql) and fills it with users
+// Builds a database with the original system's schema (scripts/lib/original-schema.sql) and fills it with users
 // and sessions of several sizes: no chat_details row, an empty history, short and long histories, file entries,
 // and histories grown through the original's append trigger; every NOT NULL column of the original filled the
 // way the original filled it. For the import's tests, its benchmark and sync:original's test.
@@ -51,7 +51,7 @@ export async function createOriginalSchema(serverUrl: string, database: string):
   const sql = postgres(url, { max: 1, onnotice: () => {} });
   try {
     // Sent as one simple query, like psql sends the original's file: the DO block, then its COMMIT.
-    await sql.unsafe(readFileSync(path.join(root, "tools/original-schema.sql"), "utf8"));
+    await sql.unsafe(readFileSync(path.join(root, "scripts/lib/original-schema.sql"), "utf8"));
   } finally {
     await sql.end();
   }

@@ -10,7 +10,7 @@ interface ConfigModule {
   parseConfig(vars: Record<string, unknown>, bindings: Record<string, object>): unknown;
   ConfigError: abstract new (...args: never[]) => Error & { problems: string[] };
 }
-const CONFIG_MODULE = "../src/config.ts";
+const CONFIG_MODULE = "../../src/config.ts";
 
 /** wrangler.toml's [vars] (this project writes them as `NAME = "value"` lines). */
 export function tomlVars(config = "wrangler.toml"): Record<string, string> {
