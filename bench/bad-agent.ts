@@ -7,8 +7,8 @@ import os from "node:os";
 import path from "node:path";
 import { parseCommand } from "../scripts/lib/cli.ts";
 import { bin, run } from "../scripts/lib/lib.ts";
-import { ADMIN, createUser, failingTurn, openClient, timed, turn } from "./lib/client.ts";
-import { backendConfig, freePort, setDevtoolsNetwork, startWrangler } from "./lib/stack.ts";
+import { createUser, failingTurn, openClient, timed, turn } from "./lib/client.ts";
+import { BACKEND_VARS, backendConfig, freePort, setDevtoolsNetwork, startWrangler } from "./lib/stack.ts";
 import { mapSpread, spread } from "./lib/stats.ts";
 
 parseCommand({
@@ -27,8 +27,8 @@ run(bin("wrangler"), ["d1", "migrations", "apply", "DB", "--local", "--persist-t
 const port = await freePort();
 const backend = await startWrangler(
   "bad-agent backend",
-  ["-c", config, "-c", "test/agents/wrangler.toml", "--persist-to", stateDir, "--var", `ADMIN_TOKEN:${ADMIN}`, "--var", "AI_PROTOCOL:grpc-web",
-    "--var", "AI_TIMEOUT_MS:3000", "--var", "MAX_FRAMES_PER_SECOND:1000000", "--var", "FILE_URL_SECRET:bench"],
+  ["-c", config, "-c", "test/agents/wrangler.toml", "--persist-to", stateDir, ...BACKEND_VARS, "--var", "AI_PROTOCOL:grpc-web",
+    "--var", "AI_TIMEOUT_MS:3000"],
   port,
 );
 try {
