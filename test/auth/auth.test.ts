@@ -168,12 +168,15 @@ describe("files", () => {
     const { data } = (await uploaded.json()) as { data: { fileName: string; sessionId: string } };
     const socket = await open("?v=2", bearer(await hsJwt(alice)));
     socket.send({ type: MessageType.ChatMessage, data: { session_id: data.sessionId, message: "read it", file_name: data.fileName } });
-    socket.send({ type: MessageType.SessionChats, data: { session_id: data.sessionId } });
-    let history = await socket.next(); // the turn's events (type 7) and its answer come first, then the history
-    while (history.type !== MessageType.SessionChats) {
-      expect(history).not.toHaveProperty("error");
-      history = await socket.next();
+    // The history is asked for once the turn has answered: this pool (vitest-pool-workers 0.15) may hand a hibernating
+    // object two frames sent at once in swapped order (workers-sdk #13433, fixed in later releases by #14061).
+    let answer = await socket.next(); // the turn's events (type 7), then its answer
+    while (answer.type !== MessageType.ChatMessage) {
+      expect(answer).not.toHaveProperty("error");
+      answer = await socket.next();
     }
+    expect(answer).not.toHaveProperty("error");
+    const history = await socket.request({ type: MessageType.SessionChats, data: { session_id: data.sessionId } });
     const file = (JSON.parse(history.data?.chat as string) as { role: string; content: string; name?: string; url?: string }[]).find((entry) => entry.role === "file");
     expect(file).toMatchObject({ content: data.fileName, name: "notes.txt" });
     const link = new URL(file!.url!);
