@@ -8,7 +8,7 @@ import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
 import { exportJWK, generateKeyPair } from "jose";
 import { defineConfig } from "vitest/config";
-import { checkoutDatabase, databaseUrl, ensureDatabase, migratePostgres, tuneTestDatabase } from "./scripts/lib/postgres.ts";
+import { checkoutDatabase, databaseUrl, ensureDatabase, migratePostgres, prepareTestDatabase } from "./scripts/lib/postgres.ts";
 import { bundleTestAgents } from "./test/agents/bundle.ts";
 
 const root = import.meta.dirname;
@@ -50,7 +50,7 @@ export default defineConfig(async () => {
   if (runsPostgresProject(process.argv)) {
     postgresUrl = await ensureDatabase(serverUrl, checkoutDatabase("chat_backend_test"));
     await migratePostgres(postgresUrl, { reset: true });
-    await tuneTestDatabase(postgresUrl);
+    await prepareTestDatabase(postgresUrl);
   }
   const migrations = await readD1Migrations(path.join(root, "migrations"));
 

@@ -42,17 +42,28 @@ export async function migratePostgres(url: string, { reset = false }: { reset?: 
 }
 
 /**
- * Settings for a database only tests use, applied to every later connection: commits do not wait for the disk (a
- * CI machine's slow fsync stalled every session object's commit at once), and a transaction whose client vanished
- * mid-way (a test aborting a session object while its commit is on the wire) is ended after 5 s instead of holding
- * its row locks for the rest of the run.
+ * Prepares a database only tests use, once, before any test connects. A test makes the database refuse a write by
+ * adding its content to `test_refused_writes` (a trigger made here checks it), never with DDL during the run: a
+ * session object torn down mid-statement (a test file ending, or aborting objects, while a commit is on the wire)
+ * leaves its server connection waiting for the rest of the statement forever (active, ClientRead), still holding
+ * its table lock; a CREATE TRIGGER then queued behind it, and every later insert into that table behind the
+ * CREATE TRIGGER, so every later PostgreSQL test timed out (CI's fresh-clone failures). Its settings, for every
+ * later connection: commits do not wait for the disk, and a transaction left idle by a vanished client ends in 5 s.
  */
-export async function tuneTestDatabase(url: string): Promise<void> {
+export async function prepareTestDatabase(url: string): Promise<void> {
   const sql = postgres(url, { max: 1, onnotice: () => {} });
   try {
     const database = `"${new URL(url).pathname.slice(1).replace(/"/g, '""')}"`;
     await sql.unsafe(`alter database ${database} set synchronous_commit = off`);
     await sql.unsafe(`alter database ${database} set idle_in_transaction_session_timeout = '5s'`);
+    await sql.unsafe(`
+      create table test_refused_writes (content text primary key);
+      create function refuse_test_writes() returns trigger as $body$
+        begin
+          if exists (select 1 from test_refused_writes where content = new.content) then raise exception 'refused by the test'; end if;
+          return new;
+        end $body$ language plpgsql;
+      create trigger refuse_test_writes before insert on messages for each row execute function refuse_test_writes();`);
   } finally {
     await sql.end();
   }
