@@ -47,15 +47,14 @@ export async function migratePostgres(url: string, { reset = false }: { reset?: 
  * session object torn down mid-statement (a test file ending, or aborting objects, while a commit is on the wire)
  * leaves its server connection waiting for the rest of the statement forever (active, ClientRead), still holding
  * its table lock; a CREATE TRIGGER then queued behind it, and every later insert into that table behind the
- * CREATE TRIGGER, so every later PostgreSQL test timed out (CI's fresh-clone failures). Its settings, for every
- * later connection: commits do not wait for the disk, and a transaction left idle by a vanished client ends in 5 s.
+ * CREATE TRIGGER, so every later PostgreSQL test timed out (CI's fresh-clone failures). Commits do not wait for the
+ * disk: a database the tests throw away needs no durability.
  */
 export async function prepareTestDatabase(url: string): Promise<void> {
   const sql = postgres(url, { max: 1, onnotice: () => {} });
   try {
     const database = `"${new URL(url).pathname.slice(1).replace(/"/g, '""')}"`;
     await sql.unsafe(`alter database ${database} set synchronous_commit = off`);
-    await sql.unsafe(`alter database ${database} set idle_in_transaction_session_timeout = '5s'`);
     await sql.unsafe(`
       create table test_refused_writes (content text primary key);
       create function refuse_test_writes() returns trigger as $body$

@@ -5,7 +5,7 @@ import { importJWK, SignJWT } from "jose";
 import { listDurableObjectIds } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { MessageType } from "../../protocol";
-import { admin, backendFetch, balanceMicros, committed, createUser, eventually, query, upgrade, uploadForm, useSockets } from "../workerd/helpers/backend";
+import { admin, backendFetch, balanceMicros, createUser, query, quiet, upgrade, uploadForm, useSockets } from "../workerd/helpers/backend";
 import { JWT_SECRET, testEnv } from "../workerd/helpers/env";
 
 const open = useSockets();
@@ -106,8 +106,7 @@ describe("a socket of one user naming another", () => {
       ?.session_id as string;
     const bobSocket = await open("", bearer(await hsJwt(bob)));
     // Alice's turn is charged once more after its reply (its summary): take the snapshot once that is stored.
-    await eventually(async () => expect((await query<{ summary: string }>("select summary from sessions where id = ?", sessionId))[0]?.summary).toBeTruthy());
-    await committed(sessionId);
+    await quiet(sessionId);
     const before = { balance: await balanceMicros(alice), sessions: await query("select id from sessions where user_id = ?", alice) };
     const frames = [
       { type: MessageType.UserDetails, data: { user_id: alice } },
