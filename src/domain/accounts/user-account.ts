@@ -35,7 +35,7 @@ export class UserAccount extends DurableObject<Env> {
     return (await this.chatStore().findUser(this.userId))?.balanceMicros ?? null;
   });
   private readonly serially = <T>(task: () => Promise<T>) => this.queue.run(task);
-  private readonly recall: Recall = (sessionId, lent) => this.sessionObject(sessionId).recallLease(this.userId!, sessionId, lent);
+  private readonly recall: Recall = (sessionId, lent) => this.sessionObject(sessionId).recallLease(this.userId!, lent);
   private readonly sessions = new Map<string, DurableObjectStub<ChatSession>>();
 
   /** Checks that the user may use the model, then lends the session what a turn of `promptChars` wants, and more. */

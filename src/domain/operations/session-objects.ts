@@ -31,7 +31,8 @@ export async function turnTarget(ids: SessionIds, userId: string, sessionId: str
 
 /** Runs a turn in its session's object. */
 export async function sendChatMessage(env: Env, request: TurnRequest): Promise<TurnReply> {
-  return unwrap(await sessionObject(env, request.sessionId).turn(request));
+  const { sessionId, ...toSession } = request;
+  return unwrap(await sessionObject(env, sessionId).turn(toSession));
 }
 
 /** The connection hub gets the session's turn events from now on. */
@@ -44,21 +45,22 @@ export async function resumeTurn(
   env: Env,
   { userId, sessionId, turn, afterSeq, hubId }: { userId: string; sessionId: string; turn: number; afterSeq: number; hubId: string },
 ): Promise<Resumed> {
-  return unwrap(await sessionObject(env, sessionId).resume(userId, sessionId, turn, afterSeq, hubId));
+  return unwrap(await sessionObject(env, sessionId).resume(userId, turn, afterSeq, hubId));
 }
 
 /** Cancels the session's running turn; resolves with its number once it has ended. */
 export async function cancelTurn(env: Env, userId: string, sessionId: string): Promise<number> {
-  return unwrap(await sessionObject(env, sessionId).cancel(userId, sessionId));
+  return unwrap(await sessionObject(env, sessionId).cancel(userId));
 }
 
 /** Hands an upload to its session's object in one call: it checks ownership (or creates the session) and stores it. */
 export async function uploadFile(env: Env, ids: SessionIds, upload: Omit<SessionUpload, "sessionId" | "isNew"> & { sessionId: string | "NEW" }): Promise<FileRecord> {
-  const isNew = upload.sessionId === "NEW";
-  const sessionId = isNew ? await ids.random(upload.userId) : upload.sessionId;
-  return unwrap(await sessionObject(env, sessionId).upload({ ...upload, sessionId, isNew }));
+  const { sessionId: target, ...toSession } = upload;
+  const isNew = target === "NEW";
+  const sessionId = isNew ? await ids.random(upload.userId) : target;
+  return unwrap(await sessionObject(env, sessionId).upload({ ...toSession, isNew }));
 }
 
 export async function deleteSession(env: Env, userId: string, sessionId: string): Promise<void> {
-  unwrap(await sessionObject(env, sessionId).remove(userId, sessionId));
+  unwrap(await sessionObject(env, sessionId).remove(userId));
 }

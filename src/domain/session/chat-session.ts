@@ -28,6 +28,9 @@ import { Watchers, type HubLink } from "./watchers";
 export type { SessionUpload } from "./session-files";
 export type { TurnReply, TurnRequest } from "./turn";
 
+/** A call's request as it reaches the session's object, which knows its own id (its name). */
+export type ToSession<T extends { sessionId: string }> = Omit<T, "sessionId">;
+
 export class ChatSession extends DurableObject<Env> {
   private readonly config = configOf(this.env);
   private readonly queue = new SerialQueue((done) => this.ctx.waitUntil(done));
@@ -48,6 +51,7 @@ export class ChatSession extends DurableObject<Env> {
     { budget: { maxOutputTokens: this.config.MAX_OUTPUT_TOKENS, maxTurnCostMicros: this.config.maxTurnCostMicros }, maxInFlight: this.config.MAX_TURNS_IN_FLIGHT_PER_USER, grantTtlMs: this.config.ACCOUNT_CACHE_TTL_MS },
     (work) => this.ctx.waitUntil(work),
     this.alarmClock.wakeUp,
+    this.ctx.id.name ?? null,
   );
   private readonly outbox =
     this.config.mirror &&
@@ -65,18 +69,17 @@ export class ChatSession extends DurableObject<Env> {
   private readonly accounts = new Map<string, DurableObjectStub<UserAccount>>();
 
   /** Answers one chat message. */
-  turn(request: TurnRequest): Promise<Outcome<TurnReply>> {
-    this.lease.identify(request.sessionId);
+  turn(request: ToSession<TurnRequest>): Promise<Outcome<TurnReply>> {
     return outcomeOf(
-      this.queue.answerEarly<TurnReply>((respond) => runTurn(request, this.parts(), respond)),
+      this.queue.answerEarly<TurnReply>((respond) => runTurn({ ...request, sessionId: this.sessionId() }, this.parts(), respond)),
       TURN_FAILURE,
     );
   }
 
   /** Accepts an upload into this session, or creates the session with it. */
-  upload(upload: SessionUpload): Promise<Outcome<FileRecord>> {
+  upload(upload: ToSession<SessionUpload>): Promise<Outcome<FileRecord>> {
     return outcomeOf(
-      this.queue.run(() => acceptUpload(upload, this.parts())),
+      this.queue.run(() => acceptUpload({ ...upload, sessionId: this.sessionId() }, this.parts())),
       ErrorCode.InternalServerError,
     );
   }
@@ -87,16 +90,17 @@ export class ChatSession extends DurableObject<Env> {
   }
 
   /** Where a turn of this session stands, with the events that bring a client up to date after `afterSeq`. */
-  resume(userId: string, sessionId: string, turn: number, afterSeq: number, hubId: string): Promise<Outcome<Resumed>> {
-    return outcomeOf(this.liveTurns.resume(userId, sessionId, turn, afterSeq, hubId, () => this.checkOwner(userId, sessionId)), ErrorCode.InternalServerError);
+  resume(userId: string, turn: number, afterSeq: number, hubId: string): Promise<Outcome<Resumed>> {
+    const sessionId = this.sessionId();
+    return outcomeOf(this.liveTurns.resume(userId, sessionId, turn, afterSeq, hubId, () => this.checkOwner(userId)), ErrorCode.InternalServerError);
   }
 
   /** Cancels the running turn and answers its number once it has ended; with none running, 110 for the user's
    *  session and 101 for a session that is not (or no longer) theirs. */
-  cancel(userId: string, sessionId: string): Promise<Outcome<number>> {
+  cancel(userId: string): Promise<Outcome<number>> {
     return outcomeOf(
       this.liveTurns.cancel(userId).catch(async (error: unknown) => {
-        if (error instanceof ChatError && error.code === ErrorCode.NoRunningTurn && !this.liveTurns.runsFor(userId)) await this.checkOwner(userId, sessionId);
+        if (error instanceof ChatError && error.code === ErrorCode.NoRunningTurn && !this.liveTurns.runsFor(userId)) await this.checkOwner(userId);
         throw error;
       }),
       ErrorCode.InternalServerError,
@@ -104,22 +108,23 @@ export class ChatSession extends DurableObject<Env> {
   }
 
   /** Throws 101 unless the session exists and is the user's. */
-  private async checkOwner(userId: string, sessionId: string): Promise<void> {
-    const context = await this.live.load(this.parts().store, sessionId, () => this.journal.settle());
+  private async checkOwner(userId: string): Promise<void> {
+    const context = await this.live.load(this.parts().store, this.sessionId(), () => this.journal.settle());
     requireSessionOwner(context.session.userId, userId);
   }
 
   /** The user's account wants this session's unused money back (credit-lease.ts); not queued behind a turn, which
    *  may itself be waiting for the account. */
-  recallLease(userId: string, sessionId: string, lent: Lent): Promise<LeaseState> {
-    return this.lease.recall(userId, sessionId, lent);
+  recallLease(userId: string, lent: Lent): Promise<LeaseState> {
+    return this.lease.recall(userId, this.sessionId(), lent);
   }
 
   /** Deletes the session, after any turn in progress: its history and files (rows and R2 objects), then all this
    *  object keeps of it (answers, journal, outbox, stream records, watchers, counters, alarm): its storage is empty. */
-  remove(userId: string, sessionId: string): Promise<Outcome<null>> {
+  remove(userId: string): Promise<Outcome<null>> {
     return outcomeOf(
       this.queue.run(async () => {
+        const sessionId = this.sessionId();
         await removeSession(userId, sessionId, this.parts());
         // A turn's event may still be on its way to the mirror; nothing of it may be written after the storage goes.
         await this.outbox?.settled();
@@ -163,6 +168,15 @@ export class ChatSession extends DurableObject<Env> {
       await this.liveTurns.prune(Date.now());
       await this.lease.idle(Date.now());
     });
+  }
+
+  /** This session's id: the name its object is reached by (every caller addresses it with idFromName). The runtime
+   *  gives it on every call; only an alarm that wakes an evicted object locally may lack it (workerd #6850), and
+   *  the alarm's work needs no id but the lease's, which keeps it in storage. */
+  private sessionId(): string {
+    const name = this.ctx.id.name;
+    if (name === undefined) throw new Error("a session object must be reached by its session id (idFromName)");
+    return name;
   }
 
   /** One stub per user (a session has one), so the account gets this session's calls in the order they were made. */
