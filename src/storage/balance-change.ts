@@ -66,9 +66,8 @@ export function setting(targetMicros: number, createdAt: number): BalanceChange 
   return { rows: [{ sessionId: null, kind: "adjustment", createdAt, delta }], total: delta };
 }
 
-/** D1 binds at most 100 values per statement; a ledger row binds 4 and its balance (a subquery binding the user id)
- *  at most 3 times. */
-const LEDGER_ROWS_PER_INSERT = 14;
+/** D1 binds at most 100 values per statement; a ledger row binds 4 and its delta (a subquery binding the user id) 1. */
+const LEDGER_ROWS_PER_INSERT = 20;
 
 /**
  * The statements of a balance change. The user's row is held first, so the ledger rows and the balance update after
@@ -76,11 +75,13 @@ const LEDGER_ROWS_PER_INSERT = 14;
  * row's lock until it ends (concurrent charges and admin changes queue behind it); a D1 batch runs alone anyway.
  */
 export function balanceWrite(db: StoreDb, { users, costLedger }: StoreTables, userId: string, change: BalanceChange): [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]] {
-  const balanceNow = sql`(${db.select({ balance: users.balanceMicros }).from(users).where(eq(users.id, userId))})`;
+  // Each row's delta is one scalar subquery over the user's row, so the balance is read once per row, however often
+  // the delta's SQL names it.
+  const deltaNow = (delta: (balance: SQL) => SQL) => sql`(${db.select({ delta: delta(sql`${users.balanceMicros}`) }).from(users).where(eq(users.id, userId))})`;
   const inserts = chunked(change.rows, LEDGER_ROWS_PER_INSERT).map((rows) =>
     db
       .insert(costLedger)
-      .values(rows.map(({ delta, ...line }) => ({ ...line, userId, deltaMicros: delta(balanceNow) })))
+      .values(rows.map(({ delta, ...line }) => ({ ...line, userId, deltaMicros: deltaNow(delta) })))
       .returning({ id: costLedger.id, deltaMicros: costLedger.deltaMicros }),
   );
   const update = db
