@@ -17,9 +17,9 @@ import {
   type BilledUnits, type IdleSockets, type Plan, type StreamedTurns,
 } from "./lib/phases.ts";
 import { processRoles, quiesce, runtimePids, runtimePort, withWrangler } from "./lib/proc.ts";
-import { summarize, writeReport, type StackRun } from "./lib/report.ts";
+import { summarize, writeReport, type SignInCompared, type StackRun } from "./lib/report.ts";
 import { startStreamAgent, type StreamAgent } from "./lib/stream-agent.ts";
-import { BACKEND_VARS, backendConfig, freePort, meteredEntry, seedHistories, setDevtoolsNetwork, startWrangler, type SeededHistories, type WranglerDev } from "./lib/stack.ts";
+import { BACKEND_VARS, SIGNED_IN_VARS, signIn, backendConfig, freePort, meteredEntry, seedHistories, setDevtoolsNetwork, startWrangler, type SeededHistories, type WranglerDev } from "./lib/stack.ts";
 
 const { values } = parseCommand({
   usage: "npm run bench [-- --quick] [-- --baseline <git-ref>]",
@@ -64,6 +64,8 @@ interface Stack {
   port: number;
   seeded: SeededHistories;
   stream: { backend: WranglerDev; base: string; wsUrl: string } | null;
+  /** The same Worker with sign-in on (AUTH_MODE=token): the current checkout only. */
+  signedIn: { backend: WranglerDev; base: string; wsUrl: string } | null;
 }
 
 /** Every wrangler dev this run starts, from the moment it is starting: a failure part-way stops them all. */
@@ -110,8 +112,23 @@ async function startStack(checkout: Checkout, index: number, stateRoot: string, 
     await setDevtoolsNetwork(streamBackend.inspectorPort, false);
     stream = { backend: streamBackend, base: `http://127.0.0.1:${streamPort}`, wsUrl: `ws://127.0.0.1:${streamPort}/ws` };
   }
+  let signedIn: Stack["signedIn"] = null;
+  if (index === 0) {
+    const signedInState = path.join(stateDir, "signed-in");
+    mkdirSync(signedInState);
+    migrate(checkout.dir, signedInState);
+    const signedInPort = await freePort();
+    const signedInBackend = await launch(
+      `${name} signed-in backend`,
+      ["-c", backendConfig(`${name}-signed-in`, { dir: checkout.dir }), "-c", path.join(root, "bench/instant-agent/wrangler.toml"), "--persist-to", signedInState, ...SIGNED_IN_VARS],
+      signedInPort,
+      checkout.dir,
+    );
+    await setDevtoolsNetwork(signedInBackend.inspectorPort, false);
+    signedIn = { backend: signedInBackend, base: `http://127.0.0.1:${signedInPort}`, wsUrl: `ws://127.0.0.1:${signedInPort}/ws` };
+  }
   const backend = await backendStarting;
-  return { checkout, backend, base: `http://127.0.0.1:${port}`, wsUrl: `ws://127.0.0.1:${port}/ws`, port, seeded, stream };
+  return { checkout, backend, base: `http://127.0.0.1:${port}`, wsUrl: `ws://127.0.0.1:${port}/ws`, port, seeded, stream, signedIn };
 }
 
 const started = performance.now();
@@ -150,7 +167,7 @@ try {
     console.log(`starting ${checkout.label} (${checkout.commit})…`);
     const stack = await startStack(checkout, index, stateRoot, reps, streamAgent);
     stacks.push(stack);
-    running.push(stack.backend, ...(stack.stream ? [stack.stream.backend] : []));
+    running.push(stack.backend, ...(stack.stream ? [stack.stream.backend] : []), ...(stack.signedIn ? [stack.signedIn.backend] : []));
   }
   const echo = await echoStarting;
   running.push(echo);
@@ -184,6 +201,20 @@ try {
   for (const stack of stacks) await setDevtoolsNetwork(stack.backend.inspectorPort, false);
   const seqOff = await alternate("sequential turns (devtools network recording off)", (s) => sequentialTurns(plan, s.base, s.wsUrl, pidsOf(s)));
   const throughputOff = await alternate("concurrent turns (recording off)", (s) => concurrentTurns(plan, s.base, s.wsUrl, plan.rounds));
+  // Sign-in on against off, on the current checkout: the same turns, alternating, recording off.
+  const current = stacks[0]!;
+  const signInCompared: SignInCompared = { none: [], token: [] };
+  for (let round = 0; round < 2; round++) {
+    for (const mode of ["none", "token"] as const) {
+      const target = mode === "none" ? current : current.signedIn!;
+      const signing = mode === "none" ? null : signIn;
+      await quiesce(everything());
+      console.log(`sign-in ${mode === "none" ? "off" : "on"} (AUTH_MODE=${mode}) — ${current.checkout.label}, round ${round + 1}…`);
+      const seqTurns = await sequentialTurns(plan, target.base, target.wsUrl, runtimePids(target.backend.pid), signing);
+      const concurrent = await concurrentTurns(plan, target.base, target.wsUrl, plan.rounds, signing);
+      signInCompared[mode].push({ seq: seqTurns, throughput: concurrent });
+    }
+  }
   const history = await alternate("history 100 vs 100,000", (s, round) => historyScaling(s.wsUrl, s.seeded, round));
   const billed = await alternate<BilledUnits>("billable units per turn", (s) => billedUnits(plan, s.base, s.wsUrl, pidsOf(s), s.stream !== null), 1);
   const streamed = await alternate<StreamedTurns>(
@@ -232,7 +263,7 @@ try {
     idleProxied: idleProxied[i]![0]!,
     billed: billed[i]![0]!,
   }));
-  const report = summarize({ quick, rounds: plan.rounds, started, load, setupSeconds, fileLimit }, floor, { direct: idleFloor, proxied: idleFloorProxied }, runs);
+  const report = summarize({ quick, rounds: plan.rounds, started, load, setupSeconds, fileLimit }, floor, { direct: idleFloor, proxied: idleFloorProxied }, runs, signInCompared);
   writeReport(report);
 } finally {
   const launches = await Promise.allSettled(launched);

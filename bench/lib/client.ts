@@ -7,12 +7,13 @@ import { adminClient, createUser as createUserWith } from "../../client/http-api
 
 export type { ChatClient, TurnEvent } from "chat-backend/client";
 
-/** The admin token the benchmark starts the backend with. */
-export const ADMIN = "bench-admin-token";
+/** The admin token the benchmark starts the backend with (token mode refuses one under 32 bytes). */
+export const ADMIN = "bench-admin-token-of-thirty-two-bytes";
 
-/** A client acting as `userId`, on a v1 socket unless `v2`. It does not reconnect: a dropped socket fails the run. */
-export function openClient(wsUrl: string, userId: string, options: { v2?: boolean } = {}): Promise<ChatClient> {
-  return ChatClient.connect({ url: wsUrl, userId, v2: options.v2 ?? false, socket: nodeSocket, reconnect: false });
+/** A client acting as `userId`, on a v1 socket unless `v2`; with `token`, signed in with it (AUTH_MODE=token). It
+ *  does not reconnect: a dropped socket fails the run. */
+export function openClient(wsUrl: string, userId: string, options: { v2?: boolean; token?: string } = {}): Promise<ChatClient> {
+  return ChatClient.connect({ url: wsUrl, userId, v2: options.v2 ?? false, socket: nodeSocket, reconnect: false, ...(options.token ? { token: options.token } : {}) });
 }
 
 /** A socket to the echo floors: each text sent is answered with the same text, in order. */

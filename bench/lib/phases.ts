@@ -34,6 +34,9 @@ export interface EchoFloor {
   subrequest: { recorded: CallFloor; unrecorded: CallFloor };
 }
 
+/** How a client gets its credential for a backend with sign-in on; null: sign-in is off (it names its user). */
+export type SignIn = ((userId: string) => Promise<string>) | null;
+
 export interface SequentialTurns {
   latency: Spread;
   first50: number;
@@ -95,9 +98,9 @@ export async function echoFloor(plan: Plan, port: number, pids: number[], echo: 
   return { latency: spread(latencies), throughput: spread(rounds), d1, subrequest };
 }
 
-export async function sequentialTurns(plan: Plan, base: string, wsUrl: string, pids: number[]): Promise<SequentialTurns> {
+export async function sequentialTurns(plan: Plan, base: string, wsUrl: string, pids: number[], signIn: SignIn = null): Promise<SequentialTurns> {
   const userId = await createUser(base);
-  const socket = await openClient(wsUrl, userId);
+  const socket = await openClient(wsUrl, userId, signIn ? { token: await signIn(userId) } : {});
   let sessionId = await turn(socket, "NEW", "warm up");
   for (let i = 1; i < plan.warmTurns; i++) await turn(socket, sessionId, `warm ${i}`);
   await new Promise((r) => setTimeout(r, 200));
@@ -121,9 +124,9 @@ export async function sequentialTurns(plan: Plan, base: string, wsUrl: string, p
 
 /** Throughput of 50 sessions x 20 sequential turns, concurrently: the median of `rounds` rounds on the same warm
  *  sessions (each opened with a turn whose writes are committed before the first round). */
-export async function concurrentTurns(plan: Plan, base: string, wsUrl: string, rounds: number): Promise<Spread> {
+export async function concurrentTurns(plan: Plan, base: string, wsUrl: string, rounds: number, signIn: SignIn = null): Promise<Spread> {
   const users = await Promise.all(Array.from({ length: plan.sessions }, () => createUser(base)));
-  const sockets = await Promise.all(users.map((u) => openClient(wsUrl, u)));
+  const sockets = await Promise.all(users.map(async (u) => openClient(wsUrl, u, signIn ? { token: await signIn(u) } : {})));
   const sessions = await Promise.all(users.map((_, i) => turn(sockets[i]!, "NEW", "start")));
   await new Promise((r) => setTimeout(r, batchWindowMs + 500));
   const throughputs: number[] = [];

@@ -11,7 +11,7 @@ import type { BilledUnits, CallFloor, EchoFloor, HistoryScaling, IdleSockets, Me
 import { costPerMillion, DO_GB, PRICE_TABLE, PRICES_READ_ON, WS_MESSAGES_PER_REQUEST, type Units } from "./prices.ts";
 import type { ProcessRoles } from "./proc.ts";
 import { batchWindowMs } from "./stack.ts";
-import { mapSpread, round, type Spread } from "./stats.ts";
+import { mapSpread, median, round, type Spread } from "./stats.ts";
 
 /** What the phases measured for one checkout in one alternating round. */
 export interface RoundMeasured {
@@ -28,6 +28,19 @@ export interface RoundMeasured {
 }
 
 /** Everything measured for one checkout. */
+/** Sequential and concurrent turns on the current checkout with sign-in off and on, by round. */
+export interface SignInCompared {
+  none: { seq: SequentialTurns; throughput: Spread }[];
+  token: { seq: SequentialTurns; throughput: Spread }[];
+}
+
+/** One sign-in mode's figures: medians over its rounds. */
+export interface SignInFigures {
+  seq_p50_ms: number;
+  cpu_ms_per_turn: number;
+  throughput_per_s: number;
+}
+
 export interface StackRun {
   checkout: Checkout;
   rounds: RoundMeasured[];
@@ -146,6 +159,8 @@ export interface Results {
   };
   /** The current checkout first, then the baseline (if any). */
   stacks: StackFigures[];
+  /** The current checkout with sign-in off and on (AUTH_MODE=none, token), alternating, recording off. */
+  sign_in: { none: SignInFigures; token: SignInFigures; rounds: number };
   targets: Record<string, boolean>;
   targets_devtools_network_off: Record<string, boolean>;
 }
@@ -275,7 +290,13 @@ export function summarize(
   floor: EchoFloor,
   idleFloor: { direct: IdleSockets; proxied: IdleSockets },
   runs: StackRun[],
+  signIn: SignInCompared,
 ): { results: Results; targets: Targets } {
+  const signInFigures = (rounds: SignInCompared["none"]): SignInFigures => ({
+    seq_p50_ms: round(median(rounds.map((r) => r.seq.latency.p50))),
+    cpu_ms_per_turn: round(median(rounds.map((r) => r.seq.cpuPerTurn))),
+    throughput_per_s: round(median(rounds.map((r) => r.throughput.p50)), 0),
+  });
   const subrequestFloor = (f: CallFloor): SubrequestFloor => ({ p50_ms: round(f.latency.p50), spread_ms: mapSpread(f.latency), cpu_ms_per_call: round(f.cpuPerCall) });
   const stacks: StackFigures[] = runs.map((run) => ({
     label: run.checkout.label,
@@ -312,6 +333,7 @@ export function summarize(
       idle_through_dev_proxy: idleFigures(idleFloor.proxied),
     },
     stacks,
+    sign_in: { none: signInFigures(signIn.none), token: signInFigures(signIn.token), rounds: signIn.none.length },
   };
   const current = stacks[0]!;
   const first = current.rounds[0]!;
@@ -336,6 +358,7 @@ export function summarize(
     [`a warm turn makes 0 account calls (${round(accountCalls, 3)})`, accountCalls === 0],
     [`a warm turn reads 0 storage rows (Durable Object ${warm.doRowsRead}, D1 ${warm.d1RowsRead})`, warm.doRowsRead === 0 && warm.d1RowsRead === 0],
     [`a warm turn makes <= 1.1 Durable Object requests (${warm.doRequests})`, warm.doRequests <= 1.1],
+    signInTarget(results.sign_in),
     ["history at 100,000 <= 1.2 x at 100", first.history.last_n_ms_at_100000 <= 1.2 * first.history.last_n_ms_at_100],
     ...(first.stream
       ? ([
@@ -349,6 +372,27 @@ export function summarize(
     results: { ...results, targets: Object.fromEntries(targets.recorded), targets_devtools_network_off: Object.fromEntries(targets.unrecorded) },
     targets,
   };
+}
+
+/** Sign-in on costs at most 10 % on every figure: latency and CPU up, throughput down. */
+function signInTarget({ none, token }: Results["sign_in"]): Verdict {
+  const ok = token.seq_p50_ms <= 1.1 * none.seq_p50_ms && token.cpu_ms_per_turn <= 1.1 * none.cpu_ms_per_turn && token.throughput_per_s >= none.throughput_per_s / 1.1;
+  return [`AUTH_MODE=token within 10 % of none (p50 ${token.seq_p50_ms} vs ${none.seq_p50_ms} ms, CPU ${token.cpu_ms_per_turn} vs ${none.cpu_ms_per_turn} ms, ${token.throughput_per_s} vs ${none.throughput_per_s} turns/s)`, ok];
+}
+
+function signInTable({ none, token, rounds }: Results["sign_in"]): string {
+  const ratio = (a: number, b: number) => (b > 0 ? `${round(a / b, 2)}x` : "n/a");
+  return `## Sign-in on and off (current checkout, recording off)
+
+The same Worker started twice, with AUTH_MODE=none (clients name their users) and AUTH_MODE=token (each client
+presents a JWT when it connects; the credential is checked then, not per turn), measured alternately, ${rounds} rounds each; medians.
+
+| figure | none | token | token / none |
+|---|---|---|---|
+| turn p50 (ms) | ${none.seq_p50_ms} | ${token.seq_p50_ms} | ${ratio(token.seq_p50_ms, none.seq_p50_ms)} |
+| CPU per turn (ms) | ${none.cpu_ms_per_turn} | ${token.cpu_ms_per_turn} | ${ratio(token.cpu_ms_per_turn, none.cpu_ms_per_turn)} |
+| turns/s (50 sessions) | ${none.throughput_per_s} | ${token.throughput_per_s} | ${ratio(token.throughput_per_s, none.throughput_per_s)} |
+`;
 }
 
 /** Writes bench/results/latest.json and docs/benchmarks.md, and prints the tables. */
@@ -611,6 +655,7 @@ ${stream ? [
   row("stream.cpu_ms_per_delta", stream.cpu_ms_per_delta, "runtime processes' CPU over those rounds / deltas"),
 ].join("\n") : row("(none)", "n/a", "this checkout has no protocol v2")}
 
+${signInTable(r.sign_in)}
 ${idleTable(r)}
 ${billingTable(r)}
 ## Targets (\`${current.commit}\`${baseline ? ", round 1" : ""})

@@ -4,13 +4,25 @@ import { spawn, type ChildProcessByStdio } from "node:child_process";
 import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { Readable } from "node:stream";
+import { SignJWT } from "jose";
 import WebSocket from "ws";
 import { freePort, offlineEnv, root, run } from "../../scripts/lib/lib.ts";
 import { ADMIN } from "./client.ts";
 
 /** Settings every benchmarked backend gets, whatever its checkout's wrangler.toml ships: sign-in off (the clients
  *  name their users), the admin token the benchmark's client sends, no frame rate limit. */
-export const BACKEND_VARS = ["--var", "AUTH_MODE:none", "--var", `ADMIN_TOKEN:${ADMIN}`, "--var", "MAX_FRAMES_PER_SECOND:1000000", "--var", "FILE_URL_SECRET:bench"];
+export const BACKEND_VARS = ["--var", "AUTH_MODE:none", "--var", `ADMIN_TOKEN:${ADMIN}`, "--var", "MAX_FRAMES_PER_SECOND:1000000", "--var", "FILE_URL_SECRET:bench-file-url-secret-of-32-bytes!"];
+
+/** The HS256 key of the JWTs the benchmark's clients sign in with (AUTH_MODE=token). */
+const JWT_SECRET = "bench-jwt-secret-of-at-least-32-bytes";
+
+/** The same settings with sign-in on: each client presents a JWT for its user, checked once, when it connects. */
+export const SIGNED_IN_VARS = [...BACKEND_VARS.map((arg) => (arg === "AUTH_MODE:none" ? "AUTH_MODE:token" : arg)), "--var", `AUTH_JWT_SECRET:${JWT_SECRET}`];
+
+/** A JWT for `userId` that SIGNED_IN_VARS's backend accepts for an hour. */
+export function signIn(userId: string): Promise<string> {
+  return new SignJWT().setProtectedHeader({ alg: "HS256" }).setSubject(userId).setExpirationTime("1h").sign(new TextEncoder().encode(JWT_SECRET));
+}
 
 export { freePort };
 
