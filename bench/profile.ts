@@ -1,4 +1,4 @@
-// npm run bench:profile [-- --turns N --sessions N]: a CPU profile of the backend's isolate while 50 sessions (or
+// npm run bench:profile [-- --turns N --sessions N --baseline <git-ref>]: a CPU profile of the backend's isolate while 50 sessions (or
 // --sessions) answer turns concurrently (devtools network recording off, as a deployed Worker runs), taken through
 // wrangler's inspector port. Prints the functions with the most self time and with the most total time (callees
 // included), and writes bench/results/turns.cpuprofile (open it in Chrome DevTools' Performance panel).
@@ -6,20 +6,23 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import WebSocket from "ws";
-import { numberOption, parseCommand } from "../scripts/lib/cli.ts";
+import { numberOption, parseCommand, usageError } from "../scripts/lib/cli.ts";
 import { bin, root, run } from "../scripts/lib/lib.ts";
+import { currentCheckout, prepareBaseline, type Checkout } from "./lib/baseline.ts";
 import { createUser, openClient, turn } from "./lib/client.ts";
 import { BACKEND_VARS, backendConfig, freePort, setDevtoolsNetwork, startWrangler } from "./lib/stack.ts";
 
 const { values } = parseCommand({
-  usage: "npm run bench:profile [-- --turns N --sessions N]",
+  usage: "npm run bench:profile [-- --turns N --sessions N --baseline <git-ref>]",
   description:
     "A CPU profile of the backend's isolate while sessions answer turns concurrently; prints the functions with the\n" +
     "most self time and most total time, and writes bench/results/turns.cpuprofile (open it in Chrome DevTools'\n" +
-    "Performance panel). --sessions 1 profiles sequential turns.",
+    "Performance panel). --sessions 1 profiles sequential turns; --baseline profiles that ref instead (checked out as\n" +
+    "npm run bench does it), to compare the two function by function.",
   options: {
     turns: { type: "string", value: "N", default: "40", description: "turns per session" },
     sessions: { type: "string", value: "N", default: "50", description: "sessions at once, one user's" },
+    baseline: { type: "string", value: "REF", description: "profile this git ref (a worktree in .bench-baseline/) instead of this checkout" },
   },
 });
 const TURNS_PER_SESSION = numberOption("--turns", values.turns, { min: 1, max: 100_000 });
@@ -109,16 +112,23 @@ function functionTimes(profile: Profile, sources: Map<string, string[]>, kind: "
   return [...totals].map(([name, ms]) => ({ name, ms, share: ms / all })).sort((a, b) => b.ms - a.ms);
 }
 
+let checkout: Checkout;
+try {
+  checkout = values.baseline === undefined ? currentCheckout() : prepareBaseline(values.baseline);
+} catch (error) {
+  usageError((error as Error).message);
+}
 const stateDir = mkdtempSync(path.join(os.tmpdir(), "chat-profile-"));
 run(bin("buf"), ["generate"]);
-run(bin("wrangler"), ["d1", "migrations", "apply", "DB", "--local", "--persist-to", stateDir], { stdio: ["ignore", "ignore", "inherit"] });
+run(path.join(checkout.dir, "node_modules", ".bin", "wrangler"), ["d1", "migrations", "apply", "DB", "--local", "--persist-to", stateDir], { stdio: ["ignore", "ignore", "inherit"], cwd: checkout.dir });
 const port = await freePort();
 const backend = await startWrangler(
   "profile backend",
-  ["-c", backendConfig("bench-profile-backend", { minify: false }), "-c", "bench/instant-agent/wrangler.toml", "--persist-to", stateDir, ...BACKEND_VARS,
+  ["-c", backendConfig("bench-profile-backend", { minify: false, dir: checkout.dir }), "-c", path.join(root, "bench/instant-agent/wrangler.toml"), "--persist-to", stateDir, ...BACKEND_VARS,
     // One user's 50 sessions at once: above the default per-user limit on turns in flight.
     "--var", "MAX_TURNS_IN_FLIGHT_PER_USER:1000"],
   port,
+  checkout.dir,
 );
 try {
   await setDevtoolsNetwork(backend.inspectorPort, false);
@@ -138,7 +148,7 @@ try {
   const top = functionTimes(profile, sources, "self");
   const turns = SESSIONS * TURNS_PER_SESSION;
   const busy = top.filter((t) => !/^\((idle|program|garbage collector)\)/.test(t.name)).reduce((sum, t) => sum + t.ms, 0);
-  console.log(`${turns} turns at ${throughput.toFixed(0)}/s; backend isolate busy ${(busy / turns).toFixed(3)} ms per turn (sampled)`);
+  console.log(`${checkout.label} (${checkout.commit}): ${turns} turns at ${throughput.toFixed(0)}/s; backend isolate busy ${(busy / turns).toFixed(3)} ms per turn (sampled)`);
   console.log("self time, top 25 (ms per turn, share of samples):");
   for (const entry of top.slice(0, 25)) console.log(`  ${(entry.ms / turns).toFixed(4).padStart(8)}  ${(entry.share * 100).toFixed(1).padStart(5)}%  ${entry.name}`);
   console.log("total time (callees included), top 25 of the Worker's own functions (ms per turn, share of samples):");
