@@ -141,3 +141,27 @@ it("only collects the reply of a turn nobody watches: no event to any hub, nothi
   expect(turn.text).toBe(`ab${long}`);
   expect(turn.deltas.map((delta) => delta.length)).toEqual([1, 1, MAX_DELTA_CHARS, 5]);
 });
+
+it("lists its kept turns on an alarm only when one of them is due to go: the alarm rings for the journal too", async () => {
+  vi.useFakeTimers();
+  const live = setup();
+  for (let i = 0; i < 20; i++) {
+    const turn = await live.start();
+    turn.piece(`reply ${i}`);
+    await turn.end({ event: "end" });
+  }
+  await live.turns.prune(Date.now()); // the first prune of an instance reads what it keeps
+  const listed = live.storage.rowsListed;
+  for (let i = 0; i < 10; i++) {
+    await vi.advanceTimersByTimeAsync(2_000); // STORE_RETRY_MS: the journal's wake-ups while turns come
+    await live.turns.prune(Date.now());
+  }
+  expect(live.storage.rowsListed).toBe(listed);
+  expect(live.storage.keys("stream:turn:")).toHaveLength(20);
+
+  // Past the first turn's retention they are read again, and the turns past it go.
+  vi.setSystemTime(Date.now() + 600_000);
+  await live.turns.prune(Date.now());
+  expect(live.storage.rowsListed).toBeGreaterThan(listed);
+  expect(live.storage.keys("stream:turn:")).toEqual([]);
+});

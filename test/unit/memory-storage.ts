@@ -8,6 +8,8 @@ export class MemoryStorage {
   readonly values = new Map<string, unknown>();
   alarm: number | null = null;
   alarmWrites = 0;
+  /** Rows list() returned, as storage bills them (one row per key). */
+  rowsListed = 0;
   failNextPut = false;
 
   async get<T>(key: string): Promise<T | undefined> {
@@ -34,6 +36,7 @@ export class MemoryStorage {
 
   async list<T>({ prefix = "", limit = Infinity }: { prefix?: string; limit?: number } = {}): Promise<Map<string, T>> {
     const keys = [...this.values.keys()].filter((key) => key.startsWith(prefix)).sort();
+    this.rowsListed += Math.min(keys.length, limit);
     return new Map(keys.slice(0, limit).map((key) => [key, structuredClone(this.values.get(key)) as T]));
   }
 

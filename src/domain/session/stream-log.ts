@@ -43,6 +43,10 @@ export class StreamLog {
   private storedNextTurn: number | undefined;
   private pending: Record<string, string> = {};
   private flushTimer: ReturnType<typeof setTimeout> | null = null;
+  /** When the earliest kept turn is past its retention, as far as this instance knows (undefined: it has not
+   *  listed them yet). The session's alarm also rings for its journal, every STORE_RETRY_MS while turns come: a
+   *  prune that is not due must not list every kept turn. */
+  private pruneDueAt: number | undefined;
 
   constructor(
     private readonly storage: DurableObjectStorage,
@@ -93,6 +97,7 @@ export class StreamLog {
   async ended(turn: number, userId: string, outcome: TurnOutcome, now: number): Promise<void> {
     await this.flush();
     await this.storage.put(recordKey(turn), { state: "ended", userId, outcome, endedAt: now } satisfies TurnRecord);
+    if (this.pruneDueAt !== undefined) this.pruneDueAt = Math.min(this.pruneDueAt, now + this.times.retainMs);
     await this.wakeUp(this.times.retainMs);
   }
 
@@ -107,21 +112,29 @@ export class StreamLog {
 
   /** Forgets turns that ended more than the retention ago; a turn left streaming by an earlier instance ends now. */
   async prune(now: number, running: number | null): Promise<void> {
+    // Once listed, every turn this instance records ends through ended(), which keeps the due time.
+    if (this.pruneDueAt !== undefined && now < this.pruneDueAt) return;
     const records = await this.storage.list<TurnRecord>({ prefix: RECORD_PREFIX });
     let keepWaking = false;
+    let dueAt = Infinity;
     for (const [key, record] of records) {
       const turn = Number(key.slice(RECORD_PREFIX.length));
       if (record.state === "streaming") {
-        if (turn !== running) await this.ended(turn, record.userId, INTERRUPTED, now);
+        if (turn !== running) {
+          await this.ended(turn, record.userId, INTERRUPTED, now);
+          dueAt = Math.min(dueAt, now + this.times.retainMs);
+        }
         continue;
       }
       if (record.endedAt + this.times.retainMs > now) {
         keepWaking = true;
+        dueAt = Math.min(dueAt, record.endedAt + this.times.retainMs);
         continue;
       }
       const deltas = await this.storage.list({ prefix: deltaPrefix(turn) });
       await deleteKeys(this.storage, [key, ...deltas.keys()]);
     }
+    this.pruneDueAt = dueAt;
     if (keepWaking) await this.wakeUp(this.times.retainMs);
   }
 
@@ -132,6 +145,7 @@ export class StreamLog {
     this.flushTimer = null;
     this.pending = {};
     this.nextTurn = this.storedNextTurn = undefined;
+    this.pruneDueAt = undefined;
   }
 
   private async flush(): Promise<void> {
