@@ -83,6 +83,7 @@ export class CreditLease {
   private reserved: { amountMicros: number; journaledBeforeMicros: number } | null = null;
   private balanceMicros = 0;
   private userId: string | null = null;
+  private sessionId: string | null = null;
   private readonly models = new Map<string, ModelRecord>();
   private modelsAt = 0;
   private topUp: Promise<unknown> | null = null;
@@ -103,8 +104,6 @@ export class CreditLease {
     private readonly settings: LeaseSettings,
     private readonly keepAlive: (work: Promise<unknown>) => void,
     private readonly wakeUp: (withinMs: number) => Promise<void>,
-    /** The session's id when its object knows it (its name); else the first call or the stored epoch tells it. */
-    private sessionId: string | null = null,
   ) {}
 
   /** Unused money of the lease. */
@@ -117,6 +116,11 @@ export class CreditLease {
     if (!this.reserved) return 0;
     const journaled = this.journalCharges.added() - this.reserved.journaledBeforeMicros;
     return Math.max(0, this.reserved.amountMicros - journaled);
+  }
+
+  /** The session's id, from its object (its name), before its first turn asks for a reservation. */
+  identify(sessionId: string): void {
+    this.sessionId ??= sessionId;
   }
 
   /** A turn's reservation, as turn.ts asks its account for it: out of this lease, asking the account only when short. */

@@ -17,7 +17,7 @@ import { Journal } from "./journal";
 import { LiveSession } from "./live-context";
 import { TurnOutbox } from "./outbox";
 import { acceptUpload, removeSession, type FileParts, type SessionUpload } from "./session-files";
-import { forgetSessionStorage } from "./session-storage";
+import { forgetSessionStorage, SESSION_STORAGE } from "./session-storage";
 import { runTurn, type TurnParts, type TurnReply, type TurnRequest } from "./turn";
 import { requireSessionOwner } from "./session-record";
 import { SessionAlarm } from "./wake-up";
@@ -51,7 +51,6 @@ export class ChatSession extends DurableObject<Env> {
     { budget: { maxOutputTokens: this.config.MAX_OUTPUT_TOKENS, maxTurnCostMicros: this.config.maxTurnCostMicros }, maxInFlight: this.config.MAX_TURNS_IN_FLIGHT_PER_USER, grantTtlMs: this.config.ACCOUNT_CACHE_TTL_MS },
     (work) => this.ctx.waitUntil(work),
     this.alarmClock.wakeUp,
-    this.ctx.id.name ?? null,
   );
   private readonly outbox =
     this.config.mirror &&
@@ -67,11 +66,18 @@ export class ChatSession extends DurableObject<Env> {
   );
   private turnParts: TurnParts & FileParts | null = null;
   private readonly accounts = new Map<string, DurableObjectStub<UserAccount>>();
+  /** Whether this instance has stored its name (once per instance); the name as stored, once read. */
+  private nameStored = false;
+  private storedName: Promise<string | undefined> | null = null;
 
   /** Answers one chat message. */
   turn(request: ToSession<TurnRequest>): Promise<Outcome<TurnReply>> {
     return outcomeOf(
-      this.queue.answerEarly<TurnReply>((respond) => runTurn({ ...request, sessionId: this.sessionId() }, this.parts(), respond)),
+      this.queue.answerEarly<TurnReply>(async (respond) => {
+        const sessionId = await this.sessionId();
+        this.lease.identify(sessionId);
+        return runTurn({ ...request, sessionId }, this.parts(), respond);
+      }),
       TURN_FAILURE,
     );
   }
@@ -79,7 +85,7 @@ export class ChatSession extends DurableObject<Env> {
   /** Accepts an upload into this session, or creates the session with it. */
   upload(upload: ToSession<SessionUpload>): Promise<Outcome<FileRecord>> {
     return outcomeOf(
-      this.queue.run(() => acceptUpload({ ...upload, sessionId: this.sessionId() }, this.parts())),
+      this.queue.run(async () => acceptUpload({ ...upload, sessionId: await this.sessionId() }, this.parts())),
       ErrorCode.InternalServerError,
     );
   }
@@ -91,8 +97,10 @@ export class ChatSession extends DurableObject<Env> {
 
   /** Where a turn of this session stands, with the events that bring a client up to date after `afterSeq`. */
   resume(userId: string, turn: number, afterSeq: number, hubId: string): Promise<Outcome<Resumed>> {
-    const sessionId = this.sessionId();
-    return outcomeOf(this.liveTurns.resume(userId, sessionId, turn, afterSeq, hubId, () => this.checkOwner(userId)), ErrorCode.InternalServerError);
+    return outcomeOf(
+      this.sessionId().then((sessionId) => this.liveTurns.resume(userId, sessionId, turn, afterSeq, hubId, () => this.checkOwner(userId))),
+      ErrorCode.InternalServerError,
+    );
   }
 
   /** Cancels the running turn and answers its number once it has ended; with none running, 110 for the user's
@@ -109,14 +117,14 @@ export class ChatSession extends DurableObject<Env> {
 
   /** Throws 101 unless the session exists and is the user's. */
   private async checkOwner(userId: string): Promise<void> {
-    const context = await this.live.load(this.parts().store, this.sessionId(), () => this.journal.settle());
+    const context = await this.live.load(this.parts().store, await this.sessionId(), () => this.journal.settle());
     requireSessionOwner(context.session.userId, userId);
   }
 
   /** The user's account wants this session's unused money back (credit-lease.ts); not queued behind a turn, which
    *  may itself be waiting for the account. */
-  recallLease(userId: string, lent: Lent): Promise<LeaseState> {
-    return this.lease.recall(userId, this.sessionId(), lent);
+  async recallLease(userId: string, lent: Lent): Promise<LeaseState> {
+    return this.lease.recall(userId, await this.sessionId(), lent);
   }
 
   /** Deletes the session, after any turn in progress: its history and files (rows and R2 objects), then all this
@@ -124,13 +132,14 @@ export class ChatSession extends DurableObject<Env> {
   remove(userId: string): Promise<Outcome<null>> {
     return outcomeOf(
       this.queue.run(async () => {
-        const sessionId = this.sessionId();
+        const sessionId = await this.sessionId();
         await removeSession(userId, sessionId, this.parts());
         // A turn's event may still be on its way to the mirror; nothing of it may be written after the storage goes.
         await this.outbox?.settled();
         // The money lent to this session goes back, and the account forgets its lease, before its epoch goes.
         await this.lease.close(userId, sessionId);
         await forgetSessionStorage(this.ctx.storage);
+        this.nameStored = false;
         this.alarmClock.deleted();
         this.answers.forget();
         await this.liveTurns.forget();
@@ -170,13 +179,24 @@ export class ChatSession extends DurableObject<Env> {
     });
   }
 
-  /** This session's id: the name its object is reached by (every caller addresses it with idFromName). The runtime
-   *  gives it on every call; only an alarm that wakes an evicted object locally may lack it (workerd #6850), and
-   *  the alarm's work needs no id but the lease's, which keeps it in storage. */
-  private sessionId(): string {
+  /** This session's id: the name its object is reached by (every caller addresses it with idFromName). Each
+   *  instance that has its name stores it once, for an instance the runtime wakes without it: local workerd wakes
+   *  an object for its alarm after a restart by its id alone (workerd #6850), and that instance then gets calls too. */
+  private async sessionId(): Promise<string> {
     const name = this.ctx.id.name;
-    if (name === undefined) throw new Error("a session object must be reached by its session id (idFromName)");
-    return name;
+    if (name !== undefined) {
+      if (!this.nameStored) {
+        this.nameStored = true;
+        this.ctx.storage.put(SESSION_STORAGE.sessionName, name).catch((error: unknown) => {
+          this.nameStored = false;
+          console.error("session name not stored", error);
+        });
+      }
+      return name;
+    }
+    const stored = await (this.storedName ??= this.ctx.storage.get<string>(SESSION_STORAGE.sessionName));
+    if (stored === undefined) throw new Error("this session object was woken without its name and has none stored");
+    return stored;
   }
 
   /** One stub per user (a session has one), so the account gets this session's calls in the order they were made. */

@@ -24,6 +24,8 @@ export const SESSION_STORAGE = {
   streamWatchers: "stream:watchers",
   /** accounts/credit-lease.ts: this instance's epoch of the session's credit lease. */
   leaseEpoch: "lease:epoch",
+  /** chat-session.ts: the session's id, for an instance the runtime wakes without its name. */
+  sessionName: "session:id",
 } as const;
 
 /** The keys, as the modules that own them build them. */
