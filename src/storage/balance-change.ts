@@ -6,7 +6,7 @@ import type { BatchItem } from "drizzle-orm/batch";
 import { MAX_BALANCE_MICROS } from "../domain/money";
 import { chunked } from "../chunked";
 import type { LedgerKind } from "./chat-store";
-import type { StoreDb, StoreTables } from "./engines";
+import type { SqlEngine, StoreDb, StoreTables } from "./engines";
 
 /** What a ledger row says besides its delta. */
 export interface LedgerLine {
@@ -70,11 +70,18 @@ export function setting(targetMicros: number, createdAt: number): BalanceChange 
 const LEDGER_ROWS_PER_INSERT = 20;
 
 /**
- * The statements of a balance change. The user's row is held first, so the ledger rows and the balance update after
- * it read one balance: PostgreSQL runs an atomic write as a read-committed transaction, where an update takes the
- * row's lock until it ends (concurrent charges and admin changes queue behind it); a D1 batch runs alone anyway.
+ * The statements of a balance change, last in their atomic write. The ledger rows and the balance update must read
+ * one balance: where atomic writes interleave (PostgreSQL runs each as a read-committed transaction), the user's row
+ * is held first, as an update takes the row's lock until the transaction ends (concurrent charges and admin changes
+ * queue behind it); a D1 batch runs alone, so there the hold would only cost a statement and a row written.
  */
-export function balanceWrite(db: StoreDb, { users, costLedger }: StoreTables, userId: string, change: BalanceChange): [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]] {
+export function balanceWrite(
+  db: StoreDb,
+  { users, costLedger }: StoreTables,
+  userId: string,
+  change: BalanceChange,
+  { interleaves }: Pick<SqlEngine, "interleaves">,
+): BatchItem<"sqlite">[] {
   // Each row's delta is one scalar subquery over the user's row, so the balance is read once per row, however often
   // the delta's SQL names it. Written as SQL, not a select builder: a builder per row cost more than the commit's
   // other statements together.
@@ -90,20 +97,20 @@ export function balanceWrite(db: StoreDb, { users, costLedger }: StoreTables, us
     .set({ balanceMicros: sql`${users.balanceMicros} + (${change.total(sql`${users.balanceMicros}`)})` })
     .where(eq(users.id, userId))
     .returning({ balanceMicros: users.balanceMicros });
-  return [lockRow(db, users, userId), ...inserts, update];
+  return interleaves ? [lockRow(db, users, userId), ...inserts, update] : [...inserts, update];
 }
 
-/** What a balance change did, from the results of its statements (at `offset` in its atomic write's): the rows'
- *  deltas as written, in order, and the balance after it. */
-export function balanceWritten(change: BalanceChange, results: readonly unknown[], offset: number): { deltasMicros: number[]; balanceMicros: number } {
+/** What a balance change did, from the results of its atomic write (its statements last): the rows' deltas as
+ *  written, in order, and the balance after it. */
+export function balanceWritten(change: BalanceChange, results: readonly unknown[]): { deltasMicros: number[]; balanceMicros: number } {
   const inserts = Math.ceil(change.rows.length / LEDGER_ROWS_PER_INSERT);
-  const written = results.slice(offset + 1, offset + 1 + inserts) as { id: number; deltaMicros: number }[][];
+  const written = results.slice(results.length - 1 - inserts, results.length - 1) as { id: number; deltaMicros: number }[][];
   // RETURNING need not follow the VALUES order: the ids do.
   const deltasMicros = written
     .flat()
     .sort((a, b) => a.id - b.id)
     .map((row) => row.deltaMicros);
-  const after = results[offset + 1 + inserts] as { balanceMicros: number }[];
+  const after = results[results.length - 1] as { balanceMicros: number }[];
   return { deltasMicros, balanceMicros: after[0]?.balanceMicros ?? 0 };
 }
 

@@ -211,7 +211,6 @@ export class DrizzleChatStore implements ChatStore {
     const folded = foldWrites(writes);
     const charges = folded.ledger.map(({ sessionId, kind, deltaMicros, createdAt }) => ({ sessionId: sessionId ?? null, kind, createdAt, chargeMicros: -deltaMicros }));
     const charged = debit(charges);
-    let debitAt = 0;
     const results = await this.engine.atomic((db) => {
       // The guard row first: if this batch id was committed already, its primary key aborts the whole batch.
       const statements: [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]] = [db.insert(appliedWrites).values({ id: batchId, createdAt: at })];
@@ -220,11 +219,10 @@ export class DrizzleChatStore implements ChatStore {
         statements.push(db.update(sessions).set(folded.sessionChanges).where(eq(sessions.id, folded.sessionId)));
       }
       for (const rows of chunkRows(folded.messages, MAX_BOUND_PARAMETERS)) statements.push(db.insert(messages).values(rows));
-      debitAt = statements.length;
-      statements.push(...balanceWrite(db, this.t, folded.userId, charged));
+      statements.push(...balanceWrite(db, this.t, folded.userId, charged, this.engine));
       return statements;
     });
-    const { deltasMicros, balanceMicros } = balanceWritten(charged, results, debitAt);
+    const { deltasMicros, balanceMicros } = balanceWritten(charged, results);
     return { alreadyApplied: false, balancesMicros: balancesAfterEachWrite(deltasMicros, balanceMicros) };
   }
 
@@ -328,7 +326,7 @@ export class DrizzleChatStore implements ChatStore {
     const balance = setBalanceMicros !== undefined ? setting(setBalanceMicros, at) : addBalanceMicros !== undefined ? addition(addBalanceMicros, at) : null;
     const build = (db: StoreDb) => {
       const statements: Statements[number][] = [];
-      if (balance) statements.push(...balanceWrite(db, this.t, userId, balance));
+      if (balance) statements.push(...balanceWrite(db, this.t, userId, balance, this.engine));
       if (changes.username !== undefined) {
         statements.push(db.update(users).set({ username: changes.username }).where(eq(users.id, userId)));
       }

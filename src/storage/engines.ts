@@ -18,6 +18,9 @@ export interface SqlEngine {
   readonly name: "d1" | "postgres";
   readonly db: StoreDb;
   readonly tables: StoreTables;
+  /** Whether atomic writes run side by side (PostgreSQL's read-committed transactions), so one that reads a row
+   *  and then writes it must hold the row first; a D1 batch runs alone. */
+  readonly interleaves: boolean;
   /** Runs the statements `build` makes as one atomic write. */
   atomic<T extends Statements>(build: (db: StoreDb) => T): Promise<BatchResponse<T>>;
   /** Runs independent reads together (one round trip on D1). */
@@ -32,6 +35,7 @@ export function d1Engine(binding: D1Database): SqlEngine {
     name: "d1",
     db,
     tables: d1Schema,
+    interleaves: false,
     atomic: (build) => db.batch(build(db)),
     readTogether: (build) => db.batch(build(db)),
     close: () => Promise.resolve(),
@@ -56,6 +60,7 @@ export function postgresEngine(connectionString: string, use: PostgresClientUse)
     name: "postgres",
     db,
     tables: pgSchema as unknown as StoreTables,
+    interleaves: true,
     atomic: (build) =>
       pgDb.transaction(async (tx) => {
         const results: unknown[] = [];
