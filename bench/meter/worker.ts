@@ -5,7 +5,9 @@
 // alarms at the object; each object's active (handler-running) time; storage rows (key-value calls by key, SQL by
 // the cursor's own rowsRead/rowsWritten); D1 rows from D1's own answers (meta.rows_read, rows_written); and
 // subrequests (fetch(), and the agent's calls as the instant agent counts them). Only objects made while it
-// counts are counted: the benchmark meters fresh users.
+// counts are counted, and not those that existed before it counted (the runtime makes an evicted object again to
+// ring its alarm: an earlier phase's session going idle is not the metered user's work): the benchmark meters
+// fresh users.
 import type { MeterCounts } from "./counts.ts";
 
 const empty = (): MeterCounts => ({
@@ -255,6 +257,8 @@ interface Metered {
   ledger: CursorLedger;
 }
 const meteredObjects = new WeakMap<object, Metered>();
+/** Ids of objects made while metering was off (one isolate holds every object of the Worker here). */
+const madeBeforeMetering = new Set<string>();
 
 /** Runs a handler of `object`, adding to the active time; keeps a synchronous method synchronous. */
 function track(object: object, run: () => unknown): unknown {
@@ -286,9 +290,12 @@ export function meteredClass<C extends DurableObjectClass>(Base: C, className: s
   const Metered = class extends (Base as DurableObjectClass) {
     constructor(state: DurableObjectState, env: object) {
       const ledger = new CursorLedger();
-      if (on) meterStorage(state.storage, ledger);
-      super(state, meterEnv(env));
-      if (on) meteredObjects.set(this, { active: 0, since: 0, ledger });
+      const id = state.id.toString();
+      if (!on) madeBeforeMetering.add(id);
+      const counted = on && !madeBeforeMetering.has(id);
+      if (counted) meterStorage(state.storage, ledger);
+      super(state, counted ? meterEnv(env) : env);
+      if (counted) meteredObjects.set(this, { active: 0, since: 0, ledger });
     }
   };
   const names = new Set<string>();
