@@ -279,6 +279,26 @@ describe("credit lease", () => {
     expect(calls).toBe(afterFirst);
   });
 
+  it("tells the account its commits with its next call while it holds money, not with a call per commit batch", async () => {
+    let calls = 0;
+    const w = world(100 * WANT, 1, (call) => (calls++, call()));
+    expect(await w.turn("s0", 0.5, 0)).toBe("answered");
+    const afterLend = calls;
+    for (let i = 0; i < 3; i++) {
+      expect(await w.turn("s0", 0.5, 0)).toBe("answered");
+      w.session("s0").commit(true);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 0)); // a report would be on its way by now
+    expect(calls).toBe(afterLend);
+    // Not told of the commits, the account still knows what is free: they lowered the balance and the lease alike.
+    const owed = w.session("s0").lease.availableMicros;
+    expect(await w.account().spendable.free()).toBe(w.db.balanceMicros - owed);
+    w.advance(LEASE_IDLE_MS);
+    await w.idle("s0"); // the idle return carries them
+    expect(calls).toBe(afterLend + 1);
+    expect(await w.account().spendable.free()).toBe(w.db.balanceMicros);
+  });
+
   it("recalls another session's unused money when a session needs it, and refuses once nothing is left", async () => {
     const w = world(3 * WANT, 2);
     expect(await w.turn("s0", 1, 0)).toBe("answered"); // s0 is lent all three turns' worth

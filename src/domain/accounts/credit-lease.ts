@@ -5,9 +5,9 @@
 //
 //   granted - released = available + the running turn's reservation (less what it charged) + journaled charges
 //
-// `released` grows when the database commits journaled charges (`committed`, told to the account once per commit
-// batch, behind the replies), and when unused money goes back: on a recall by the account (another session needs
-// it, or the admin changed the account), and when the session idles (its alarm). A turn's charges need no word of
+// `released` grows when the database commits journaled charges (`committed`: a lease in use tells the account with
+// its next call, one given back at once), and when unused money goes back: on a recall by the account (another
+// session needs it, or the admin changed the account), and when the session idles (its alarm). A turn's charges need no word of
 // their own: the journal counts them as they are journaled, and the turn's reservation shrinks by as much.
 // The epoch (this instance's lifetime, a number stored in the object's storage before the account hears of it)
 // tells the account which instance speaks; a new instance opens its epoch owing what its journal still holds.
@@ -166,15 +166,19 @@ export class CreditLease {
     return Promise.resolve();
   }
 
-  /** The database committed `chargedMicros` of this session's journaled charges; its balance after them, if known.
-   *  Told to the account once per commit batch, behind the replies (and at most one report on its way at once). */
+  /**
+   * The database committed `chargedMicros` of this session's journaled charges; its balance after them, if known.
+   * A commit frees nothing the account could lend (it lowers the balance it knows by as much as the lease gives
+   * back), so a lease in use tells it with its next ask, recall or idle return, not with a call per commit batch;
+   * one that holds nothing any more (given back, or recalled) tells it at once (at most one report on its way).
+   */
   committed(chargedMicros: number, balanceAfterMicros: number | null): void {
     if (balanceAfterMicros !== null) this.balanceMicros = balanceAfterMicros;
     // Without an epoch the charges were an earlier instance's: the epoch this one opens owes only what is left.
     if (this.epoch === null || !this.userId) return;
     this.releasedMicros += chargedMicros;
     this.committedMicros += chargedMicros;
-    this.report();
+    if (!this.inUse()) this.report();
   }
 
   /**
@@ -233,8 +237,13 @@ export class CreditLease {
       openingMicros: this.openingMicros,
       releasedMicros: this.releasedMicros,
       committedMicros: this.committedMicros,
-      active: this.reserved !== null || this.availableMicros > 0,
+      active: this.inUse(),
     };
+  }
+
+  /** The session may start a turn without asking the account: it runs one, or holds unused money. */
+  private inUse(): boolean {
+    return this.reserved !== null || this.availableMicros > 0;
   }
 
   private fits(model: ModelRecord, promptChars: number): boolean {

@@ -44,7 +44,7 @@ export class UserAccount extends DurableObject<Env> {
     return outcomeOf(this.authorizeAndLend(userId, model, promptChars, request), TURN_FAILURE);
   }
 
-  /** A session reports its lease: charges committed (once per commit batch), money given back. */
+  /** A session reports its lease: charges committed (with its next call, or at once when it holds nothing), money given back. */
   released(userId: string, state: LeaseState): Promise<void> {
     this.userId = userId;
     return this.queue.run(() => this.spendable.released(state));
