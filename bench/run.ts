@@ -14,10 +14,10 @@ import { root } from "../scripts/lib/lib.ts";
 import { currentCheckout, prepareBaseline, type Checkout } from "./lib/baseline.ts";
 import {
   billedUnits, concurrentTurns, echoFloor, historyScaling, idleEchoSockets, idleSockets, sequentialTurns, streamedTurns,
-  type BilledUnits, type IdleSockets, type Plan, type StreamedTurns,
+  type BilledUnits, type IdleSockets, type Plan, type SignIn, type StreamedTurns,
 } from "./lib/phases.ts";
 import { processRoles, quiesce, runtimePids, runtimePort, withWrangler } from "./lib/proc.ts";
-import { summarize, writeReport, type SignInCompared, type StackRun } from "./lib/report.ts";
+import { summarize, writeReport, type SignInCompared, type StackRun, type TurnLogCompared, type VariantRounds } from "./lib/report.ts";
 import { startStreamAgent, type StreamAgent } from "./lib/stream-agent.ts";
 import { BACKEND_VARS, SIGNED_IN_VARS, signIn, backendConfig, freePort, meteredEntry, seedHistories, setDevtoolsNetwork, startWrangler, type SeededHistories, type WranglerDev } from "./lib/stack.ts";
 
@@ -201,20 +201,46 @@ try {
   for (const stack of stacks) await setDevtoolsNetwork(stack.backend.inspectorPort, false);
   const seqOff = await alternate("sequential turns (devtools network recording off)", (s) => sequentialTurns(plan, s.base, s.wsUrl, pidsOf(s)));
   const throughputOff = await alternate("concurrent turns (recording off)", (s) => concurrentTurns(plan, s.base, s.wsUrl, plan.rounds));
-  // Sign-in on against off, on the current checkout: the same turns, alternating, recording off.
+  // Variants of the current checkout, the same turns on each, alternating (2 rounds), recording off.
   const current = stacks[0]!;
-  const signInCompared: SignInCompared = { none: [], token: [] };
-  for (let round = 0; round < 2; round++) {
-    for (const mode of ["none", "token"] as const) {
-      const target = mode === "none" ? current : current.signedIn!;
-      const signing = mode === "none" ? null : signIn;
-      await quiesce(everything());
-      console.log(`sign-in ${mode === "none" ? "off" : "on"} (AUTH_MODE=${mode}) — ${current.checkout.label}, round ${round + 1}…`);
-      const seqTurns = await sequentialTurns(plan, target.base, target.wsUrl, runtimePids(target.backend.pid), signing);
-      const concurrent = await concurrentTurns(plan, target.base, target.wsUrl, plan.rounds, signing);
-      signInCompared[mode].push({ seq: seqTurns, throughput: concurrent });
-    }
+  interface Variant {
+    title: string;
+    target: { backend: WranglerDev; base: string; wsUrl: string };
+    signing?: SignIn;
+    /** Run before the variant's turns. */
+    prepare?: () => Promise<void>;
   }
+  async function compareVariants(variants: [Variant, Variant]): Promise<[VariantRounds, VariantRounds]> {
+    const rounds: [VariantRounds, VariantRounds] = [[], []];
+    for (let round = 0; round < 2; round++) {
+      for (const [i, { title, target, signing = null, prepare }] of variants.entries()) {
+        await prepare?.();
+        await quiesce(everything());
+        console.log(`${title} — ${current.checkout.label}, round ${round + 1}…`);
+        const seqTurns = await sequentialTurns(plan, target.base, target.wsUrl, runtimePids(target.backend.pid), signing);
+        const concurrent = await concurrentTurns(plan, target.base, target.wsUrl, plan.rounds, signing);
+        rounds[i]!.push({ seq: seqTurns, throughput: concurrent });
+      }
+    }
+    return rounds;
+  }
+  // Sign-in off against on.
+  const [none, token] = await compareVariants([
+    { title: "sign-in off (AUTH_MODE=none)", target: current },
+    { title: "sign-in on (AUTH_MODE=token)", target: current.signedIn!, signing: signIn },
+  ]);
+  const signInCompared: SignInCompared = { none, token };
+  // The turn's log line written against muted: what wrangler dev's console costs per turn.
+  const turnLog = (action: "mute" | "unmute") => async () => {
+    const response = await fetch(`${current.base}/__bench/turn-log/${action}`, { method: "POST" });
+    if (!response.ok) throw new Error(`turn log ${action}: ${response.status} ${await response.text()}`);
+  };
+  const [logged, muted] = await compareVariants([
+    { title: "turn log line written", target: current, prepare: turnLog("unmute") },
+    { title: "turn log line muted", target: current, prepare: turnLog("mute") },
+  ]);
+  await turnLog("unmute")();
+  const turnLogCompared: TurnLogCompared = { logged, muted };
   const history = await alternate("history 100 vs 100,000", (s, round) => historyScaling(s.wsUrl, s.seeded, round));
   const billed = await alternate<BilledUnits>("billable units per turn", (s) => billedUnits(plan, s.base, s.wsUrl, pidsOf(s), s.stream !== null), 1);
   const streamed = await alternate<StreamedTurns>(
@@ -263,7 +289,7 @@ try {
     idleProxied: idleProxied[i]![0]!,
     billed: billed[i]![0]!,
   }));
-  const report = summarize({ quick, rounds: plan.rounds, started, load, setupSeconds, fileLimit }, floor, { direct: idleFloor, proxied: idleFloorProxied }, runs, signInCompared);
+  const report = summarize({ quick, rounds: plan.rounds, started, load, setupSeconds, fileLimit }, floor, { direct: idleFloor, proxied: idleFloorProxied }, runs, signInCompared, turnLogCompared);
   writeReport(report);
 } finally {
   const launches = await Promise.allSettled(launched);

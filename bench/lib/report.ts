@@ -27,19 +27,29 @@ export interface RoundMeasured {
   streamed: StreamedTurns | null;
 }
 
-/** Everything measured for one checkout. */
-/** Sequential and concurrent turns on the current checkout with sign-in off and on, by round. */
+/** Sequential and concurrent turns of one variant of the current checkout, by round. */
+export type VariantRounds = { seq: SequentialTurns; throughput: Spread }[];
+
+/** The current checkout with sign-in off and on, measured alternately. */
 export interface SignInCompared {
-  none: { seq: SequentialTurns; throughput: Spread }[];
-  token: { seq: SequentialTurns; throughput: Spread }[];
+  none: VariantRounds;
+  token: VariantRounds;
 }
 
-/** One sign-in mode's figures: medians over its rounds. */
-export interface SignInFigures {
+/** The current checkout with its turn log line written and muted (bench/meter/turn-log.ts), measured alternately. */
+export interface TurnLogCompared {
+  logged: VariantRounds;
+  muted: VariantRounds;
+}
+
+/** One variant's figures: medians over its rounds. */
+export interface VariantFigures {
   seq_p50_ms: number;
   cpu_ms_per_turn: number;
   throughput_per_s: number;
 }
+
+/** Everything measured for one checkout. */
 
 export interface StackRun {
   checkout: Checkout;
@@ -160,7 +170,9 @@ export interface Results {
   /** The current checkout first, then the baseline (if any). */
   stacks: StackFigures[];
   /** The current checkout with sign-in off and on (AUTH_MODE=none, token), alternating, recording off. */
-  sign_in: { none: SignInFigures; token: SignInFigures; rounds: number };
+  sign_in: { none: VariantFigures; token: VariantFigures; rounds: number };
+  /** The current checkout with its turn log line written and muted, alternating, recording off. */
+  turn_log: { logged: VariantFigures; muted: VariantFigures; rounds: number };
   targets: Record<string, boolean>;
   targets_devtools_network_off: Record<string, boolean>;
 }
@@ -291,12 +303,8 @@ export function summarize(
   idleFloor: { direct: IdleSockets; proxied: IdleSockets },
   runs: StackRun[],
   signIn: SignInCompared,
+  turnLog: TurnLogCompared,
 ): { results: Results; targets: Targets } {
-  const signInFigures = (rounds: SignInCompared["none"]): SignInFigures => ({
-    seq_p50_ms: round(median(rounds.map((r) => r.seq.latency.p50))),
-    cpu_ms_per_turn: round(median(rounds.map((r) => r.seq.cpuPerTurn))),
-    throughput_per_s: round(median(rounds.map((r) => r.throughput.p50)), 0),
-  });
   const subrequestFloor = (f: CallFloor): SubrequestFloor => ({ p50_ms: round(f.latency.p50), spread_ms: mapSpread(f.latency), cpu_ms_per_call: round(f.cpuPerCall) });
   const stacks: StackFigures[] = runs.map((run) => ({
     label: run.checkout.label,
@@ -333,7 +341,8 @@ export function summarize(
       idle_through_dev_proxy: idleFigures(idleFloor.proxied),
     },
     stacks,
-    sign_in: { none: signInFigures(signIn.none), token: signInFigures(signIn.token), rounds: signIn.none.length },
+    sign_in: { none: variantFigures(signIn.none), token: variantFigures(signIn.token), rounds: signIn.none.length },
+    turn_log: { logged: variantFigures(turnLog.logged), muted: variantFigures(turnLog.muted), rounds: turnLog.logged.length },
   };
   const current = stacks[0]!;
   const first = current.rounds[0]!;
@@ -380,19 +389,49 @@ function signInTarget({ none, token }: Results["sign_in"]): Verdict {
   return [`AUTH_MODE=token within 10 % of none (p50 ${token.seq_p50_ms} vs ${none.seq_p50_ms} ms, CPU ${token.cpu_ms_per_turn} vs ${none.cpu_ms_per_turn} ms, ${token.throughput_per_s} vs ${none.throughput_per_s} turns/s)`, ok];
 }
 
-function signInTable({ none, token, rounds }: Results["sign_in"]): string {
-  const ratio = (a: number, b: number) => (b > 0 ? `${round(a / b, 2)}x` : "n/a");
-  return `## Sign-in on and off (current checkout, recording off)
+const variantFigures = (rounds: VariantRounds): VariantFigures => ({
+  seq_p50_ms: round(median(rounds.map((r) => r.seq.latency.p50))),
+  cpu_ms_per_turn: round(median(rounds.map((r) => r.seq.cpuPerTurn))),
+  throughput_per_s: round(median(rounds.map((r) => r.throughput.p50)), 0),
+});
 
-The same Worker started twice, with AUTH_MODE=none (clients name their users) and AUTH_MODE=token (each client
-presents a JWT when it connects; the credential is checked then, not per turn), measured alternately, ${rounds} rounds each; medians.
+/** Two variants of the current checkout side by side: the second's figures over the first's. */
+function variantsTable(heading: string, intro: string, [aName, a]: [string, VariantFigures], [bName, b]: [string, VariantFigures]): string {
+  const ratio = (x: number, y: number) => (y > 0 ? `${round(x / y, 2)}x` : "n/a");
+  return `## ${heading}
 
-| figure | none | token | token / none |
+${intro}
+
+| figure | ${aName} | ${bName} | ${bName} / ${aName} |
 |---|---|---|---|
-| turn p50 (ms) | ${none.seq_p50_ms} | ${token.seq_p50_ms} | ${ratio(token.seq_p50_ms, none.seq_p50_ms)} |
-| CPU per turn (ms) | ${none.cpu_ms_per_turn} | ${token.cpu_ms_per_turn} | ${ratio(token.cpu_ms_per_turn, none.cpu_ms_per_turn)} |
-| turns/s (50 sessions) | ${none.throughput_per_s} | ${token.throughput_per_s} | ${ratio(token.throughput_per_s, none.throughput_per_s)} |
+| turn p50 (ms) | ${a.seq_p50_ms} | ${b.seq_p50_ms} | ${ratio(b.seq_p50_ms, a.seq_p50_ms)} |
+| CPU per turn (ms) | ${a.cpu_ms_per_turn} | ${b.cpu_ms_per_turn} | ${ratio(b.cpu_ms_per_turn, a.cpu_ms_per_turn)} |
+| turns/s (50 sessions) | ${a.throughput_per_s} | ${b.throughput_per_s} | ${ratio(b.throughput_per_s, a.throughput_per_s)} |
 `;
+}
+
+function signInTable({ none, token, rounds }: Results["sign_in"]): string {
+  return variantsTable(
+    "Sign-in on and off (current checkout, recording off)",
+    `The same Worker started twice, with AUTH_MODE=none (clients name their users) and AUTH_MODE=token (each client
+presents a JWT when it connects; the credential is checked then, not per turn), measured alternately, ${rounds} rounds each; medians.`,
+    ["none", none],
+    ["token", token],
+  );
+}
+
+function turnLogTable({ logged, muted, rounds }: Results["turn_log"]): string {
+  return variantsTable(
+    "The turn's log line under `wrangler dev` (current checkout, recording off)",
+    `Every turn writes one JSON line with console.log (\`src/observability/log.ts\`), and every figure above includes it.
+Here the same Worker runs the same turns with that line written and muted (\`bench/meter/turn-log.ts\` skips the
+console.log call; the Worker still builds the line), alternately, ${rounds} rounds each; medians. The difference is
+what \`wrangler dev\` does with a console line (its prefixing proxy and the runtime's console, which wrangler's
+inspector connection receives); a deployed Worker hands the line to Workers Logs instead, at a cost this machine
+cannot measure. The targets are judged with the line written.`,
+    ["written", logged],
+    ["muted", muted],
+  );
 }
 
 /** Writes bench/results/latest.json and docs/benchmarks.md, and prints the tables. */
@@ -656,6 +695,7 @@ ${stream ? [
 ].join("\n") : row("(none)", "n/a", "this checkout has no protocol v2")}
 
 ${signInTable(r.sign_in)}
+${turnLogTable(r.turn_log)}
 ${idleTable(r)}
 ${billingTable(r)}
 ## Targets (\`${current.commit}\`${baseline ? ", round 1" : ""})
