@@ -623,10 +623,9 @@ noisy and only good for checking that the benchmark works; the counts (requests,
   under sustained load they pile up until workerd runs out of file descriptors, so that column's throughput is
   one round of turns, not several.
 - **logs**: every turn writes one JSON log line (\`src/observability/log.ts\`), and the turn figures include it.
-  Under \`wrangler dev\`, workerd's \`console.log\` (behind wrangler's prefixing proxy) took 1.0-2.2 ms of the
-  isolate's sampled time per line in \`npm run bench:profile -- --sessions 1\` (\`logTurn\`'s total time): a large part
-  of what sequential turns gained since the logs came in. A deployed Worker hands log lines to Workers Logs instead;
-  that cost cannot be measured here.
+  Under \`wrangler dev\` a console line costs the runtime far more than the Worker's part of it (building the line):
+  the section "The turn's log line" below runs the same turns with it written and muted. A deployed Worker hands
+  log lines to Workers Logs instead; that cost cannot be measured here.
 - **history** times the first turn on a cold session holding 100 vs 100,000 entries: the context is built from
   storage by reading only the newest entries through the primary key.
 - **stream** is protocol v2 (\`/ws?v=2\`): turns whose reply streams as type-7 deltas, against an agent that runs
