@@ -291,8 +291,8 @@ describe("credit lease", () => {
     await new Promise((resolve) => setTimeout(resolve, 0)); // a report would be on its way by now
     expect(calls).toBe(afterLend);
     // Not told of the commits, the account still knows what is free: they lowered the balance and the lease alike.
-    const owed = w.session("s0").lease.availableMicros;
-    expect(await w.account().spendable.free()).toBe(w.db.balanceMicros - owed);
+    const unused = w.session("s0").lease.availableMicros;
+    expect(await w.account().spendable.free()).toBe(w.db.balanceMicros - unused);
     w.advance(LEASE_IDLE_MS);
     await w.idle("s0"); // the idle return carries them
     expect(calls).toBe(afterLend + 1);

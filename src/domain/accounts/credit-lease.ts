@@ -7,8 +7,9 @@
 //
 // `released` grows when the database commits journaled charges (`committed`: a lease in use tells the account with
 // its next call, one given back at once), and when unused money goes back: on a recall by the account (another
-// session needs it, or the admin changed the account), and when the session idles (its alarm). A turn's charges need no word of
-// their own: the journal counts them as they are journaled, and the turn's reservation shrinks by as much.
+// session needs it, or the admin changed the account), and when the session idles (its alarm). A turn's charges
+// need no word of their own: the journal counts them as they are journaled, and the turn's reservation shrinks by
+// as much.
 // The epoch (this instance's lifetime, a number stored in the object's storage before the account hears of it)
 // tells the account which instance speaks; a new instance opens its epoch owing what its journal still holds.
 import type { ModelRecord, ModelRef } from "../../storage/chat-store";
