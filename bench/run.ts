@@ -212,6 +212,12 @@ try {
   }
   async function compareVariants(variants: [Variant, Variant]): Promise<[VariantRounds, VariantRounds]> {
     const rounds: [VariantRounds, VariantRounds] = [[], []];
+    // One unmeasured round each first: a stack started only for a variant (the signed-in one) has run nothing
+    // yet, and its first round would carry its warm-up against the other's.
+    for (const { target, signing = null, prepare } of variants) {
+      await prepare?.();
+      await concurrentTurns(plan, target.base, target.wsUrl, 1, signing);
+    }
     for (let round = 0; round < 2; round++) {
       for (const [i, { title, target, signing = null, prepare }] of variants.entries()) {
         await prepare?.();
